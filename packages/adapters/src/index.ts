@@ -1,0 +1,3 @@
+export * from "./memory/index.ts"
+export * from "./simulator/index.ts"
+export * from "./sqlite/index.ts"

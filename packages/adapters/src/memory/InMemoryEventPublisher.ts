@@ -1,0 +1,68 @@
+import { EventPublishError, EventPublisher, type ReadingEvent } from "@bg-ingest/domain"
+import { Context, Effect, Layer } from "effect"
+
+/** What the in-memory publisher has published, and a switch to make it fail, for tests and development. */
+export class InMemoryEventLog extends Context.Service<
+  InMemoryEventLog,
+  {
+    /** Every confirmed event, oldest first (the newest `capacity` of them). */
+    readonly events: Effect.Effect<ReadonlyArray<ReadingEvent>>
+    /** The next `times` calls of `publish` fail as an unreachable broker would, publishing nothing. */
+    readonly failNext: (times: number) => Effect.Effect<void>
+    readonly clear: Effect.Effect<void>
+  }
+>()("@bg-ingest/adapters/memory/InMemoryEventLog") {}
+
+/**
+ * An `EventPublisher` that keeps events in process memory: the development default (`EVENTS=memory`) and the
+ * tests' publisher. It keeps the newest `capacity` events so a long-running development server stays bounded.
+ */
+export const makeInMemoryEventPublisher = (options?: { readonly capacity?: number }) =>
+  Effect.sync(() => {
+    const capacity = options?.capacity ?? 100_000
+    let events: Array<ReadingEvent> = []
+    let failures = 0
+
+    const publisher = EventPublisher.of({
+      publish: (batch) =>
+        Effect.suspend(() => {
+          if (failures > 0) {
+            failures -= 1
+            return Effect.fail(
+              new EventPublishError({ reason: "unavailable", message: "The in-memory broker is set to fail" })
+            )
+          }
+          events.push(...batch)
+          if (events.length > capacity) events = events.slice(events.length - capacity)
+          return Effect.void
+        }),
+      ping: Effect.suspend(() =>
+        failures > 0
+          ? Effect.fail(
+              new EventPublishError({ reason: "unavailable", message: "The in-memory broker is set to fail" })
+            )
+          : Effect.void
+      )
+    })
+
+    const log = InMemoryEventLog.of({
+      events: Effect.sync(() => events.slice()),
+      failNext: (times) =>
+        Effect.sync(() => {
+          failures = times
+        }),
+      clear: Effect.sync(() => {
+        events = []
+      })
+    })
+    return { publisher, log }
+  })
+
+export const InMemoryEventPublisher = {
+  layer: (options?: { readonly capacity?: number }): Layer.Layer<EventPublisher | InMemoryEventLog> =>
+    Layer.effectContext(
+      Effect.map(makeInMemoryEventPublisher(options), ({ publisher, log }) =>
+        Context.make(EventPublisher, publisher).pipe(Context.add(InMemoryEventLog, log))
+      )
+    )
+} as const

@@ -1,0 +1,125 @@
+import {
+  type Reading,
+  type ReadingChange,
+  type ReadingChangeKind,
+  ReadingStore,
+  readingEpochSeconds,
+  sameMeasurement,
+  type UserId
+} from "@bg-ingest/domain"
+import { DateTime, Effect, Layer, Option } from "effect"
+
+interface Row {
+  reading: Reading
+  pending: ReadingChangeKind | null
+  /** Insertion order, so unconfirmed events come back oldest first. */
+  sequence: number
+}
+
+/** Binary search: the index of the first second in `sorted` that is `>= target`. */
+const lowerBound = (sorted: ReadonlyArray<number>, target: number): number => {
+  let low = 0
+  let high = sorted.length
+  while (low < high) {
+    const middle = (low + high) >>> 1
+    if (sorted[middle]! < target) low = middle + 1
+    else high = middle
+  }
+  return low
+}
+
+interface UserReadings {
+  readonly rows: Map<number, Row>
+  /** Epoch seconds of `rows`, ascending. */
+  readonly seconds: Array<number>
+}
+
+/** A `ReadingStore` in process memory: for tests, the library's examples, and `STORE=memory`. */
+export const makeInMemoryReadingStore = Effect.sync(() => {
+  const users = new Map<UserId, UserReadings>()
+  let sequence = 0
+
+  const userReadings = (userId: UserId): UserReadings => {
+    let entry = users.get(userId)
+    if (entry === undefined) {
+      entry = { rows: new Map(), seconds: [] }
+      users.set(userId, entry)
+    }
+    return entry
+  }
+
+  return ReadingStore.of({
+    putMany: (readings) =>
+      Effect.sync(() => {
+        let inserted = 0
+        let updated = 0
+        let unchanged = 0
+        const unpublished: Array<ReadingChange> = []
+        for (const reading of readings) {
+          const entry = userReadings(reading.userId)
+          const second = readingEpochSeconds(reading)
+          const existing = entry.rows.get(second)
+          if (existing === undefined) {
+            entry.rows.set(second, { reading, pending: "created", sequence: sequence++ })
+            entry.seconds.splice(lowerBound(entry.seconds, second), 0, second)
+            inserted += 1
+            unpublished.push({ kind: "created", reading })
+          } else if (sameMeasurement(existing.reading, reading)) {
+            unchanged += 1
+            if (existing.pending !== null) unpublished.push({ kind: existing.pending, reading: existing.reading })
+          } else {
+            existing.reading = reading
+            existing.pending = existing.pending ?? "updated"
+            updated += 1
+            unpublished.push({ kind: existing.pending, reading })
+          }
+        }
+        return { inserted, updated, unchanged, unpublished }
+      }),
+    markPublished: (readings) =>
+      Effect.sync(() => {
+        for (const reading of readings) {
+          const row = users.get(reading.userId)?.rows.get(readingEpochSeconds(reading))
+          if (row !== undefined && sameMeasurement(row.reading, reading)) row.pending = null
+        }
+      }),
+    unpublished: (limit) =>
+      Effect.sync(() => {
+        const pending: Array<Row> = []
+        for (const entry of users.values()) {
+          for (const row of entry.rows.values()) if (row.pending !== null) pending.push(row)
+        }
+        return pending
+          .sort((a, b) => a.sequence - b.sequence)
+          .slice(0, limit)
+          .map((row) => ({ kind: row.pending!, reading: row.reading }))
+      }),
+    latest: (userId) =>
+      Effect.sync(() => {
+        const entry = users.get(userId)
+        const second = entry?.seconds.at(-1)
+        return second === undefined ? Option.none() : Option.some(entry!.rows.get(second)!.reading)
+      }),
+    range: (userId, window, limit) =>
+      Effect.sync(() => {
+        const entry = users.get(userId)
+        if (entry === undefined) return []
+        const from = Math.ceil(DateTime.toEpochMillis(window.from) / 1000)
+        const to = Math.ceil(DateTime.toEpochMillis(window.to) / 1000)
+        const start = lowerBound(entry.seconds, from)
+        const end = Math.min(lowerBound(entry.seconds, to), start + limit)
+        return entry.seconds.slice(start, end).map((second) => entry.rows.get(second)!.reading)
+      }),
+    deleteUser: (userId) =>
+      Effect.sync(() => {
+        const count = users.get(userId)?.rows.size ?? 0
+        users.delete(userId)
+        return count
+      }),
+    ping: Effect.void
+  })
+})
+
+export const InMemoryReadingStore = {
+  layer: Layer.effect(ReadingStore, makeInMemoryReadingStore)
+} as const

@@ -1,0 +1,3 @@
+export * from "./InMemoryConnectionStore.ts"
+export * from "./InMemoryEventPublisher.ts"
+export * from "./InMemoryReadingStore.ts"

@@ -1,0 +1,2 @@
+export * from "./GlucoseModel.ts"
+export * from "./SimulatorProvider.ts"

@@ -1,0 +1,183 @@
+import {
+  type GlucoseStatus,
+  type ProviderId,
+  type Reading,
+  type ReadingChange,
+  type ReadingChangeKind,
+  ReadingStore,
+  ReadingStoreError,
+  readingEpochSeconds,
+  type Trend,
+  type UserId
+} from "@bg-ingest/domain"
+import { DateTime, Effect, Layer, Option } from "effect"
+import { SqliteDatabase } from "./SqliteDatabase.ts"
+
+interface ReadingRow {
+  readonly user_id: string
+  readonly ts: number
+  readonly glucose_mg_dl: number
+  readonly trend: string
+  readonly trend_rate: number | null
+  readonly status: string
+  readonly provider: string
+  readonly record_id: string | null
+  readonly display_time: string | null
+  readonly pending_event?: ReadingChangeKind | null
+}
+
+const COLUMNS = "user_id, ts, glucose_mg_dl, trend, trend_rate, status, provider, record_id, display_time"
+
+// Rows are written only by this adapter from validated readings, so they are trusted on the way out.
+const toReading = (row: ReadingRow): Reading => ({
+  userId: row.user_id as UserId,
+  timestamp: DateTime.makeUnsafe(row.ts * 1000),
+  glucoseMgDl: row.glucose_mg_dl,
+  trend: row.trend as Trend,
+  trendRate: row.trend_rate,
+  status: row.status as GlucoseStatus,
+  source: { provider: row.provider as ProviderId, recordId: row.record_id },
+  displayTime: row.display_time
+})
+
+const failure = (operation: ReadingStoreError["operation"]) => (cause: unknown) =>
+  new ReadingStoreError({
+    operation,
+    message: `SQLite ${operation} failed: ${cause instanceof Error ? cause.message : String(cause)}`,
+    cause
+  })
+
+/** The embedded `ReadingStore`: one `node:sqlite` table keyed by `(user_id, ts)`, one transaction per batch. */
+export const makeSqliteReadingStore = Effect.gen(function* () {
+  const { db, transaction } = yield* SqliteDatabase
+
+  // An insert, or an update only when the measurement differs: RETURNING yields a row for exactly those two.
+  const upsert = db.prepare(`
+    INSERT INTO readings (${COLUMNS}, ingested_at, updated_at, revision, pending_event)
+    VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 0, 'created')
+    ON CONFLICT (user_id, ts) DO UPDATE SET
+      glucose_mg_dl = excluded.glucose_mg_dl, trend = excluded.trend, trend_rate = excluded.trend_rate,
+      status = excluded.status, provider = excluded.provider, record_id = excluded.record_id,
+      display_time = excluded.display_time, updated_at = excluded.updated_at,
+      revision = readings.revision + 1, pending_event = COALESCE(readings.pending_event, 'updated')
+    WHERE readings.glucose_mg_dl IS NOT excluded.glucose_mg_dl OR readings.trend IS NOT excluded.trend
+       OR readings.trend_rate IS NOT excluded.trend_rate OR readings.status IS NOT excluded.status
+    RETURNING revision, pending_event`)
+  const pendingOf = db.prepare(
+    "SELECT pending_event FROM readings WHERE user_id = ? AND ts = ? AND pending_event IS NOT NULL"
+  )
+  const confirm = db.prepare(`
+    UPDATE readings SET pending_event = NULL
+    WHERE user_id = ? AND ts = ? AND glucose_mg_dl = ? AND trend = ? AND trend_rate IS ? AND status = ?`)
+  const unpublished = db.prepare(
+    `SELECT ${COLUMNS}, pending_event FROM readings WHERE pending_event IS NOT NULL ORDER BY ingested_at LIMIT ?`
+  )
+  const latest = db.prepare(`SELECT ${COLUMNS} FROM readings WHERE user_id = ? ORDER BY ts DESC LIMIT 1`)
+  const range = db.prepare(
+    `SELECT ${COLUMNS} FROM readings WHERE user_id = ? AND ts >= ? AND ts < ? ORDER BY ts LIMIT ?`
+  )
+  const deleteUser = db.prepare("DELETE FROM readings WHERE user_id = ?")
+  const ping = db.prepare("SELECT 1")
+
+  return ReadingStore.of({
+    putMany: (readings) =>
+      Effect.try({
+        try: () => {
+          const now = Date.now()
+          let inserted = 0
+          let updated = 0
+          let unchanged = 0
+          const changes: Array<ReadingChange> = []
+          transaction(() => {
+            for (const reading of readings) {
+              const second = readingEpochSeconds(reading)
+              const written = upsert.get(
+                reading.userId,
+                second,
+                reading.glucoseMgDl,
+                reading.trend,
+                reading.trendRate,
+                reading.status,
+                reading.source.provider,
+                reading.source.recordId,
+                reading.displayTime,
+                now,
+                now
+              ) as { revision: number; pending_event: ReadingChangeKind } | undefined
+              if (written !== undefined) {
+                if (written.revision === 0) inserted += 1
+                else updated += 1
+                changes.push({ kind: written.pending_event, reading })
+              } else {
+                unchanged += 1
+                const pending = pendingOf.get(reading.userId, second) as
+                  | { pending_event: ReadingChangeKind }
+                  | undefined
+                if (pending !== undefined) changes.push({ kind: pending.pending_event, reading })
+              }
+            }
+          })
+          return { inserted, updated, unchanged, unpublished: changes }
+        },
+        catch: failure("putMany")
+      }),
+    markPublished: (readings) =>
+      Effect.try({
+        try: () =>
+          transaction(() => {
+            for (const reading of readings) {
+              confirm.run(
+                reading.userId,
+                readingEpochSeconds(reading),
+                reading.glucoseMgDl,
+                reading.trend,
+                reading.trendRate,
+                reading.status
+              )
+            }
+          }),
+        catch: failure("markPublished")
+      }),
+    unpublished: (limit) =>
+      Effect.try({
+        try: () =>
+          (unpublished.all(limit) as unknown as ReadonlyArray<ReadingRow>).map((row) => ({
+            kind: row.pending_event!,
+            reading: toReading(row)
+          })),
+        catch: failure("unpublished")
+      }),
+    latest: (userId) =>
+      Effect.try({
+        try: () => {
+          const row = latest.get(userId) as ReadingRow | undefined
+          return row === undefined ? Option.none() : Option.some(toReading(row))
+        },
+        catch: failure("latest")
+      }),
+    range: (userId, window, limit) =>
+      Effect.try({
+        try: () =>
+          (
+            range.all(
+              userId,
+              Math.ceil(DateTime.toEpochMillis(window.from) / 1000),
+              Math.ceil(DateTime.toEpochMillis(window.to) / 1000),
+              limit
+            ) as unknown as ReadonlyArray<ReadingRow>
+          ).map(toReading),
+        catch: failure("range")
+      }),
+    deleteUser: (userId) =>
+      Effect.try({
+        try: () => Number(deleteUser.run(userId).changes),
+        catch: failure("deleteUser")
+      }),
+    ping: Effect.try({ try: () => void ping.get(), catch: failure("ping") })
+  })
+})
+
+export const SqliteReadingStore = {
+  /** Needs a `SqliteDatabase`. */
+  layer: Layer.effect(ReadingStore, makeSqliteReadingStore)
+} as const

@@ -1,0 +1,3 @@
+export * from "./SqliteConnectionStore.ts"
+export * from "./SqliteDatabase.ts"
+export * from "./SqliteReadingStore.ts"

@@ -1,0 +1,50 @@
+/** Schema migrations, applied in order at start-up; a migration is never edited once released, only added. */
+export interface Migration {
+  readonly version: number
+  readonly name: string
+  readonly sql: string
+}
+
+export const migrations: ReadonlyArray<Migration> = [
+  {
+    version: 1,
+    name: "readings and connections",
+    sql: `
+      CREATE TABLE readings (
+        user_id       TEXT    NOT NULL,
+        ts            INTEGER NOT NULL,                  -- epoch seconds, UTC
+        glucose_mg_dl INTEGER NOT NULL,
+        trend         TEXT    NOT NULL,
+        trend_rate    REAL,
+        status        TEXT    NOT NULL,
+        provider      TEXT    NOT NULL,
+        record_id     TEXT,
+        display_time  TEXT,
+        ingested_at   INTEGER NOT NULL,                  -- epoch milliseconds
+        updated_at    INTEGER NOT NULL,
+        revision      INTEGER NOT NULL DEFAULT 0,        -- 0 when inserted, +1 per update
+        pending_event TEXT CHECK (pending_event IN ('created', 'updated')),  -- event not yet confirmed
+        PRIMARY KEY (user_id, ts)
+      ) WITHOUT ROWID;
+      CREATE INDEX readings_pending_events ON readings (ingested_at) WHERE pending_event IS NOT NULL;
+
+      CREATE TABLE connections (
+        user_id              TEXT    NOT NULL,
+        provider             TEXT    NOT NULL,
+        status               TEXT    NOT NULL,
+        credentials          TEXT,
+        backfill_from        INTEGER NOT NULL,           -- epoch milliseconds, as every time below
+        synced_through       INTEGER,
+        last_sync_at         INTEGER,
+        last_reading_at      INTEGER,
+        last_error           TEXT,
+        next_poll_at         INTEGER,
+        consecutive_failures INTEGER NOT NULL DEFAULT 0,
+        created_at           INTEGER NOT NULL,
+        updated_at           INTEGER NOT NULL,
+        PRIMARY KEY (user_id, provider)
+      );
+      CREATE INDEX connections_due ON connections (next_poll_at) WHERE next_poll_at IS NOT NULL;
+    `
+  }
+]

@@ -1,0 +1,36 @@
+import { Schema } from "effect"
+import { ProviderId, UserId } from "./Identifiers.ts"
+
+export const ConnectionStatuses = ["active", "needs_reauthorization", "rate_limited", "error", "disconnected"] as const
+export const ConnectionStatus = Schema.Literals(ConnectionStatuses)
+export type ConnectionStatus = typeof ConnectionStatus.Type
+
+/** Statuses the scheduler keeps polling. The others wait for a person (re-authorize, reconnect). */
+export const pollableStatuses: ReadonlyArray<ConnectionStatus> = ["active", "rate_limited", "error"]
+
+/**
+ * A user's link to one provider, with everything the scheduler and the status page need.
+ * `syncedThrough` is the sync cursor: every reading before it has been stored and its event confirmed.
+ */
+export const Connection = Schema.Struct({
+  userId: UserId,
+  provider: ProviderId,
+  status: ConnectionStatus,
+  /** Provider credentials, encrypted by the adapter that owns them; opaque to everything else. */
+  credentials: Schema.NullOr(Schema.String),
+  /** Where the first sync starts (the backfill horizon). */
+  backfillFrom: Schema.DateTimeUtc,
+  syncedThrough: Schema.NullOr(Schema.DateTimeUtc),
+  lastSyncAt: Schema.NullOr(Schema.DateTimeUtc),
+  lastReadingAt: Schema.NullOr(Schema.DateTimeUtc),
+  lastError: Schema.NullOr(Schema.String),
+  /** When the scheduler polls next; null when the connection is not polled. */
+  nextPollAt: Schema.NullOr(Schema.DateTimeUtc),
+  consecutiveFailures: Schema.Int,
+  createdAt: Schema.DateTimeUtc,
+  updatedAt: Schema.DateTimeUtc
+})
+export type Connection = typeof Connection.Type
+
+/** The fields a writer may change; absent keys are left as stored. */
+export type ConnectionPatch = Partial<Omit<Connection, "userId" | "provider" | "createdAt">>

@@ -1,0 +1,68 @@
+import { Context, type DateTime, type Duration, type Effect, type Option, Schema } from "effect"
+import { ProviderId, type UserId } from "../model/Identifiers.ts"
+import type { Reading } from "../model/Reading.ts"
+import type { TimeWindow } from "../model/TimeWindow.ts"
+
+/** The user's grant is gone (revoked, expired, password changed): polling stops until they re-authorize. */
+export class NeedsReauthorization extends Schema.TaggedError<NeedsReauthorization>()("NeedsReauthorization", {
+  provider: ProviderId,
+  message: Schema.String
+}) {}
+
+/** The provider asked us to slow down; try again after `retryAfter`. */
+export class RateLimited extends Schema.TaggedError<RateLimited>()("RateLimited", {
+  provider: ProviderId,
+  retryAfter: Schema.Duration,
+  message: Schema.String
+}) {}
+
+/** The provider could not be reached or kept failing after retries (5xx, timeouts, resets). */
+export class ProviderUnavailable extends Schema.TaggedError<ProviderUnavailable>()("ProviderUnavailable", {
+  provider: ProviderId,
+  message: Schema.String,
+  cause: Schema.optional(Schema.Defect())
+}) {}
+
+/** The provider answered with something we cannot read. Nothing from that answer is stored. */
+export class InvalidProviderResponse extends Schema.TaggedError<InvalidProviderResponse>()("InvalidProviderResponse", {
+  provider: ProviderId,
+  message: Schema.String
+}) {}
+
+export type ProviderError = NeedsReauthorization | RateLimited | ProviderUnavailable | InvalidProviderResponse
+
+/** The readings a provider returned for one window, and how many of its records carried no value. */
+export interface FetchedReadings {
+  readonly readings: ReadonlyArray<Reading>
+  readonly skippedWithoutValue: number
+}
+
+/** The first and last instants for which the provider holds readings of a user. */
+export interface AvailableRange {
+  readonly earliest: DateTime.Utc
+  readonly latest: DateTime.Utc
+}
+
+/** What the sync and the scheduler must know about a provider. */
+export interface ProviderLimits {
+  /** The longest window one fetch may cover (Dexcom: 30 days, Share: 24 hours). */
+  readonly maxWindow: Duration.Duration
+  /** How far back data can be fetched at all, if the provider limits it (Share: 24 hours). */
+  readonly maxHistory: Option.Option<Duration.Duration>
+  /** How far before the newest stored reading each poll reaches, for late and backfilled records. */
+  readonly lateDataOverlap: Duration.Duration
+  /** The shortest sensible interval between polls of one user. */
+  readonly minPollInterval: Duration.Duration
+}
+
+export interface CgmProviderShape {
+  readonly id: ProviderId
+  readonly limits: ProviderLimits
+  /** The span of the user's data, when the provider can tell; none when the user has no data yet. */
+  readonly availableRange: (userId: UserId) => Effect.Effect<Option.Option<AvailableRange>, ProviderError>
+  /** Readings with `window.from <= timestamp < window.to`, in any order. The window never exceeds `maxWindow`. */
+  readonly fetchReadings: (userId: UserId, window: TimeWindow) => Effect.Effect<FetchedReadings, ProviderError>
+}
+
+/** One CGM provider. The runner registers every configured provider in {@link CgmProviders}. */
+export class CgmProvider extends Context.Service<CgmProvider, CgmProviderShape>()("@bg-ingest/domain/CgmProvider") {}

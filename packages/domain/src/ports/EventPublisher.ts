@@ -1,0 +1,19 @@
+import { Context, type Effect, Schema } from "effect"
+import type { ReadingEvent } from "../model/ReadingEvent.ts"
+
+export class EventPublishError extends Schema.TaggedError<EventPublishError>()("EventPublishError", {
+  reason: Schema.Literals(["unavailable", "nacked", "timeout", "closed", "unroutable"]),
+  message: Schema.String,
+  cause: Schema.optional(Schema.Defect())
+}) {}
+
+export interface EventPublisherShape {
+  /** Succeeds only when the broker has confirmed every event; otherwise some may or may not have arrived. */
+  readonly publish: (events: ReadonlyArray<ReadingEvent>) => Effect.Effect<void, EventPublishError>
+  /** Succeeds when the broker is reachable. */
+  readonly ping: Effect.Effect<void, EventPublishError>
+}
+
+export class EventPublisher extends Context.Service<EventPublisher, EventPublisherShape>()(
+  "@bg-ingest/domain/EventPublisher"
+) {}

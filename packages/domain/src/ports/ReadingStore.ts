@@ -1,0 +1,52 @@
+import { Context, type Effect, type Option, Schema } from "effect"
+import type { UserId } from "../model/Identifiers.ts"
+import type { Reading } from "../model/Reading.ts"
+import type { ReadingChange } from "../model/ReadingEvent.ts"
+import type { TimeWindow } from "../model/TimeWindow.ts"
+
+export class ReadingStoreError extends Schema.TaggedError<ReadingStoreError>()("ReadingStoreError", {
+  operation: Schema.Literals(["putMany", "markPublished", "unpublished", "latest", "range", "deleteUser", "ping"]),
+  message: Schema.String,
+  cause: Schema.optional(Schema.Defect())
+}) {}
+
+export interface PutManyResult {
+  readonly inserted: number
+  readonly updated: number
+  readonly unchanged: number
+  /**
+   * Every reading of the batch that owes an event: the inserted and updated ones, and unchanged ones whose
+   * earlier event was never confirmed (so a retry after a failed publish publishes again).
+   */
+  readonly unpublished: ReadonlyArray<ReadingChange>
+}
+
+/**
+ * Where readings live. Identity is `(userId, timestamp)`: the same reading twice changes nothing, a different
+ * measurement at the same key replaces it and counts as an update. Each reading also remembers whether its
+ * event has been confirmed, so that no event is lost between the write and the publish (a transactional outbox
+ * kept on the row itself).
+ */
+export interface ReadingStoreShape {
+  /** Stores a batch atomically where the technology allows (SQLite: one transaction). */
+  readonly putMany: (readings: ReadonlyArray<Reading>) => Effect.Effect<PutManyResult, ReadingStoreError>
+  /** Marks events as confirmed, for readings whose stored measurement is still the one published. */
+  readonly markPublished: (readings: ReadonlyArray<Reading>) => Effect.Effect<void, ReadingStoreError>
+  /** Readings whose event was never confirmed, oldest first, at most `limit`. */
+  readonly unpublished: (limit: number) => Effect.Effect<ReadonlyArray<ReadingChange>, ReadingStoreError>
+  readonly latest: (userId: UserId) => Effect.Effect<Option.Option<Reading>, ReadingStoreError>
+  /** Readings with `from <= timestamp < to`, oldest first, at most `limit`. */
+  readonly range: (
+    userId: UserId,
+    window: TimeWindow,
+    limit: number
+  ) => Effect.Effect<ReadonlyArray<Reading>, ReadingStoreError>
+  /** Deletes every reading of the user; answers how many there were. */
+  readonly deleteUser: (userId: UserId) => Effect.Effect<number, ReadingStoreError>
+  /** Succeeds when the store can serve requests. */
+  readonly ping: Effect.Effect<void, ReadingStoreError>
+}
+
+export class ReadingStore extends Context.Service<ReadingStore, ReadingStoreShape>()(
+  "@bg-ingest/domain/ReadingStore"
+) {}

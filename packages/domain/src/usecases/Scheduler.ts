@@ -1,0 +1,119 @@
+import { Cause, Context, DateTime, Duration, Effect, Layer } from "effect"
+import type { Connection } from "../model/Connection.ts"
+import { CgmProviders } from "../ports/CgmProviders.ts"
+import { ConnectionStore } from "../ports/ConnectionStore.ts"
+import { Ingest } from "./Ingest.ts"
+import { SchedulerSettings, SyncSettings } from "./Settings.ts"
+import { Sync } from "./Sync.ts"
+
+export interface CycleReport {
+  readonly claimed: number
+  readonly succeeded: number
+  readonly failed: number
+  readonly republished: number
+}
+
+/**
+ * Polls every due connection: claims due connections in batches (a lease, so replicas share the work), syncs
+ * them with bounded concurrency and a timeout each, so that one slow or failing user never stalls the others.
+ * Per-connection backoff, `RateLimited.retryAfter` and the stop on re-authorization live in `Sync`, which
+ * records each outcome as the connection's next poll. Each cycle also re-publishes events that an earlier
+ * attempt stored but never got confirmed.
+ */
+export class Scheduler extends Context.Service<
+  Scheduler,
+  {
+    readonly runCycle: Effect.Effect<CycleReport>
+    /** Runs cycles forever, one every `SchedulerSettings.tick`. */
+    readonly run: Effect.Effect<never>
+  }
+>()("@bg-ingest/domain/Scheduler", {
+  make: Effect.gen(function* () {
+    const connections = yield* ConnectionStore
+    const providers = yield* CgmProviders
+    const ingest = yield* Ingest
+    const sync = yield* Sync
+
+    const recordTimeout = Effect.fnUntraced(function* (connection: Connection, timeout: Duration.Duration) {
+      const now = yield* DateTime.now
+      const { failureBackoffBase } = yield* SyncSettings
+      yield* connections
+        .update(connection.userId, connection.provider, {
+          status: "error",
+          lastError: `Sync did not finish within ${Duration.format(timeout)}`,
+          consecutiveFailures: connection.consecutiveFailures + 1,
+          nextPollAt: DateTime.addDuration(now, failureBackoffBase),
+          updatedAt: now
+        })
+        .pipe(Effect.ignore)
+    })
+
+    const syncOne = Effect.fnUntraced(function* (connection: Connection) {
+      const { syncTimeout } = yield* SchedulerSettings
+      return yield* sync.sync(connection.userId, connection.provider).pipe(
+        Effect.timeout(syncTimeout),
+        Effect.as(true),
+        Effect.catchTag("TimeoutError", () => recordTimeout(connection, syncTimeout).pipe(Effect.as(false))),
+        Effect.catch((error) =>
+          Effect.logWarning("Sync failed").pipe(
+            Effect.annotateLogs({
+              userId: connection.userId,
+              provider: connection.provider,
+              error: error._tag,
+              reason: error.message
+            }),
+            Effect.as(false)
+          )
+        )
+      )
+    })
+
+    const republish = Effect.fnUntraced(function* () {
+      const { republishBatch } = yield* SchedulerSettings
+      return yield* ingest.republishUnconfirmed(republishBatch).pipe(
+        Effect.tap((count) => (count > 0 ? Effect.logInfo("Re-published unconfirmed events", { count }) : Effect.void)),
+        Effect.catch((error) =>
+          Effect.logWarning("Could not re-publish unconfirmed events", { reason: error.message }).pipe(Effect.as(0))
+        )
+      )
+    })
+
+    const runCycle = Effect.gen(function* () {
+      const settings = yield* SchedulerSettings
+      const republished = yield* republish()
+      let claimed = 0
+      let succeeded = 0
+      while (true) {
+        const now = yield* DateTime.now
+        const due = yield* connections
+          .claimDue({
+            now,
+            leaseUntil: DateTime.addDuration(now, settings.lease),
+            providers: providers.ids,
+            limit: settings.claimBatch
+          })
+          .pipe(
+            Effect.catch((error) =>
+              Effect.logWarning("Could not claim due connections", { reason: error.message }).pipe(Effect.as([]))
+            )
+          )
+        const outcomes = yield* Effect.forEach(due, syncOne, { concurrency: settings.concurrency })
+        claimed += due.length
+        succeeded += outcomes.filter(Boolean).length
+        if (due.length < settings.claimBatch) break
+      }
+      return { claimed, succeeded, failed: claimed - succeeded, republished }
+    }).pipe(Effect.withSpan("Scheduler.runCycle"))
+
+    const run = Effect.gen(function* () {
+      const { tick } = yield* SchedulerSettings
+      yield* runCycle.pipe(Effect.catchCause((cause) => Effect.logError("Scheduler cycle failed", Cause.pretty(cause))))
+      yield* Effect.sleep(tick)
+    }).pipe(Effect.forever)
+
+    return { runCycle, run }
+  })
+}) {
+  /** Needs a `ConnectionStore`, `CgmProviders`, `Ingest` and `Sync`. */
+  static readonly layer = Layer.effect(this, this.make)
+}
