@@ -1,4 +1,4 @@
-import { Schema } from "effect"
+import { DateTime, Schema } from "effect"
 import { ProviderId, UserId } from "./Identifiers.ts"
 
 export const ConnectionStatuses = ["active", "needs_reauthorization", "rate_limited", "error", "disconnected"] as const
@@ -34,3 +34,23 @@ export type Connection = typeof Connection.Type
 
 /** The fields a writer may change; absent keys are left as stored. */
 export type ConnectionPatch = Partial<Omit<Connection, "userId" | "provider" | "createdAt">>
+
+export interface BackfillProgress {
+  /** True once a sync has finished since the connection was made, or the cursor reached that time. */
+  readonly complete: boolean
+  /** The share of the span from `backfillFrom` to the connection's creation that is synced, in [0, 1]. */
+  readonly fraction: number
+}
+
+/** How far the first sync of a connection (its backfill) has come, from the fields the sync keeps up to date. */
+export const backfillProgress = (connection: Connection): BackfillProgress => {
+  const from = DateTime.toEpochMillis(connection.backfillFrom)
+  const target = DateTime.toEpochMillis(connection.createdAt)
+  const through = connection.syncedThrough === null ? from : DateTime.toEpochMillis(connection.syncedThrough)
+  const complete =
+    through >= target ||
+    (connection.lastSyncAt !== null && DateTime.toEpochMillis(connection.lastSyncAt) >= target)
+  if (complete) return { complete, fraction: 1 }
+  const span = target - from
+  return { complete, fraction: span <= 0 ? 1 : Math.min(1, Math.max(0, (through - from) / span)) }
+}

@@ -31,10 +31,37 @@ export class InvalidProviderResponse extends Schema.TaggedError<InvalidProviderR
 
 export type ProviderError = NeedsReauthorization | RateLimited | ProviderUnavailable | InvalidProviderResponse
 
+/**
+ * An authorization could not be completed: the user refused consent (`access_denied`), the provider refused the
+ * authorization code (expired, already used, issued to another client), or the provider reported another error.
+ * Nothing is stored; the user may start again.
+ */
+export class AuthorizationRejected extends Schema.TaggedError<AuthorizationRejected>()("AuthorizationRejected", {
+  provider: ProviderId,
+  reason: Schema.Literals(["access_denied", "missing_code", "invalid_code", "provider_error"]),
+  message: Schema.String
+}) {}
+
+/** How a provider that uses OAuth 2.0 (authorization code flow) lets a user connect. */
+export interface ProviderAuthorization {
+  /** The provider's consent page, carrying `state`, to send the user's browser to. */
+  readonly consentUrl: (state: string) => string
+  /**
+   * Exchanges the authorization code from the callback for the user's credentials, encrypted for storage in
+   * the connection (opaque to everything but the provider's adapter). Nothing is stored by this call.
+   */
+  readonly exchangeCode: (
+    userId: UserId,
+    code: string
+  ) => Effect.Effect<string, AuthorizationRejected | RateLimited | ProviderUnavailable | InvalidProviderResponse>
+}
+
 /** The readings a provider returned for one window, and how many of its records carried no value. */
 export interface FetchedReadings {
   readonly readings: ReadonlyArray<Reading>
   readonly skippedWithoutValue: number
+  /** Records that carried a value the domain rejects (outside the glucose range): counted, not stored. */
+  readonly rejected?: number
 }
 
 /** The first and last instants for which the provider holds readings of a user. */
@@ -62,6 +89,8 @@ export interface CgmProviderShape {
   readonly availableRange: (userId: UserId) => Effect.Effect<Option.Option<AvailableRange>, ProviderError>
   /** Readings with `window.from <= timestamp < window.to`, in any order. The window never exceeds `maxWindow`. */
   readonly fetchReadings: (userId: UserId, window: TimeWindow) => Effect.Effect<FetchedReadings, ProviderError>
+  /** Present when users connect through OAuth (Dexcom); absent when no consent is needed (the simulator). */
+  readonly authorization?: ProviderAuthorization
 }
 
 /** One CGM provider. The runner registers every configured provider in {@link CgmProviders}. */

@@ -44,3 +44,17 @@ export const SchedulerSettings = Context.Reference<SchedulerSettingsShape>("@bg-
     republishBatch: 5000
   })
 })
+
+export interface ConnectSettingsShape {
+  /** How far back the first sync of a new connection reaches (`BACKFILL_DAYS`). */
+  readonly backfill: Duration.Duration
+  /** How long a user has to finish the provider's consent page. */
+  readonly authorizationTtl: Duration.Duration
+}
+
+export const ConnectSettings = Context.Reference<ConnectSettingsShape>("@bg-ingest/domain/ConnectSettings", {
+  defaultValue: () => ({
+    backfill: Duration.days(90),
+    authorizationTtl: Duration.minutes(10)
+  })
+})

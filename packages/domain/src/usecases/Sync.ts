@@ -43,6 +43,8 @@ export interface SyncResult {
   readonly windows: number
   readonly received: number
   readonly skippedWithoutValue: number
+  /** Records the provider sent with a value outside the glucose range: counted and logged, not stored. */
+  readonly rejected: number
   readonly inserted: number
   readonly updated: number
   readonly unchanged: number
@@ -145,9 +147,18 @@ export class Sync extends Context.Service<
       const window = syncWindow(connection, provider, available, startedAt)
       let syncedThrough = connection.syncedThrough
       let lastReadingAt = connection.lastReadingAt
-      const totals = { windows: 0, received: 0, skippedWithoutValue: 0, inserted: 0, updated: 0, unchanged: 0 }
+      const totals = {
+        windows: 0,
+        received: 0,
+        skippedWithoutValue: 0,
+        rejected: 0,
+        inserted: 0,
+        updated: 0,
+        unchanged: 0
+      }
       if (Option.isSome(window)) {
-        for (const piece of splitWindow(window.value, provider.limits.maxWindow)) {
+        const pieces = splitWindow(window.value, provider.limits.maxWindow)
+        for (const [index, piece] of pieces.entries()) {
           const fetched = yield* provider.fetchReadings(userId, piece)
           const result = yield* ingest.ingest(userId, fetched.readings)
           for (const reading of fetched.readings) lastReadingAt = laterOf(lastReadingAt, reading.timestamp)
@@ -155,6 +166,7 @@ export class Sync extends Context.Service<
           totals.windows += 1
           totals.received += result.received
           totals.skippedWithoutValue += fetched.skippedWithoutValue
+          totals.rejected += fetched.rejected ?? 0
           totals.inserted += result.inserted
           totals.updated += result.updated
           totals.unchanged += result.unchanged
@@ -165,6 +177,22 @@ export class Sync extends Context.Service<
             lastReadingAt,
             updatedAt: yield* DateTime.now
           })
+          // A backfill's windows are progress worth seeing; a routine one-window poll is not.
+          const log = pieces.length > 1 ? Effect.logInfo : Effect.logDebug
+          yield* log("Synced window").pipe(
+            Effect.annotateLogs({
+              userId,
+              provider: provider.id,
+              window: `${index + 1}/${pieces.length}`,
+              from: DateTime.formatIso(piece.from),
+              to: DateTime.formatIso(piece.to),
+              received: result.received,
+              skippedWithoutValue: fetched.skippedWithoutValue,
+              rejected: fetched.rejected ?? 0,
+              inserted: result.inserted,
+              updated: result.updated
+            })
+          )
         }
       } else if (Option.isNone(available)) {
         // The user has no data at all yet: nothing to fetch, but the cursor may move to now.

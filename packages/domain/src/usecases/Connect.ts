@@ -1,0 +1,242 @@
+import { Context, DateTime, Effect, Layer, Option, Schema } from "effect"
+import { Digest, SecureRandom } from "effect/crypto"
+import { Base64Url } from "effect/encoding"
+import type { Connection } from "../model/Connection.ts"
+import { ProviderId, type UserId } from "../model/Identifiers.ts"
+import { toWholeSeconds } from "../model/Reading.ts"
+import {
+  AuthorizationRejected,
+  type CgmProviderShape,
+  type InvalidProviderResponse,
+  type ProviderAuthorization,
+  type ProviderUnavailable,
+  type RateLimited
+} from "../ports/CgmProvider.ts"
+import { CgmProviders, type UnknownProvider } from "../ports/CgmProviders.ts"
+import { ConnectionStore, type ConnectionStoreError } from "../ports/ConnectionStore.ts"
+import { OAuthStateStore, type OAuthStateStoreError } from "../ports/OAuthStateStore.ts"
+import { ConnectSettings } from "./Settings.ts"
+
+/** The provider needs no consent (the simulator) or cannot be connected through OAuth. */
+export class ProviderNotConnectable extends Schema.TaggedError<ProviderNotConnectable>()("ProviderNotConnectable", {
+  provider: Schema.String,
+  message: Schema.String
+}) {}
+
+/**
+ * The callback's `state` does not finish an authorization this service started: absent, unknown or already
+ * used, expired, or started for another provider or another user. Nothing is stored.
+ */
+export class AuthorizationStateInvalid extends Schema.TaggedError<AuthorizationStateInvalid>()(
+  "AuthorizationStateInvalid",
+  {
+    provider: Schema.String,
+    reason: Schema.Literals(["missing", "unknown_or_used", "expired", "wrong_provider", "wrong_user"]),
+    message: Schema.String
+  }
+) {}
+
+export interface AuthorizationStart {
+  /** The provider's consent page, to redirect the user's browser to. */
+  readonly consentUrl: string
+  /** The user must finish the consent page before this instant. */
+  readonly expiresAt: DateTime.Utc
+}
+
+/** What the provider's redirect brought back, as received (every field may be missing). */
+export interface CallbackParams {
+  readonly code?: string | undefined
+  readonly state?: string | undefined
+  readonly error?: string | undefined
+  /** The user the caller knows to be finishing the flow (a session), checked against the state when given. */
+  readonly expectedUserId?: UserId | undefined
+}
+
+export type AuthorizeError = UnknownProvider | ProviderNotConnectable | OAuthStateStoreError
+
+export type CompleteError =
+  | UnknownProvider
+  | ProviderNotConnectable
+  | AuthorizationStateInvalid
+  | AuthorizationRejected
+  | RateLimited
+  | ProviderUnavailable
+  | InvalidProviderResponse
+  | OAuthStateStoreError
+  | ConnectionStoreError
+
+const STATE_BYTES = 32
+const isProviderId = Schema.is(ProviderId)
+const encoder = new TextEncoder()
+
+/** Provider error codes are echoed in messages only in their documented shape, never as free text. */
+const safeErrorCode = (error: string): string => (/^[a-z_]{1,64}$/.test(error) ? error : "unrecognized_error")
+
+/**
+ * Connecting a user to a provider that uses OAuth: `authorize` starts the flow with a `state` that is
+ * unguessable (256 random bits), bound to the user and the provider, single-use and short-lived, kept in the
+ * `OAuthStateStore` so that any replica can finish it; `complete` checks that state, exchanges the code and
+ * stores the connection (status active, backfill horizon set, due now so the scheduler backfills it).
+ * A failed step stores nothing.
+ */
+export class Connect extends Context.Service<
+  Connect,
+  {
+    readonly authorize: (userId: UserId, provider: string) => Effect.Effect<AuthorizationStart, AuthorizeError>
+    readonly complete: (provider: string, params: CallbackParams) => Effect.Effect<Connection, CompleteError>
+    /** Forgets the connection and its credentials, which stops its polling; answers whether it existed. */
+    readonly disconnect: (userId: UserId, provider: string) => Effect.Effect<boolean, ConnectionStoreError>
+  }
+>()("@bg-ingest/domain/Connect", {
+  make: Effect.gen(function* () {
+    const providers = yield* CgmProviders
+    const connections = yield* ConnectionStore
+    const states = yield* OAuthStateStore
+    const random = yield* SecureRandom.SecureRandom
+    const digest = yield* Digest.Digest
+
+    const hashState = (state: string) => digest.digestHex(Digest.sha256, encoder.encode(state))
+
+    const connectable = Effect.fnUntraced(function* (providerId: string) {
+      const provider = yield* providers.get(providerId)
+      if (provider.authorization === undefined) {
+        return yield* new ProviderNotConnectable({
+          provider: provider.id,
+          message: `${provider.id} needs no authorization: it cannot be connected through OAuth`
+        })
+      }
+      return { provider, authorization: provider.authorization }
+    })
+
+    const authorize = Effect.fn("Connect.authorize")(function* (userId: UserId, providerId: string) {
+      yield* Effect.annotateCurrentSpan({ userId, provider: providerId })
+      const { provider, authorization } = yield* connectable(providerId)
+      const { authorizationTtl } = yield* ConnectSettings
+      const state = Base64Url.encode(yield* random.randomBytes(STATE_BYTES))
+      const createdAt = yield* DateTime.now
+      const expiresAt = DateTime.addDuration(createdAt, authorizationTtl)
+      yield* states.put({ stateHash: yield* hashState(state), userId, provider: provider.id, createdAt, expiresAt })
+      yield* Effect.logInfo("Authorization started").pipe(Effect.annotateLogs({ userId, provider: provider.id }))
+      return { consentUrl: authorization.consentUrl(state), expiresAt }
+    })
+
+    const checkState = Effect.fnUntraced(function* (provider: ProviderId, params: CallbackParams) {
+      const invalid = (reason: AuthorizationStateInvalid["reason"], message: string) =>
+        new AuthorizationStateInvalid({ provider, reason, message })
+      if (params.state === undefined || params.state === "") {
+        return yield* invalid("missing", "The callback carries no state")
+      }
+      const found = yield* states.consume(yield* hashState(params.state))
+      if (Option.isNone(found)) {
+        return yield* invalid("unknown_or_used", "The authorization is unknown or was already used: start again")
+      }
+      const pending = found.value
+      if (pending.provider !== provider) {
+        return yield* invalid("wrong_provider", `The authorization was started for ${pending.provider}, not ${provider}`)
+      }
+      if (params.expectedUserId !== undefined && params.expectedUserId !== pending.userId) {
+        return yield* invalid("wrong_user", "The authorization was started by another user")
+      }
+      if (!DateTime.isLessThan(yield* DateTime.now, pending.expiresAt)) {
+        return yield* invalid("expired", "The authorization expired before the consent page was finished: start again")
+      }
+      return pending
+    })
+
+    const exchange = Effect.fnUntraced(function* (
+      provider: CgmProviderShape,
+      authorization: ProviderAuthorization,
+      userId: UserId,
+      params: CallbackParams
+    ) {
+      if (params.error !== undefined && params.error !== "") {
+        const code = safeErrorCode(params.error)
+        return yield* code === "access_denied"
+          ? new AuthorizationRejected({
+              provider: provider.id,
+              reason: "access_denied",
+              message: `The user declined to share ${provider.id} data`
+            })
+          : new AuthorizationRejected({
+              provider: provider.id,
+              reason: "provider_error",
+              message: `${provider.id} reported an authorization error: ${code}`
+            })
+      }
+      if (params.code === undefined || params.code === "") {
+        return yield* new AuthorizationRejected({
+          provider: provider.id,
+          reason: "missing_code",
+          message: "The callback carries neither a code nor an error"
+        })
+      }
+      return yield* authorization.exchangeCode(userId, params.code)
+    })
+
+    const complete = Effect.fn("Connect.complete")(function* (providerId: string, params: CallbackParams) {
+      const { provider, authorization } = yield* connectable(providerId)
+      const pending = yield* checkState(provider.id, params)
+      const { userId } = pending
+      yield* Effect.annotateCurrentSpan({ userId, provider: provider.id })
+      const credentials = yield* exchange(provider, authorization, userId, params).pipe(
+        Effect.tapError((error) =>
+          Effect.logWarning("Authorization not completed").pipe(
+            Effect.annotateLogs({ userId, provider: provider.id, error: error._tag, reason: error.message })
+          )
+        )
+      )
+      const now = yield* DateTime.now
+      const { backfill } = yield* ConnectSettings
+      const existing = yield* connections.get(userId, provider.id)
+      // A re-authorization keeps the cursor: only what was missed since is fetched, not the whole backfill.
+      const connection: Connection = Option.match(existing, {
+        onNone: () => ({
+          userId,
+          provider: provider.id,
+          status: "active",
+          credentials,
+          backfillFrom: toWholeSeconds(DateTime.subtractDuration(now, backfill)),
+          syncedThrough: null,
+          lastSyncAt: null,
+          lastReadingAt: null,
+          lastError: null,
+          nextPollAt: now,
+          consecutiveFailures: 0,
+          createdAt: now,
+          updatedAt: now
+        }),
+        onSome: (previous) => ({
+          ...previous,
+          status: "active",
+          credentials,
+          lastError: null,
+          nextPollAt: now,
+          consecutiveFailures: 0,
+          updatedAt: now
+        })
+      })
+      yield* connections.upsert(connection)
+      yield* Effect.logInfo(Option.isSome(existing) ? "Connection re-authorized" : "Connection created").pipe(
+        Effect.annotateLogs({ userId, provider: provider.id, backfillFrom: DateTime.formatIso(connection.backfillFrom) })
+      )
+      return connection
+    })
+
+    const disconnect = Effect.fn("Connect.disconnect")(function* (userId: UserId, providerId: string) {
+      // Any well-formed provider id, configured or not: a user must be able to forget a provider turned off since.
+      if (!isProviderId(providerId)) return false
+      const removed = yield* connections.remove(userId, providerId)
+      if (removed) {
+        yield* Effect.logInfo("Connection removed").pipe(Effect.annotateLogs({ userId, provider: providerId }))
+      }
+      return removed
+    })
+
+    return { authorize, complete, disconnect }
+  })
+}) {
+  /** Needs `CgmProviders`, a `ConnectionStore` and an `OAuthStateStore`. */
+  static readonly layer = Layer.effect(this, this.make).pipe(
+    Layer.provide(Layer.mergeAll(SecureRandom.layerWebCrypto, Digest.layerWebCrypto))
+  )
+}
