@@ -48,8 +48,7 @@ export const backfillProgress = (connection: Connection): BackfillProgress => {
   const target = DateTime.toEpochMillis(connection.createdAt)
   const through = connection.syncedThrough === null ? from : DateTime.toEpochMillis(connection.syncedThrough)
   const complete =
-    through >= target ||
-    (connection.lastSyncAt !== null && DateTime.toEpochMillis(connection.lastSyncAt) >= target)
+    through >= target || (connection.lastSyncAt !== null && DateTime.toEpochMillis(connection.lastSyncAt) >= target)
   if (complete) return { complete, fraction: 1 }
   const span = target - from
   return { complete, fraction: span <= 0 ? 1 : Math.min(1, Math.max(0, (through - from) / span)) }

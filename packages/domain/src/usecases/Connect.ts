@@ -132,7 +132,10 @@ export class Connect extends Context.Service<
       }
       const pending = found.value
       if (pending.provider !== provider) {
-        return yield* invalid("wrong_provider", `The authorization was started for ${pending.provider}, not ${provider}`)
+        return yield* invalid(
+          "wrong_provider",
+          `The authorization was started for ${pending.provider}, not ${provider}`
+        )
       }
       if (params.expectedUserId !== undefined && params.expectedUserId !== pending.userId) {
         return yield* invalid("wrong_user", "The authorization was started by another user")
@@ -217,7 +220,11 @@ export class Connect extends Context.Service<
       })
       yield* connections.upsert(connection)
       yield* Effect.logInfo(Option.isSome(existing) ? "Connection re-authorized" : "Connection created").pipe(
-        Effect.annotateLogs({ userId, provider: provider.id, backfillFrom: DateTime.formatIso(connection.backfillFrom) })
+        Effect.annotateLogs({
+          userId,
+          provider: provider.id,
+          backfillFrom: DateTime.formatIso(connection.backfillFrom)
+        })
       )
       return connection
     })
