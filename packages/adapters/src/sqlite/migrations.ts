@@ -46,5 +46,19 @@ export const migrations: ReadonlyArray<Migration> = [
       );
       CREATE INDEX connections_due ON connections (next_poll_at) WHERE next_poll_at IS NOT NULL;
     `
+  },
+  {
+    version: 2,
+    name: "oauth states",
+    sql: `
+      CREATE TABLE oauth_states (
+        state_hash TEXT    PRIMARY KEY,                  -- hex SHA-256 of the OAuth state, never the state itself
+        user_id    TEXT    NOT NULL,
+        provider   TEXT    NOT NULL,
+        created_at INTEGER NOT NULL,                     -- epoch milliseconds
+        expires_at INTEGER NOT NULL
+      ) WITHOUT ROWID;
+      CREATE INDEX oauth_states_expiry ON oauth_states (expires_at);
+    `
   }
 ]

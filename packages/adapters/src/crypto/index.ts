@@ -1,0 +1,2 @@
+export * from "./TokenCipher.ts"
+export * from "./TokenEncryptionKey.ts"
