@@ -1,0 +1,184 @@
+import {
+  CgmProvider,
+  type CgmProviderShape,
+  type ConnectionStore,
+  InvalidProviderResponse,
+  ProviderId,
+  type ProviderLimits,
+  ProviderUnavailable,
+  type TimeWindow,
+  type UserId,
+  windowMillis
+} from "@bg-ingest/domain"
+import { DateTime, Duration, Effect, Layer, Option, Result, Schema, SchemaIssue } from "effect"
+import { type HttpClient, HttpClientRequest } from "effect/http"
+import type { TokenCipher } from "../crypto/TokenCipher.ts"
+import { makeCallBudget } from "./CallBudget.ts"
+import { type DexcomOperation, makeDexcomClient } from "./DexcomClient.ts"
+import { normalizeEgvs } from "./DexcomNormalize.ts"
+import { DexcomDataRangeResponse, type DexcomEgvRecord, DexcomEgvsResponse } from "./DexcomSchemas.ts"
+import type { DexcomSettings } from "./DexcomSettings.ts"
+import { formatDexcomDate, parseDexcomTime } from "./DexcomTime.ts"
+import { makeDexcomTokens } from "./DexcomTokens.ts"
+
+export const DEXCOM_PROVIDER_ID = ProviderId.make("dexcom")
+
+/** The longest window one EGV call may cover. */
+export const DEXCOM_MAX_WINDOW = Duration.days(30)
+
+export const dexcomLimits: ProviderLimits = {
+  maxWindow: DEXCOM_MAX_WINDOW,
+  maxHistory: Option.none(),
+  // A G7 backfills up to 24 hours of readings after a signal loss; they reach the API after newer ones.
+  lateDataOverlap: Duration.hours(24),
+  // Readings come every 5 minutes and reach the API hours late: polling more often only spends the budget.
+  minPollInterval: Duration.minutes(5)
+}
+
+const SECOND = 1000
+const MAX_WINDOW_MILLIS = Duration.toMillis(DEXCOM_MAX_WINDOW)
+
+/**
+ * The `startDate`/`endDate` pairs that cover a window in Dexcom's whole-second format: the start rounded down,
+ * the end rounded up, and split again in the rare case that rounding pushes a 30-day window over the limit.
+ */
+export const dexcomQueries = (window: TimeWindow): ReadonlyArray<{ startDate: string; endDate: string }> => {
+  const start = Math.floor(DateTime.toEpochMillis(window.from) / SECOND) * SECOND
+  const end = Math.ceil(DateTime.toEpochMillis(window.to) / SECOND) * SECOND
+  const queries = []
+  for (let from = start; from < end; from += MAX_WINDOW_MILLIS) {
+    queries.push({
+      startDate: formatDexcomDate(from),
+      endDate: formatDexcomDate(Math.min(from + MAX_WINDOW_MILLIS, end))
+    })
+  }
+  return queries
+}
+
+const issueFormatter = SchemaIssue.makeFormatterStandardSchemaV1()
+
+/** Where a body departs from the expected shape, by path only: a body holds health data, never logged. */
+const shapeProblem = (error: Schema.SchemaError): string => {
+  const path = issueFormatter(error.issue).issues[0]?.path ?? []
+  if (path.length === 0) return "not the expected JSON document"
+  return `unexpected content at ${path.map((segment) => String(typeof segment === "object" ? segment.key : segment)).join(".")}`
+}
+
+const decodeEgvs = Schema.decodeUnknownEffect(Schema.fromJsonString(DexcomEgvsResponse))
+const decodeDataRange = Schema.decodeUnknownEffect(Schema.fromJsonString(DexcomDataRangeResponse))
+
+/**
+ * The Dexcom API v3 as a `CgmProvider` (guides/dexcom.md §1), with its OAuth authorization. Tokens are read
+ * from and renewed into the `ConnectionStore`, sealed by the `TokenCipher`; every call goes through one call
+ * budget per process.
+ */
+export const makeDexcomProvider = Effect.fnUntraced(function* (settings: DexcomSettings) {
+  const provider = DEXCOM_PROVIDER_ID
+  const budget = yield* makeCallBudget({
+    provider,
+    callsPerHour: settings.maxCallsPerHour,
+    burst: settings.burst,
+    maxWait: settings.budgetMaxWait
+  })
+  const client = yield* makeDexcomClient(provider, settings, budget)
+  const tokens = yield* makeDexcomTokens(provider, settings, client)
+
+  /** A GET as the user; after a 401 the token is renewed once and the call made again. */
+  const userGet = Effect.fnUntraced(function* (
+    userId: UserId,
+    operation: DexcomOperation,
+    path: string,
+    urlParams: Record<string, string> = {}
+  ) {
+    const request = (accessToken: string) =>
+      HttpClientRequest.get(path, { urlParams }).pipe(
+        HttpClientRequest.acceptJson,
+        HttpClientRequest.bearerToken(accessToken)
+      )
+    const accessToken = yield* tokens.accessToken(userId)
+    let answer = yield* client.send(operation, request(accessToken))
+    if (answer.status === 401) {
+      answer = yield* client.send(operation, request(yield* tokens.renewRejected(userId, accessToken)))
+      if (answer.status === 401) {
+        return yield* new ProviderUnavailable({ provider, message: "Dexcom refused a freshly renewed access token" })
+      }
+    }
+    if (answer.status !== 200) {
+      return yield* new InvalidProviderResponse({
+        provider,
+        message: `Dexcom answered HTTP ${answer.status} to ${operation}`
+      })
+    }
+    return answer.body
+  })
+
+  const invalid = (operation: DexcomOperation, problem: string) =>
+    new InvalidProviderResponse({ provider, message: `Dexcom's ${operation} answer is unreadable: ${problem}` })
+
+  const availableRange = Effect.fn("DexcomProvider.availableRange")(function* (userId: UserId) {
+    const body = yield* userGet(userId, "dataRange", "/v3/users/self/dataRange")
+    const range = yield* decodeDataRange(body).pipe(
+      Effect.mapError((error) => invalid("dataRange", shapeProblem(error)))
+    )
+    const start = range.egvs?.start?.systemTime
+    const end = range.egvs?.end?.systemTime
+    if (start === undefined || end === undefined) return Option.none()
+    const earliest = parseDexcomTime(start)
+    const latest = parseDexcomTime(end)
+    if (Option.isNone(earliest) || Option.isNone(latest)) {
+      return yield* invalid("dataRange", "an unreadable egvs systemTime")
+    }
+    return Option.some({ earliest: earliest.value, latest: latest.value })
+  })
+
+  const fetchReadings = Effect.fn("DexcomProvider.fetchReadings")(function* (userId: UserId, window: TimeWindow) {
+    if (windowMillis(window) <= 0) return { readings: [], skippedWithoutValue: 0, rejected: 0 }
+    const records: Array<DexcomEgvRecord> = []
+    for (const query of dexcomQueries(window)) {
+      const body = yield* userGet(userId, "egvs", "/v3/users/self/egvs", query)
+      const egvs = yield* decodeEgvs(body).pipe(Effect.mapError((error) => invalid("egvs", shapeProblem(error))))
+      records.push(...egvs.records)
+    }
+    const normalized = normalizeEgvs(provider, userId, records, window)
+    if (Result.isFailure(normalized)) return yield* invalid("egvs", normalized.failure)
+    const { readings, skippedWithoutValue, rejected } = normalized.success
+    if (rejected.length > 0) {
+      yield* Effect.logWarning("Dexcom records rejected").pipe(
+        Effect.annotateLogs({
+          userId,
+          count: rejected.length,
+          records: rejected
+            .slice(0, 10)
+            .map((record) => `${record.recordId ?? "?"}@${record.systemTime}: ${record.reason}`)
+        })
+      )
+    }
+    return { readings, skippedWithoutValue, rejected: rejected.length }
+  })
+
+  const consentUrl = (state: string) =>
+    `${settings.baseUrl}/v2/oauth2/login?${new URLSearchParams({
+      client_id: settings.clientId,
+      redirect_uri: settings.redirectUri,
+      response_type: "code",
+      scope: "offline_access",
+      state
+    })}`
+
+  return CgmProvider.of({
+    id: provider,
+    limits: dexcomLimits,
+    availableRange,
+    fetchReadings,
+    authorization: { consentUrl, exchangeCode: tokens.exchangeCode }
+  }) satisfies CgmProviderShape
+})
+
+export const DexcomProvider = {
+  make: makeDexcomProvider,
+  /** Needs a `ConnectionStore`, a `TokenCipher` and an `HttpClient` (e.g. `FetchHttpClient.layer`). */
+  layer: (
+    settings: DexcomSettings
+  ): Layer.Layer<CgmProvider, never, HttpClient.HttpClient | TokenCipher | ConnectionStore> =>
+    Layer.effect(CgmProvider, makeDexcomProvider(settings))
+} as const
