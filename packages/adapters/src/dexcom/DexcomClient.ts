@@ -1,6 +1,6 @@
 import { type ProviderId, ProviderUnavailable, RateLimited } from "@bg-ingest/domain"
 import { Clock, Data, Duration, Effect, Random, Result, Schedule } from "effect"
-import { Headers, HttpClient, type HttpClientError, type HttpClientRequest } from "effect/http"
+import { Headers, HttpClient, type HttpClientError, HttpClientRequest } from "effect/http"
 import type { CallBudget } from "./CallBudget.ts"
 import type { DexcomSettings } from "./DexcomSettings.ts"
 
@@ -47,7 +47,9 @@ export const makeDexcomClient = Effect.fnUntraced(function* (
   settings: DexcomSettings,
   budget: CallBudget
 ) {
-  const http = yield* HttpClient.HttpClient
+  const http = (yield* HttpClient.HttpClient).pipe(
+    HttpClient.mapRequest(HttpClientRequest.prependUrl(settings.baseUrl))
+  )
   let rateLimitedInARow = 0
 
   const retryDelayAfter429 = Effect.fnUntraced(function* (headers: Headers.Headers) {

@@ -1,0 +1,69 @@
+import {
+  DEXCOM_PROVIDER_ID,
+  DexcomProvider,
+  type DexcomSettings,
+  InMemoryConnectionStore,
+  makeDexcomSettings,
+  TokenCipher
+} from "@bg-ingest/adapters"
+import { CgmProvider, ConnectionStore, type UserId } from "@bg-ingest/domain"
+import { DateTime, Duration, Effect, Layer, Redacted } from "effect"
+import { FetchHttpClient } from "effect/http"
+import type { FakeDexcom } from "../fakes/FakeDexcomServer.ts"
+
+/** A fixed test key (never used outside tests). */
+export const TEST_TOKEN_KEY = Redacted.make(Uint8Array.from({ length: 32 }, (_, i) => (i * 37 + 11) % 256))
+
+export const TEST_REDIRECT_URI = "http://127.0.0.1:5001/api/connections/dexcom/callback"
+
+/** Settings pointing at the fake, with short retry delays so that live tests stay fast. */
+export const dexcomTestSettings = (fake: FakeDexcom, overrides: Partial<DexcomSettings> = {}): DexcomSettings =>
+  makeDexcomSettings({
+    clientId: fake.clientId,
+    clientSecret: Redacted.make(fake.clientSecret),
+    redirectUri: TEST_REDIRECT_URI,
+    baseUrl: fake.url,
+    retryBaseDelay: Duration.millis(5),
+    requestTimeout: Duration.seconds(5),
+    ...overrides
+  })
+
+/** The Dexcom provider on the fake, with an in-memory connection store and the test key. */
+export const dexcomProviderLayer = (fake: FakeDexcom, overrides: Partial<DexcomSettings> = {}) =>
+  DexcomProvider.layer(dexcomTestSettings(fake, overrides)).pipe(
+    Layer.provideMerge(
+      Layer.mergeAll(InMemoryConnectionStore.layer, TokenCipher.layer(TEST_TOKEN_KEY), FetchHttpClient.layer)
+    )
+  )
+
+/**
+ * Connects `userId` to the fake's `username` the way a browser would (consent page, code exchange) and stores
+ * the connection, without the `Connect` use case: for tests of the provider alone.
+ */
+export const connectDirectly = Effect.fnUntraced(function* (fake: FakeDexcom, userId: UserId, username: string) {
+  const provider = yield* CgmProvider
+  const connections = yield* ConnectionStore
+  const redirect = yield* Effect.promise(() =>
+    fake.consent(provider.authorization!.consentUrl("test-state"), { username })
+  )
+  const credentials = yield* provider.authorization!.exchangeCode(userId, redirect.searchParams.get("code")!)
+  const now = yield* DateTime.now
+  yield* connections.upsert({
+    userId,
+    provider: DEXCOM_PROVIDER_ID,
+    status: "active",
+    credentials,
+    backfillFrom: DateTime.subtract(now, { days: 90 }),
+    syncedThrough: null,
+    lastSyncAt: null,
+    lastReadingAt: null,
+    lastError: null,
+    nextPollAt: now,
+    consecutiveFailures: 0,
+    createdAt: now,
+    updatedAt: now
+  })
+})
+
+/** Epoch milliseconds rounded down to a whole 5 minutes. */
+export const alignedFiveMinutes = (millis: number) => Math.floor(millis / 300_000) * 300_000
