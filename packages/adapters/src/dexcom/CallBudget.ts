@@ -8,7 +8,7 @@ export interface CallBudgetOptions {
   /** How many calls may be made at once after a quiet spell (the bucket's size). */
   readonly burst: number
   /** A call waits for the budget at most this long; beyond that it fails as rate limited. */
-  readonly maxWait: Duration.Duration
+  readonly maxWait: Duration.Input
 }
 
 export interface CallBudget {
@@ -60,7 +60,14 @@ export const makeCallBudget = (options: CallBudgetOptions): Effect.Effect<CallBu
       }
       // The call is reserved now, so calls arriving meanwhile queue behind it instead of overtaking it.
       tokens -= 1
-      return Effect.sleep(Duration.millis(Math.ceil(waitMillis)))
+      return Effect.sleep(Duration.millis(Math.ceil(waitMillis))).pipe(
+        // A caller that gives up while waiting hands its reservation back.
+        Effect.onInterrupt(() =>
+          Effect.sync(() => {
+            tokens += 1
+          })
+        )
+      )
     })
 
     return {
