@@ -21,6 +21,7 @@ const StoredTokens = Schema.Struct({
   accessToken: Schema.String,
   refreshToken: Schema.String,
   /** Epoch milliseconds. */
+  accessTokenIssuedAt: Schema.Finite,
   accessTokenExpiresAt: Schema.Finite
 })
 type StoredTokens = typeof StoredTokens.Type
@@ -124,10 +125,12 @@ export const makeDexcomTokens = Effect.fnUntraced(function* (
       })
     }
     const lifetime = response.expires_in ?? DEFAULT_ACCESS_TOKEN_LIFETIME_SECONDS
+    const issuedAt = DateTime.toEpochMillis(now)
     return {
       accessToken: response.access_token,
       refreshToken,
-      accessTokenExpiresAt: DateTime.toEpochMillis(now) + Math.max(0, lifetime) * 1000
+      accessTokenIssuedAt: issuedAt,
+      accessTokenExpiresAt: issuedAt + Math.max(0, lifetime) * 1000
     } satisfies StoredTokens
   })
 
@@ -190,9 +193,12 @@ export const makeDexcomTokens = Effect.fnUntraced(function* (
     )
   })
 
+  /** Usable until `refreshBefore` its expiry, or half its lifetime for tokens shorter than that margin. */
   const isFresh = Effect.fnUntraced(function* (tokens: StoredTokens) {
     const now = DateTime.toEpochMillis(yield* DateTime.now)
-    return tokens.accessTokenExpiresAt - now > Duration.toMillis(settings.refreshBefore)
+    const lifetime = tokens.accessTokenExpiresAt - tokens.accessTokenIssuedAt
+    const margin = Math.min(Duration.toMillis(settings.refreshBefore), lifetime / 2)
+    return tokens.accessTokenExpiresAt - now > margin
   })
 
   const refresh = Effect.fnUntraced(function* (
