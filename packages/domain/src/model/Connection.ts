@@ -34,3 +34,26 @@ export type Connection = typeof Connection.Type
 
 /** The fields a writer may change; absent keys are left as stored. */
 export type ConnectionPatch = Partial<Omit<Connection, "userId" | "provider" | "createdAt">>
+
+/** A new, active connection, due at once: its first sync backfills from `backfillFrom`. */
+export const newConnection = (options: {
+  readonly userId: Connection["userId"]
+  readonly provider: Connection["provider"]
+  readonly backfillFrom: Connection["backfillFrom"]
+  readonly credentials: string | null
+  readonly now: Connection["createdAt"]
+}): Connection => ({
+  userId: options.userId,
+  provider: options.provider,
+  status: "active",
+  credentials: options.credentials,
+  backfillFrom: options.backfillFrom,
+  syncedThrough: null,
+  lastSyncAt: null,
+  lastReadingAt: null,
+  lastError: null,
+  nextPollAt: options.now,
+  consecutiveFailures: 0,
+  createdAt: options.now,
+  updatedAt: options.now
+})
