@@ -15,7 +15,7 @@ import {
   Sync,
   SyncSettings
 } from "@bg-ingest/domain"
-import { ApiRoutes } from "@bg-ingest/http/server"
+import { ApiRoutes, routerConfig } from "@bg-ingest/http/server"
 import { NodeHttpServer } from "@effect/platform-node"
 import { Duration, Effect, Layer } from "effect"
 import { HttpRouter } from "effect/http"
@@ -91,7 +91,7 @@ const PollingLayer = Layer.effectDiscard(Effect.forkScoped(Scheduler.use((schedu
 
 /** The whole service: the HTTP server and the poller on the configured adapters. The one composition root. */
 export const appLayer = (config: AppConfig) => {
-  const http = HttpRouter.serve(ApiRoutes).pipe(
+  const http = HttpRouter.serve(ApiRoutes, { routerConfig }).pipe(
     Layer.provide(NodeHttpServer.layer(createServer, { port: config.port, host: config.host }))
   )
   return Layer.mergeAll(http, PollingLayer).pipe(

@@ -2,7 +2,7 @@ import { Layer } from "effect"
 import { HttpApiBuilder, HttpApiScalar } from "effect/http-api"
 import { BgIngestApi } from "../api/Api.ts"
 import { ConnectionsHandlers } from "./ConnectionsHandlers.ts"
-import { FallbackRoutes } from "./Fallback.ts"
+import { FallbackRoutes, RejectAmbiguousPaths } from "./Fallback.ts"
 import { ProblemDetailsLive } from "./ProblemDetails.ts"
 import { ReadingsHandlers } from "./ReadingsHandlers.ts"
 import { SystemHandlers } from "./SystemHandlers.ts"
@@ -21,5 +21,9 @@ export const ApiRoutes = Layer.mergeAll(
     Layer.provide([ReadingsHandlers, ConnectionsHandlers, SystemHandlers])
   ),
   HttpApiScalar.layer(BgIngestApi, { path: "/docs" }),
-  FallbackRoutes(SERVED_BESIDE_THE_API)
+  FallbackRoutes(SERVED_BESIDE_THE_API),
+  RejectAmbiguousPaths(SERVED_BESIDE_THE_API)
 ).pipe(Layer.provide(ProblemDetailsLive))
+
+/** Options for `HttpRouter.serve`: user ids may be 128 characters, longer than the router's default of 100. */
+export const routerConfig = { maxParamLength: 256 } as const
