@@ -94,7 +94,7 @@ layer(testServer(seeded), { excludeTestServices: true })(
         )
         // The same instants written with a +02:00 offset and with fractional seconds.
         const plusTwo = (instant: DateTime.Utc) =>
-          new Date(DateTime.toEpochMillis(instant) + 7_200_000).toISOString().slice(0, 19) + ".000+02:00"
+          `${new Date(DateTime.toEpochMillis(instant) + 7_200_000).toISOString().slice(0, 19)}.000+02:00`
         const shifted = yield* get(
           `/api/bg/u1?from=${encodeURIComponent(plusTwo(from))}&to=${encodeURIComponent(plusTwo(to))}`
         )

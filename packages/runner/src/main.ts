@@ -1,5 +1,5 @@
 import { NodeRuntime } from "@effect/platform-node"
-import { Cause, Effect, Layer, Result } from "effect"
+import { Cause, Effect, Exit, Layer, Result, Runtime } from "effect"
 import { appLayer } from "./App.ts"
 import { loadAppConfig } from "./config/AppConfig.ts"
 import { readEnvironment } from "./config/DotEnv.ts"
@@ -28,5 +28,10 @@ Layer.launch(Layer.mergeAll(appLayer(config.success), startupSummary(config.succ
     Cause.hasInterruptsOnly(cause) ? Effect.void : Effect.logFatal(`bg-ingest stopped: ${describeFailure(cause)}`)
   ),
   Effect.provide(loggingLayer(config.success)),
-  NodeRuntime.runMain({ disableErrorReporting: true })
+  NodeRuntime.runMain({
+    disableErrorReporting: true,
+    // SIGTERM and SIGINT interrupt the main fiber: that is the orderly shutdown, so it exits 0.
+    teardown: (exit, onExit) =>
+      Exit.isFailure(exit) && Cause.hasInterruptsOnly(exit.cause) ? onExit(0) : Runtime.defaultTeardown(exit, onExit)
+  })
 )
