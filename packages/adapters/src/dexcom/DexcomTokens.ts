@@ -173,6 +173,11 @@ export const makeDexcomTokens = Effect.fnUntraced(function* (
     if (Option.isNone(updated)) {
       return yield* needsReauthorization("The Dexcom connection was removed")
     }
+    if (updated.value.status === "disconnected") {
+      // The user disconnected while this renewal was in flight: forget the tokens again.
+      yield* connections.update(userId, provider, { credentials: null }).pipe(Effect.ignore)
+      return yield* needsReauthorization("The Dexcom connection was disconnected")
+    }
   })
 
   const load = Effect.fnUntraced(function* (userId: UserId) {

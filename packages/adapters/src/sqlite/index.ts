@@ -1,3 +1,4 @@
+export * from "./migrations.ts"
 export * from "./SqliteConnectionStore.ts"
 export * from "./SqliteDatabase.ts"
 export * from "./SqliteOAuthStateStore.ts"

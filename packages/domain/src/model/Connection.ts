@@ -53,3 +53,26 @@ export const backfillProgress = (connection: Connection): BackfillProgress => {
   const span = target - from
   return { complete, fraction: span <= 0 ? 1 : Math.min(1, Math.max(0, (through - from) / span)) }
 }
+
+/** A new, active connection, due at once: its first sync backfills from `backfillFrom`. */
+export const newConnection = (options: {
+  readonly userId: Connection["userId"]
+  readonly provider: Connection["provider"]
+  readonly backfillFrom: Connection["backfillFrom"]
+  readonly credentials: string | null
+  readonly now: Connection["createdAt"]
+}): Connection => ({
+  userId: options.userId,
+  provider: options.provider,
+  status: "active",
+  credentials: options.credentials,
+  backfillFrom: options.backfillFrom,
+  syncedThrough: null,
+  lastSyncAt: null,
+  lastReadingAt: null,
+  lastError: null,
+  nextPollAt: options.now,
+  consecutiveFailures: 0,
+  createdAt: options.now,
+  updatedAt: options.now
+})

@@ -1,8 +1,8 @@
 import { Context, DateTime, Effect, Layer, Option, Schema } from "effect"
 import { Digest, SecureRandom } from "effect/crypto"
 import { Base64Url } from "effect/encoding"
-import type { Connection } from "../model/Connection.ts"
-import { ProviderId, type UserId } from "../model/Identifiers.ts"
+import { type Connection, newConnection } from "../model/Connection.ts"
+import type { ProviderId, UserId } from "../model/Identifiers.ts"
 import { toWholeSeconds } from "../model/Reading.ts"
 import {
   AuthorizationRejected,
@@ -66,7 +66,6 @@ export type CompleteError =
   | ConnectionStoreError
 
 const STATE_BYTES = 32
-const isProviderId = Schema.is(ProviderId)
 const encoder = new TextEncoder()
 
 /** Provider error codes are echoed in messages only in their documented shape, never as free text. */
@@ -84,8 +83,6 @@ export class Connect extends Context.Service<
   {
     readonly authorize: (userId: UserId, provider: string) => Effect.Effect<AuthorizationStart, AuthorizeError>
     readonly complete: (provider: string, params: CallbackParams) => Effect.Effect<Connection, CompleteError>
-    /** Forgets the connection and its credentials, which stops its polling; answers whether it existed. */
-    readonly disconnect: (userId: UserId, provider: string) => Effect.Effect<boolean, ConnectionStoreError>
   }
 >()("@bg-ingest/domain/Connect", {
   make: Effect.gen(function* () {
@@ -193,21 +190,14 @@ export class Connect extends Context.Service<
       const existing = yield* connections.get(userId, provider.id)
       // A re-authorization keeps the cursor: only what was missed since is fetched, not the whole backfill.
       const connection: Connection = Option.match(existing, {
-        onNone: () => ({
-          userId,
-          provider: provider.id,
-          status: "active",
-          credentials,
-          backfillFrom: toWholeSeconds(DateTime.subtractDuration(now, backfill)),
-          syncedThrough: null,
-          lastSyncAt: null,
-          lastReadingAt: null,
-          lastError: null,
-          nextPollAt: now,
-          consecutiveFailures: 0,
-          createdAt: now,
-          updatedAt: now
-        }),
+        onNone: () =>
+          newConnection({
+            userId,
+            provider: provider.id,
+            credentials,
+            backfillFrom: toWholeSeconds(DateTime.subtractDuration(now, backfill)),
+            now
+          }),
         onSome: (previous) => ({
           ...previous,
           status: "active",
@@ -229,17 +219,7 @@ export class Connect extends Context.Service<
       return connection
     })
 
-    const disconnect = Effect.fn("Connect.disconnect")(function* (userId: UserId, providerId: string) {
-      // Any well-formed provider id, configured or not: a user must be able to forget a provider turned off since.
-      if (!isProviderId(providerId)) return false
-      const removed = yield* connections.remove(userId, providerId)
-      if (removed) {
-        yield* Effect.logInfo("Connection removed").pipe(Effect.annotateLogs({ userId, provider: providerId }))
-      }
-      return removed
-    })
-
-    return { authorize, complete, disconnect }
+    return { authorize, complete }
   })
 }) {
   /** Needs `CgmProviders`, a `ConnectionStore` and an `OAuthStateStore`. */

@@ -1,0 +1,20 @@
+import { HttpApi, HttpApiMiddleware, OpenApi } from "effect/http-api"
+import { ConnectionsApi } from "./ConnectionsApi.ts"
+import { ReadingsApi } from "./ReadingsApi.ts"
+import { SystemApi } from "./SystemApi.ts"
+
+/** The whole HTTP API of bg-ingest: schemas only, so that clients import it without the server. */
+export class BgIngestApi extends HttpApi.make("bg-ingest")
+  .add(ReadingsApi)
+  .add(ConnectionsApi)
+  .add(SystemApi)
+  .middleware(HttpApiMiddleware.ProblemDetails)
+  .annotateMerge(
+    OpenApi.annotations({
+      title: "bg-ingest",
+      version: "0.1.0",
+      description:
+        "Blood-glucose readings from CGM providers. Times are RFC 3339 UTC with Z and no fractional seconds; " +
+        "JSON is snake_case; errors are RFC 9457 problem+json."
+    })
+  ) {}

@@ -1,0 +1,59 @@
+import { ConnectionStatus, GlucoseStatus, Trend } from "@bg-ingest/domain"
+import { Schema } from "effect"
+
+/** `2025-04-26T14:30:00Z`: every time the API answers is RFC 3339 UTC with `Z` and no fractional seconds. */
+export const UtcSeconds = Schema.String.annotate({
+  description: "RFC 3339 UTC time with Z and no fractional seconds",
+  format: "date-time",
+  examples: ["2025-04-26T14:30:00Z"]
+})
+
+/** One reading as the API shows it: the seed's two fields first, then what else we know. */
+export const ReadingJson = Schema.Struct({
+  timestamp: UtcSeconds,
+  glucose_mg_dl: Schema.Int,
+  trend: Trend,
+  trend_rate: Schema.NullOr(Schema.Number).annotate({ description: "mg/dL per minute, when the provider gives it" }),
+  status: GlucoseStatus.annotate({ description: "high/low: the sensor's limit was reached and the value clamped" }),
+  source: Schema.String.annotate({ description: "The provider the reading came from" })
+}).annotate({ identifier: "Reading" })
+export type ReadingJson = typeof ReadingJson.Type
+
+export const ConnectionJson = Schema.Struct({
+  provider: Schema.String,
+  status: ConnectionStatus,
+  last_sync_at: Schema.NullOr(UtcSeconds),
+  last_reading_at: Schema.NullOr(UtcSeconds),
+  last_error: Schema.NullOr(Schema.String),
+  next_poll_at: Schema.NullOr(UtcSeconds).annotate({ description: "null when the connection is not polled" }),
+  synced_through: Schema.NullOr(UtcSeconds).annotate({
+    description: "Every reading before this time is stored and its event confirmed"
+  }),
+  backfill_from: UtcSeconds,
+  consecutive_failures: Schema.Int,
+  created_at: UtcSeconds
+}).annotate({ identifier: "Connection" })
+export type ConnectionJson = typeof ConnectionJson.Type
+
+export const SyncResultJson = Schema.Struct({
+  provider: Schema.String,
+  fetched: Schema.Boolean.annotate({ description: "false when the provider had nothing new" }),
+  windows: Schema.Int,
+  received: Schema.Int,
+  inserted: Schema.Int,
+  updated: Schema.Int,
+  unchanged: Schema.Int,
+  skipped_without_value: Schema.Int,
+  synced_through: UtcSeconds,
+  last_reading_at: Schema.NullOr(UtcSeconds),
+  next_poll_at: UtcSeconds
+}).annotate({ identifier: "SyncResult" })
+export type SyncResultJson = typeof SyncResultJson.Type
+
+export const HealthJson = Schema.Struct({ status: Schema.Literal("ok") }).annotate({ identifier: "Health" })
+
+export const CheckStatus = Schema.Literals(["ok", "down"])
+export const ReadinessJson = Schema.Struct({
+  status: Schema.Literal("ready"),
+  checks: Schema.Struct({ store: CheckStatus, broker: CheckStatus })
+}).annotate({ identifier: "Readiness" })

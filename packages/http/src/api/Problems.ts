@@ -1,0 +1,58 @@
+import { Schema } from "effect"
+import { HttpApiError } from "effect/http-api"
+
+/**
+ * The API's errors, each an RFC 9457 problem (`application/problem+json`). `type` identifies the problem kind;
+ * `detail` says what happened in this instance. Generic HTTP failures (bad request, unknown route, wrong method,
+ * oversize body) use `about:blank`.
+ */
+
+export const { BadRequestProblem } = HttpApiError
+export type BadRequestProblem = HttpApiError.BadRequestProblem
+
+export class NoReadings extends HttpApiError.Problem<NoReadings>()("NoReadings", {
+  type: "urn:bg-ingest:problem:no-readings",
+  status: 404,
+  title: "No readings"
+}) {}
+
+export class ConnectionNotFoundProblem extends HttpApiError.Problem<ConnectionNotFoundProblem>()(
+  "ConnectionNotFoundProblem",
+  { type: "urn:bg-ingest:problem:connection-not-found", status: 404, title: "Connection not found" }
+) {}
+
+export class ProviderNotConfigured extends HttpApiError.Problem<ProviderNotConfigured>()("ProviderNotConfigured", {
+  type: "urn:bg-ingest:problem:provider-not-configured",
+  status: 404,
+  title: "Provider not configured"
+}) {}
+
+export class ConnectionNeedsAttention extends HttpApiError.Problem<ConnectionNeedsAttention>()(
+  "ConnectionNeedsAttention",
+  { type: "urn:bg-ingest:problem:connection-needs-attention", status: 409, title: "Connection needs attention" },
+  { connection_status: Schema.String }
+) {}
+
+export class ProviderRateLimited extends HttpApiError.Problem<ProviderRateLimited>()(
+  "ProviderRateLimited",
+  { type: "urn:bg-ingest:problem:provider-rate-limited", status: 429, title: "Provider rate limit reached" },
+  { retry_after_seconds: Schema.Int }
+) {}
+
+export class ProviderFailed extends HttpApiError.Problem<ProviderFailed>()("ProviderFailed", {
+  type: "urn:bg-ingest:problem:provider-failed",
+  status: 502,
+  title: "Provider failed"
+}) {}
+
+export class DependencyUnavailable extends HttpApiError.Problem<DependencyUnavailable>()(
+  "DependencyUnavailable",
+  { type: "urn:bg-ingest:problem:dependency-unavailable", status: 503, title: "Service unavailable" },
+  { dependency: Schema.Literals(["store", "broker"]) }
+) {}
+
+export class NotReady extends HttpApiError.Problem<NotReady>()(
+  "NotReady",
+  { type: "urn:bg-ingest:problem:not-ready", status: 503, title: "Not ready" },
+  { checks: Schema.Struct({ store: Schema.Literals(["ok", "down"]), broker: Schema.Literals(["ok", "down"]) }) }
+) {}

@@ -1,0 +1,7 @@
+export * from "./api/Api.ts"
+export * from "./api/ConnectionsApi.ts"
+export * from "./api/Json.ts"
+export * from "./api/Problems.ts"
+export * from "./api/ReadingsApi.ts"
+export * from "./api/Rfc3339.ts"
+export * from "./api/SystemApi.ts"

@@ -1,0 +1,29 @@
+import { Layer } from "effect"
+import { HttpApiBuilder, HttpApiScalar } from "effect/http-api"
+import { BgIngestApi } from "../api/Api.ts"
+import { ConnectionsHandlers } from "./ConnectionsHandlers.ts"
+import { FallbackRoutes, RejectAmbiguousPaths } from "./Fallback.ts"
+import { ProblemDetailsLive } from "./ProblemDetails.ts"
+import { ReadingsHandlers } from "./ReadingsHandlers.ts"
+import { SystemHandlers } from "./SystemHandlers.ts"
+
+const SERVED_BESIDE_THE_API = [
+  { method: "GET", path: "/openapi.json" },
+  { method: "GET", path: "/docs" }
+]
+
+/**
+ * Every route of the service, to be served with `HttpRouter.serve`. Needs the domain services the handlers use:
+ * `ReadingStore`, `ConnectionStore`, `EventPublisher` and `Sync`.
+ */
+export const ApiRoutes = Layer.mergeAll(
+  HttpApiBuilder.layer(BgIngestApi, { openapiPath: "/openapi.json" }).pipe(
+    Layer.provide([ReadingsHandlers, ConnectionsHandlers, SystemHandlers])
+  ),
+  HttpApiScalar.layer(BgIngestApi, { path: "/docs" }),
+  FallbackRoutes(SERVED_BESIDE_THE_API),
+  RejectAmbiguousPaths(SERVED_BESIDE_THE_API)
+).pipe(Layer.provide(ProblemDetailsLive))
+
+/** Options for `HttpRouter.serve`: user ids may be 128 characters, longer than the router's default of 100. */
+export const routerConfig = { maxParamLength: 256 } as const

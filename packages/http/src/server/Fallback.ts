@@ -1,0 +1,90 @@
+import { Effect, Layer } from "effect"
+import { HttpRouter, HttpServerRequest, HttpServerResponse, ProblemDetails } from "effect/http"
+import { HttpApi } from "effect/http-api"
+import { BgIngestApi } from "../api/Api.ts"
+
+interface KnownRoute {
+  readonly method: string
+  readonly segments: ReadonlyArray<string>
+}
+
+const splitPath = (path: string) => path.replace(/\/+$/, "").split("/")
+
+const toRoute = (method: string, path: string): KnownRoute => ({ method, segments: splitPath(path) })
+
+/** Whether `segments` fit the route: same length, same literal segments, any value for a `:param`. */
+const fits = (route: KnownRoute, segments: ReadonlyArray<string>) =>
+  route.segments.length === segments.length &&
+  route.segments.every((segment, index) => segment.startsWith(":") || segment === segments[index])
+
+/** Every route the service answers: the API's endpoints plus the routes served beside it. */
+export const knownRoutes = (extra: ReadonlyArray<{ readonly method: string; readonly path: string }>) => {
+  const routes: Array<KnownRoute> = extra.map(({ method, path }) => toRoute(method, path))
+  HttpApi.reflect(BgIngestApi, {
+    onGroup: () => {},
+    onEndpoint: ({ endpoint }) => routes.push(toRoute(endpoint.method, endpoint.path))
+  })
+  return routes
+}
+
+const titles = { 400: "Bad Request", 404: "Not Found", 405: "Method Not Allowed" } as const
+
+const problem = (status: keyof typeof titles, detail: string, extensions: Record<string, unknown> = {}) =>
+  ProblemDetails.toResponse({ type: ProblemDetails.blankType, title: titles[status], status, detail, ...extensions })
+
+/** The name of the route parameter at the first segment that `isBad`, or "path". */
+const parameterAt = (route: KnownRoute | undefined, segments: ReadonlyArray<string>, isBad: (s: string) => boolean) => {
+  const index = route?.segments.findIndex((segment, position) => segment.startsWith(":") && isBad(segments[position]!))
+  return route === undefined || index === undefined || index === -1 ? "path" : route.segments[index]!.slice(1)
+}
+
+// The router reads `;` as the start of a query (`/foo;jsessionid=…`) and cannot route an encoded slash, so
+// `/api/bg/a;b` would serve user `a`. Neither character is valid in any parameter: refuse them up front.
+const AMBIGUOUS = /;|%2f|%00/i
+
+/** Refuses paths with a `;`, an encoded slash or NUL: a 400 problem naming the parameter. */
+export const RejectAmbiguousPaths = (extra: ReadonlyArray<{ readonly method: string; readonly path: string }>) => {
+  const routes = knownRoutes(extra)
+  return HttpRouter.middleware(
+    (httpEffect) =>
+      Effect.flatMap(HttpServerRequest.HttpServerRequest, (request) => {
+        const path = request.url.split("?")[0] ?? "/"
+        if (!AMBIGUOUS.test(path)) return httpEffect
+        const segments = splitPath(path)
+        const route = routes.find((candidate) => fits(candidate, segments))
+        const name = parameterAt(route, segments, (segment) => AMBIGUOUS.test(segment))
+        const message = "must not contain ';', an encoded '/' or NUL"
+        return Effect.succeed(
+          problem(400, `Invalid path parameter ${name}: ${message}`, { errors: [{ path: ["params", name], message }] })
+        )
+      }),
+    { global: true }
+  )
+}
+
+/**
+ * Answers what no route matched: 405 with `Allow` when the path exists under other methods, else 404, both as
+ * problem+json (the router's own answer is an empty 404).
+ */
+export const FallbackRoutes = (extra: ReadonlyArray<{ readonly method: string; readonly path: string }>) =>
+  Layer.effectDiscard(
+    Effect.gen(function* () {
+      const router = yield* HttpRouter.HttpRouter
+      const routes = knownRoutes(extra)
+      yield* router.add(
+        "*",
+        "/*",
+        Effect.map(HttpServerRequest.HttpServerRequest, (request) => {
+          const path = request.url.split("?")[0] ?? "/"
+          const segments = splitPath(path)
+          const matching = routes.filter((route) => fits(route, segments))
+          const allowed = [...new Set(matching.map((route) => route.method))]
+          if (allowed.length === 0) return problem(404, `No route for ${request.method} ${path}`)
+          if (allowed.includes("GET")) allowed.push("HEAD")
+          return problem(405, `${request.method} is not allowed on ${path}; allowed: ${allowed.join(", ")}`).pipe(
+            HttpServerResponse.setHeader("allow", allowed.join(", "))
+          )
+        })
+      )
+    })
+  )

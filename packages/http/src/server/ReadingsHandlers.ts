@@ -1,0 +1,57 @@
+import { makeWindow, ReadingStore } from "@bg-ingest/domain"
+import { DateTime, Duration, Effect, Option } from "effect"
+import { HttpApiBuilder } from "effect/http-api"
+import { BgIngestApi } from "../api/Api.ts"
+import { BadRequestProblem, NoReadings } from "../api/Problems.ts"
+import { DEFAULT_RANGE_HOURS, MAX_RANGE_DAYS, MAX_RANGE_LIMIT } from "../api/ReadingsApi.ts"
+import { dependencyUnavailable } from "./DependencyFailures.ts"
+import { toReadingJson } from "./JsonMapping.ts"
+
+const MAX_RANGE = Duration.days(MAX_RANGE_DAYS)
+
+const invalidQuery = (field: "from" | "to", message: string) =>
+  new BadRequestProblem({
+    detail: `Invalid query parameter ${field}: ${message}`,
+    errors: [{ path: ["query", field], message }]
+  })
+
+/** Needs a `ReadingStore`. */
+export const ReadingsHandlers = HttpApiBuilder.group(
+  BgIngestApi,
+  "readings",
+  Effect.fn(function* (handlers) {
+    const store = yield* ReadingStore
+    return handlers
+      .handle("latest", ({ params }) =>
+        store.latest(params.userId).pipe(
+          Effect.catchTag("ReadingStoreError", dependencyUnavailable),
+          Effect.flatMap(
+            Option.match({
+              onNone: () => Effect.fail(new NoReadings({ detail: `${params.userId} has no reading yet` })),
+              onSome: (reading) => Effect.succeed(toReadingJson(reading))
+            })
+          )
+        )
+      )
+      .handle(
+        "range",
+        Effect.fnUntraced(function* ({ params, query }) {
+          const to = query.to ?? (yield* DateTime.now)
+          const from = query.from ?? DateTime.subtract(to, { hours: DEFAULT_RANGE_HOURS })
+          if (DateTime.isGreaterThan(from, to)) {
+            return yield* invalidQuery("from", "must not be after to")
+          }
+          if (Duration.isGreaterThan(DateTime.distance(from, to), MAX_RANGE)) {
+            return yield* invalidQuery(
+              query.from === undefined ? "to" : "from",
+              `from is more than ${MAX_RANGE_DAYS} days before to`
+            )
+          }
+          const readings = yield* store
+            .range(params.userId, makeWindow(from, to), query.limit ?? MAX_RANGE_LIMIT)
+            .pipe(Effect.catchTag("ReadingStoreError", dependencyUnavailable))
+          return readings.map(toReadingJson)
+        })
+      )
+  })
+)

@@ -1,0 +1,182 @@
+import { UserId } from "@bg-ingest/domain"
+import { Duration, Option, Result, Schema } from "effect"
+
+export const AppEnvs = ["development", "staging", "production"] as const
+export type AppEnv = (typeof AppEnvs)[number]
+export const StoreKinds = ["sqlite", "dynamodb", "memory"] as const
+export type StoreKind = (typeof StoreKinds)[number]
+export const EventKinds = ["rabbitmq", "memory"] as const
+export type EventKind = (typeof EventKinds)[number]
+export const ProviderKinds = ["simulator", "dexcom"] as const
+export type ProviderKind = (typeof ProviderKinds)[number]
+export const LogFormats = ["pretty", "json"] as const
+export const LogLevels = ["Trace", "Debug", "Info", "Warn", "Error", "Fatal"] as const
+
+/** Everything the service needs to start, validated. Secrets are never part of a message about it. */
+export interface AppConfig {
+  readonly appEnv: AppEnv
+  readonly host: string
+  readonly port: number
+  readonly dataDir: string
+  readonly store: StoreKind
+  readonly events: EventKind
+  readonly providers: ReadonlyArray<ProviderKind>
+  readonly pollInterval: Duration.Duration
+  readonly backfillDays: number
+  readonly demoUsers: ReadonlyArray<UserId>
+  readonly schedulerConcurrency: number
+  readonly schedulerTick: Duration.Duration
+  readonly shutdownTimeout: Duration.Duration
+  readonly logLevel: (typeof LogLevels)[number]
+  readonly logFormat: (typeof LogFormats)[number]
+  /** Which defaults development mode chose and why, for the start-up log. */
+  readonly notes: ReadonlyArray<string>
+}
+
+/** Every problem found, each naming the variable and what it must be (never its value). */
+export class ConfigInvalid extends Schema.TaggedError<ConfigInvalid>()("ConfigInvalid", {
+  problems: Schema.Array(Schema.String)
+}) {
+  override get message() {
+    return `Invalid configuration:\n${this.problems.map((problem) => `  - ${problem}`).join("\n")}`
+  }
+}
+
+const IntFromString = Schema.NumberFromString.check(Schema.isInt())
+
+/** Reads variables through Schemas, collecting problems instead of stopping at the first. */
+class Reader {
+  readonly problems: Array<string> = []
+  readonly notes: Array<string> = []
+  private readonly env: Readonly<Record<string, string>>
+  constructor(env: Readonly<Record<string, string>>) {
+    this.env = env
+  }
+
+  raw(name: string): string | undefined {
+    const value = this.env[name]?.trim()
+    return value === undefined || value === "" ? undefined : value
+  }
+
+  has(name: string): boolean {
+    return this.raw(name) !== undefined
+  }
+
+  literal<const L extends ReadonlyArray<string>>(name: string, choices: L, fallback: L[number]): L[number] {
+    const value = this.raw(name)
+    if (value === undefined) return fallback
+    if ((choices as ReadonlyArray<string>).includes(value)) return value
+    this.problems.push(`${name} must be one of ${choices.join(", ")}`)
+    return fallback
+  }
+
+  int(name: string, fallback: number, range: { readonly min: number; readonly max: number }): number {
+    const value = this.raw(name)
+    if (value === undefined) return fallback
+    const parsed = Schema.decodeUnknownOption(IntFromString)(value)
+    if (Option.isSome(parsed) && parsed.value >= range.min && parsed.value <= range.max) return parsed.value
+    this.problems.push(`${name} must be an integer from ${range.min} to ${range.max}`)
+    return fallback
+  }
+
+  list(name: string, fallback: ReadonlyArray<string>): ReadonlyArray<string> {
+    const value = this.raw(name)
+    if (value === undefined) return fallback
+    return value
+      .split(",")
+      .map((item) => item.trim())
+      .filter((item) => item !== "")
+  }
+
+  require(name: string, why: string): void {
+    if (!this.has(name)) this.problems.push(`${name} is required ${why}`)
+  }
+}
+
+/**
+ * Validates the configuration of DESIGN §7. Development is tolerant and notes each default it takes; staging
+ * and production are strict and name every missing or invalid variable together.
+ */
+export const loadAppConfig = (env: Readonly<Record<string, string>>): Result.Result<AppConfig, ConfigInvalid> => {
+  const read = new Reader(env)
+  const appEnv = read.literal("APP_ENV", AppEnvs, "development")
+  const strict = appEnv !== "development"
+
+  const store = read.has("STORE")
+    ? read.literal("STORE", StoreKinds, "sqlite")
+    : read.has("DYNAMODB_ENDPOINT") || strict
+      ? "dynamodb"
+      : "sqlite"
+  if (!read.has("STORE") && store === "sqlite") {
+    read.notes.push("store: SQLite (set DYNAMODB_ENDPOINT or STORE=dynamodb for DynamoDB)")
+  }
+
+  const events = read.has("EVENTS")
+    ? read.literal("EVENTS", EventKinds, "memory")
+    : read.has("RABBITMQ_URL") || strict
+      ? "rabbitmq"
+      : "memory"
+  if (!read.has("EVENTS") && events === "memory") {
+    read.notes.push("events: kept in process (set RABBITMQ_URL to publish to RabbitMQ)")
+  }
+
+  const defaultProviders: ReadonlyArray<ProviderKind> = strict
+    ? ["dexcom"]
+    : read.has("DEXCOM_CLIENT_ID")
+      ? ["simulator", "dexcom"]
+      : ["simulator"]
+  const providers = read.list("PROVIDERS", defaultProviders).filter((provider): provider is ProviderKind => {
+    if ((ProviderKinds as ReadonlyArray<string>).includes(provider)) return true
+    read.problems.push(`PROVIDERS lists "${provider}", which is not one of ${ProviderKinds.join(", ")}`)
+    return false
+  })
+  if (!read.has("PROVIDERS") && !strict && !read.has("DEXCOM_CLIENT_ID")) {
+    read.notes.push("providers: the simulator only (set DEXCOM_CLIENT_ID and friends to connect Dexcom accounts)")
+  }
+
+  const demoUsers = read
+    .list("DEMO_USERS", strict || !providers.includes("simulator") ? [] : ["demo-1", "demo-2", "demo-3"])
+    .filter((id): id is UserId => {
+      if (Schema.is(UserId)(id)) return true
+      read.problems.push("DEMO_USERS must be comma-separated user ids of 1–128 characters of A-Z a-z 0-9 . _ : @ -")
+      return false
+    })
+  if (demoUsers.length > 0 && !providers.includes("simulator")) {
+    read.problems.push("DEMO_USERS needs the simulator provider (PROVIDERS=simulator,…)")
+  }
+  if (strict && demoUsers.length > 0) read.problems.push(`DEMO_USERS is for development, not ${appEnv}`)
+
+  if (strict) {
+    const why = `when APP_ENV=${appEnv}`
+    if (store !== "dynamodb") read.problems.push(`STORE must be dynamodb ${why}`)
+    if (events !== "rabbitmq") read.problems.push(`EVENTS must be rabbitmq ${why}`)
+    read.require("RABBITMQ_URL", why)
+    read.require("AWS_REGION", why)
+    if (providers.includes("dexcom")) {
+      for (const name of ["DEXCOM_CLIENT_ID", "DEXCOM_CLIENT_SECRET", "DEXCOM_REDIRECT_URI", "DEXCOM_API_BASE_URL"]) {
+        read.require(name, why)
+      }
+    }
+    for (const name of ["WEBHOOK_SECRET", "API_KEYS", "TOKEN_ENCRYPTION_KEY"]) read.require(name, why)
+  }
+
+  const config: AppConfig = {
+    appEnv,
+    host: read.raw("HOST") ?? (strict ? "0.0.0.0" : "127.0.0.1"),
+    port: read.int("PORT", 5001, { min: 0, max: 65_535 }),
+    dataDir: read.raw("DATA_DIR") ?? "./data",
+    store,
+    events,
+    providers,
+    pollInterval: Duration.seconds(read.int("POLL_INTERVAL_SECONDS", 900, { min: 10, max: 86_400 })),
+    backfillDays: read.int("BACKFILL_DAYS", 90, { min: 1, max: 3650 }),
+    demoUsers,
+    schedulerConcurrency: read.int("SCHEDULER_CONCURRENCY", 8, { min: 1, max: 256 }),
+    schedulerTick: Duration.seconds(read.int("SCHEDULER_TICK_SECONDS", 5, { min: 1, max: 3600 })),
+    shutdownTimeout: Duration.seconds(read.int("SHUTDOWN_TIMEOUT_SECONDS", 20, { min: 1, max: 600 })),
+    logLevel: read.literal("LOG_LEVEL", LogLevels, "Info"),
+    logFormat: read.literal("LOG_FORMAT", LogFormats, strict ? "json" : "pretty"),
+    notes: read.notes
+  }
+  return read.problems.length > 0 ? Result.fail(new ConfigInvalid({ problems: read.problems })) : Result.succeed(config)
+}

@@ -1,0 +1,7 @@
+export * from "./App.ts"
+export * from "./config/AppConfig.ts"
+export * from "./config/DotEnv.ts"
+export * from "./DemoUsers.ts"
+export * from "./Logging.ts"
+export * from "./StartupError.ts"
+export * from "./StartupSummary.ts"

@@ -1,0 +1,37 @@
+import { NodeRuntime } from "@effect/platform-node"
+import { Cause, Effect, Exit, Layer, Result, Runtime } from "effect"
+import { appLayer } from "./App.ts"
+import { loadAppConfig } from "./config/AppConfig.ts"
+import { readEnvironment } from "./config/DotEnv.ts"
+import { loggingLayer } from "./Logging.ts"
+import { startupSummary } from "./StartupSummary.ts"
+
+const config = loadAppConfig(readEnvironment(process.cwd(), process.env))
+if (Result.isFailure(config)) {
+  console.error(`bg-ingest cannot start. ${config.failure.message}`)
+  process.exit(1)
+}
+
+/** A start-up failure as one readable line: what failed, not a stack trace. */
+const describeFailure = (cause: Cause.Cause<unknown>): string => {
+  const error = Cause.squash(cause)
+  if (error instanceof Error) {
+    const reason = (error as { readonly cause?: unknown }).cause
+    const detail = reason instanceof Error && !error.message.includes(reason.message) ? ` (${reason.message})` : ""
+    return `${error.message}${detail}`
+  }
+  return String(error)
+}
+
+Layer.launch(Layer.mergeAll(appLayer(config.success), startupSummary(config.success))).pipe(
+  Effect.tapCause((cause) =>
+    Cause.hasInterruptsOnly(cause) ? Effect.void : Effect.logFatal(`bg-ingest stopped: ${describeFailure(cause)}`)
+  ),
+  Effect.provide(loggingLayer(config.success)),
+  NodeRuntime.runMain({
+    disableErrorReporting: true,
+    // SIGTERM and SIGINT interrupt the main fiber: that is the orderly shutdown, so it exits 0.
+    teardown: (exit, onExit) =>
+      Exit.isFailure(exit) && Cause.hasInterruptsOnly(exit.cause) ? onExit(0) : Runtime.defaultTeardown(exit, onExit)
+  })
+)

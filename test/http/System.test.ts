@@ -1,0 +1,113 @@
+import { InMemoryEventLog } from "@bg-ingest/adapters/memory"
+import { ReadingStore, ReadingStoreError } from "@bg-ingest/domain"
+import { assert, describe, it } from "@effect/vitest"
+import { Effect, Layer } from "effect"
+import { domainLayer } from "../support/domain.ts"
+import { get, request, testServer } from "../support/server.ts"
+
+const core = domainLayer([])
+
+const withServer = <A, E>(body: Effect.Effect<A, E, any>, base: Layer.Layer<any, any> = core) =>
+  body.pipe(Effect.provide(testServer(base).pipe(Layer.provideMerge(base))), Effect.scoped)
+
+const problem = (answer: { status: number; contentType: string; body: any }, status: number) => {
+  assert.strictEqual(answer.status, status)
+  assert.strictEqual(answer.contentType, "application/problem+json")
+  assert.strictEqual(answer.body.status, status)
+  assert.isString(answer.body.detail)
+}
+
+/** A store that is down: every call fails. */
+const downStore = Layer.succeed(ReadingStore, {
+  putMany: () =>
+    Effect.fail(new ReadingStoreError({ operation: "putMany", message: "SQLite putMany failed: disk I/O" })),
+  markPublished: () => Effect.fail(new ReadingStoreError({ operation: "markPublished", message: "down" })),
+  unpublished: () => Effect.fail(new ReadingStoreError({ operation: "unpublished", message: "down" })),
+  latest: () => Effect.fail(new ReadingStoreError({ operation: "latest", message: "down" })),
+  range: () => Effect.fail(new ReadingStoreError({ operation: "range", message: "down" })),
+  deleteUser: () => Effect.fail(new ReadingStoreError({ operation: "deleteUser", message: "down" })),
+  ping: Effect.fail(new ReadingStoreError({ operation: "ping", message: "down" }))
+})
+
+describe("system routes and error answers", () => {
+  it.live("health and readiness", () =>
+    withServer(
+      Effect.gen(function* () {
+        assert.deepStrictEqual((yield* get("/health")).body, { status: "ok" })
+        const ready = yield* get("/ready")
+        assert.deepStrictEqual(
+          [ready.status, ready.body],
+          [200, { status: "ready", checks: { store: "ok", broker: "ok" } }]
+        )
+        yield* InMemoryEventLog.use((log) => log.failNext(1))
+        const notReady = yield* get("/ready")
+        problem(notReady, 503)
+        assert.deepStrictEqual(notReady.body.checks, { store: "ok", broker: "down" })
+        assert.include(notReady.body.detail, "broker")
+      })
+    )
+  )
+
+  it.live("a store that is down answers 503 problems, not stack traces, and readiness names it", () =>
+    withServer(
+      Effect.gen(function* () {
+        const latest = yield* get("/api/bg/u1/latest")
+        problem(latest, 503)
+        assert.strictEqual(latest.body.dependency, "store")
+        assert.notInclude(JSON.stringify(latest.body), "disk I/O")
+        problem(yield* get("/api/bg/u1"), 503)
+        const ready = yield* get("/ready")
+        assert.deepStrictEqual([ready.status, ready.body.checks.store], [503, "down"])
+      }),
+      Layer.merge(core, downStore)
+    )
+  )
+
+  it.live("unknown routes are 404 and wrong methods 405 with Allow, as problems", () =>
+    withServer(
+      Effect.gen(function* () {
+        problem(yield* get("/nothing/here"), 404)
+        problem(yield* get("/api/bg/u1/latest/extra"), 404)
+        const wrong = yield* request("PUT", "/api/bg/u1/latest")
+        problem(wrong, 405)
+        assert.strictEqual(wrong.headers.allow, "GET, HEAD")
+        const wrongSync = yield* request("GET", "/api/bg/u1/connections/simulator/sync")
+        problem(wrongSync, 405)
+        assert.strictEqual(wrongSync.headers.allow, "POST")
+        const wrongHealth = yield* request("POST", "/health")
+        problem(wrongHealth, 405)
+      })
+    )
+  )
+
+  it.live("the OpenAPI document describes every endpoint, and /docs serves it", () =>
+    withServer(
+      Effect.gen(function* () {
+        const openapi = yield* get("/openapi.json")
+        assert.strictEqual(openapi.status, 200)
+        assert.match(openapi.body.openapi, /^3\.1\./)
+        const paths = Object.keys(openapi.body.paths).sort()
+        assert.deepStrictEqual(paths, [
+          "/api/bg/{userId}",
+          "/api/bg/{userId}/connections",
+          "/api/bg/{userId}/connections/{provider}",
+          "/api/bg/{userId}/connections/{provider}/sync",
+          "/api/bg/{userId}/latest",
+          "/health",
+          "/ready"
+        ])
+        const range = openapi.body.paths["/api/bg/{userId}"].get
+        assert.deepStrictEqual(range.parameters.map((parameter: { name: string }) => parameter.name).sort(), [
+          "from",
+          "limit",
+          "to",
+          "userId"
+        ])
+        assert.property(range.responses, "400")
+        const docs = yield* get("/docs")
+        assert.strictEqual(docs.status, 200)
+        assert.include(docs.contentType, "text/html")
+      })
+    )
+  )
+})

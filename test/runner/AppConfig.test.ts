@@ -1,0 +1,92 @@
+import { loadAppConfig, parseDotEnv } from "@bg-ingest/runner"
+import { assert, describe, it } from "@effect/vitest"
+import { Duration, Result } from "effect"
+
+const problemsOf = (env: Record<string, string>) => {
+  const result = loadAppConfig(env)
+  assert.isTrue(Result.isFailure(result), "expected the configuration to be refused")
+  return Result.isFailure(result) ? result.failure.problems : []
+}
+
+describe("configuration", () => {
+  it("development with nothing set: SQLite, in-process events, the simulator and its demo users", () => {
+    const result = loadAppConfig({})
+    assert.isTrue(Result.isSuccess(result))
+    if (!Result.isSuccess(result)) return
+    const config = result.success
+    assert.deepStrictEqual(
+      [config.appEnv, config.port, config.host, config.store, config.events, config.dataDir],
+      ["development", 5001, "127.0.0.1", "sqlite", "memory", "./data"]
+    )
+    assert.deepStrictEqual(config.providers, ["simulator"])
+    assert.deepStrictEqual([...config.demoUsers], ["demo-1", "demo-2", "demo-3"])
+    assert.strictEqual(Duration.toSeconds(config.pollInterval), 900)
+    assert.strictEqual(config.logFormat, "pretty")
+    assert.strictEqual(config.notes.length, 3)
+  })
+
+  it("setting DYNAMODB_ENDPOINT or RABBITMQ_URL switches to the real adapters", () => {
+    const result = loadAppConfig({ DYNAMODB_ENDPOINT: "http://127.0.0.1:8000", RABBITMQ_URL: "amqp://localhost" })
+    assert.isTrue(Result.isSuccess(result))
+    if (Result.isSuccess(result))
+      assert.deepStrictEqual([result.success.store, result.success.events], ["dynamodb", "rabbitmq"])
+  })
+
+  it("every invalid variable is reported at once, by name, without its value", () => {
+    const problems = problemsOf({
+      PORT: "not-a-port-s3cr3t",
+      POLL_INTERVAL_SECONDS: "0",
+      STORE: "postgres",
+      LOG_FORMAT: "xml",
+      PROVIDERS: "simulator,libre",
+      DEMO_USERS: "ok,not ok"
+    })
+    const text = problems.join("\n")
+    for (const name of ["PORT", "POLL_INTERVAL_SECONDS", "STORE", "LOG_FORMAT", "PROVIDERS", "DEMO_USERS"]) {
+      assert.include(text, name)
+    }
+    assert.notInclude(text, "s3cr3t")
+    assert.strictEqual(problems.length, 6)
+  })
+
+  it("production is strict: it names every missing requirement together", () => {
+    const problems = problemsOf({ APP_ENV: "production", WEBHOOK_SECRET: "whsec-do-not-print" }).join("\n")
+    for (const name of [
+      "RABBITMQ_URL",
+      "AWS_REGION",
+      "DEXCOM_CLIENT_ID",
+      "DEXCOM_CLIENT_SECRET",
+      "DEXCOM_REDIRECT_URI",
+      "DEXCOM_API_BASE_URL",
+      "API_KEYS",
+      "TOKEN_ENCRYPTION_KEY"
+    ]) {
+      assert.include(problems, name)
+    }
+    assert.notInclude(problems, "WEBHOOK_SECRET is required")
+    assert.notInclude(problems, "whsec-do-not-print")
+  })
+
+  it("parses .env files: comments, quotes, export, and no interpolation", () => {
+    const parsed = parseDotEnv(
+      [
+        "# a comment",
+        "PORT=5002",
+        "export APP_ENV=development",
+        'QUOTED="a value # not a comment"',
+        "SINGLE='$NOT_EXPANDED'",
+        "TRAILING=value # a comment",
+        "EMPTY=",
+        "not a line"
+      ].join("\n")
+    )
+    assert.deepStrictEqual(parsed, {
+      PORT: "5002",
+      APP_ENV: "development",
+      QUOTED: "a value # not a comment",
+      SINGLE: "$NOT_EXPANDED",
+      TRAILING: "value",
+      EMPTY: ""
+    })
+  })
+})

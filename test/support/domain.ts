@@ -1,0 +1,49 @@
+import { InMemoryConnectionStore, InMemoryEventPublisher, InMemoryReadingStore } from "@bg-ingest/adapters/memory"
+import {
+  type CgmProviderShape,
+  CgmProviders,
+  Ingest,
+  Scheduler,
+  SchedulerSettings,
+  type SchedulerSettingsShape,
+  Sync,
+  SyncSettings,
+  type SyncSettingsShape
+} from "@bg-ingest/domain"
+import { Duration, Layer } from "effect"
+
+export const testSyncSettings: SyncSettingsShape = {
+  pollInterval: Duration.minutes(15),
+  pollJitterRatio: 0.1,
+  failureBackoffBase: Duration.seconds(30),
+  failureBackoffMax: Duration.hours(1)
+}
+
+export const testSchedulerSettings: SchedulerSettingsShape = {
+  tick: Duration.seconds(5),
+  concurrency: 2,
+  claimBatch: 100,
+  syncTimeout: Duration.minutes(2),
+  lease: Duration.minutes(5),
+  republishBatch: 1000
+}
+
+/** The use cases on in-memory adapters and the given providers, with every service exposed to the test. */
+export const domainLayer = (
+  providers: ReadonlyArray<CgmProviderShape>,
+  settings?: { readonly sync?: Partial<SyncSettingsShape>; readonly scheduler?: Partial<SchedulerSettingsShape> }
+) =>
+  Scheduler.layer.pipe(
+    Layer.provideMerge(Sync.layer),
+    Layer.provideMerge(Ingest.layer),
+    Layer.provideMerge(
+      Layer.mergeAll(
+        InMemoryReadingStore.layer,
+        InMemoryConnectionStore.layer,
+        InMemoryEventPublisher.layer(),
+        CgmProviders.layer(providers),
+        Layer.succeed(SyncSettings, { ...testSyncSettings, ...settings?.sync }),
+        Layer.succeed(SchedulerSettings, { ...testSchedulerSettings, ...settings?.scheduler })
+      )
+    )
+  )

@@ -1,0 +1,179 @@
+import { InMemoryEventLog } from "@bg-ingest/adapters/memory"
+import {
+  type ConnectionStatus,
+  ConnectionStore,
+  makeReading,
+  newConnection,
+  ProviderId,
+  ProviderUnavailable,
+  type Reading,
+  Scheduler,
+  UserId
+} from "@bg-ingest/domain"
+import { assert, describe, it } from "@effect/vitest"
+import { DateTime, Duration, Effect, Fiber, Option } from "effect"
+import { TestClock } from "effect/testing"
+import { domainLayer } from "../support/domain.ts"
+import { makeScriptedProvider } from "../support/ScriptedProvider.ts"
+
+const NOW = DateTime.makeUnsafe("2026-02-10T12:00:00Z")
+const scripted = ProviderId.make("scripted")
+const millis = DateTime.toEpochMillis
+
+const dayOf = (userId: UserId): ReadonlyArray<Reading> =>
+  Array.from({ length: 288 }, (_, index) =>
+    makeReading({
+      userId,
+      timestamp: DateTime.subtract(NOW, { minutes: (288 - index) * 5 }),
+      glucoseMgDl: 100 + (index % 50),
+      source: { provider: scripted, recordId: null }
+    })
+  )
+
+const addConnection = (userId: UserId, status: ConnectionStatus = "active", nextPollAt: DateTime.Utc | null = NOW) =>
+  ConnectionStore.use((store) =>
+    store.upsert({
+      ...newConnection({
+        userId,
+        provider: scripted,
+        backfillFrom: DateTime.subtract(NOW, { days: 1 }),
+        credentials: null,
+        now: NOW
+      }),
+      status,
+      nextPollAt
+    })
+  )
+
+const connectionOf = (userId: UserId) =>
+  ConnectionStore.use((store) => store.get(userId, scripted)).pipe(Effect.map(Option.getOrThrow))
+
+const users = (count: number) => Array.from({ length: count }, (_, index) => UserId.make(`user-${index}`))
+
+describe("Scheduler", () => {
+  it.effect("syncs every due connection, at most `concurrency` at once", () => {
+    const control = makeScriptedProvider()
+    return Effect.gen(function* () {
+      yield* TestClock.setTime(millis(NOW))
+      control.setLatency(Duration.seconds(1))
+      for (const userId of users(7)) {
+        control.setReadings(userId, dayOf(userId))
+        yield* addConnection(userId)
+      }
+      const scheduler = yield* Scheduler
+      const cycle = yield* Effect.forkChild(scheduler.runCycle)
+      yield* TestClock.adjust("10 seconds")
+      const report = yield* Fiber.join(cycle)
+      assert.deepStrictEqual(report, { claimed: 7, succeeded: 7, failed: 0, republished: 0 })
+      assert.strictEqual(control.maxConcurrentFetches(), 2)
+      const events = yield* InMemoryEventLog.use((log) => log.events)
+      assert.strictEqual(events.length, 7 * 288)
+    }).pipe(Effect.provide(domainLayer([control.provider], { scheduler: { concurrency: 2 } })))
+  })
+
+  it.effect("leaves alone what is not due, needs re-authorization or is disconnected", () => {
+    const control = makeScriptedProvider()
+    return Effect.gen(function* () {
+      yield* TestClock.setTime(millis(NOW))
+      const [due, later, reauth, gone] = users(4) as [UserId, UserId, UserId, UserId]
+      for (const userId of [due, later, reauth, gone]) control.setReadings(userId, dayOf(userId))
+      yield* addConnection(due)
+      yield* addConnection(later, "active", DateTime.add(NOW, { minutes: 1 }))
+      yield* addConnection(reauth, "needs_reauthorization", null)
+      yield* addConnection(gone, "disconnected", null)
+      const report = yield* Scheduler.use((scheduler) => scheduler.runCycle)
+      assert.strictEqual(report.claimed, 1)
+      assert.deepStrictEqual(
+        control.fetches.map((fetch) => fetch.userId),
+        [due]
+      )
+    }).pipe(Effect.provide(domainLayer([control.provider])))
+  })
+
+  it.effect("one user's failure does not stop the others, and is retried after its backoff", () => {
+    const control = makeScriptedProvider()
+    return Effect.gen(function* () {
+      yield* TestClock.setTime(millis(NOW))
+      const [first, second, third] = users(3) as [UserId, UserId, UserId]
+      for (const userId of [first, second, third]) {
+        control.setReadings(userId, dayOf(userId))
+        yield* addConnection(userId)
+      }
+      control.failNext(new ProviderUnavailable({ provider: scripted, message: "HTTP 500" }))
+      const scheduler = yield* Scheduler
+      const report = yield* scheduler.runCycle
+      assert.deepStrictEqual([report.claimed, report.succeeded, report.failed], [3, 2, 1])
+      const failed = yield* connectionOf(first)
+      assert.strictEqual(failed.status, "error")
+      // Not due again until its backoff (15–30 s) has passed.
+      assert.strictEqual((yield* scheduler.runCycle).claimed, 0)
+      yield* TestClock.adjust("31 seconds")
+      const retry = yield* scheduler.runCycle
+      assert.deepStrictEqual([retry.claimed, retry.succeeded], [1, 1])
+      assert.strictEqual((yield* connectionOf(first)).status, "active")
+    }).pipe(Effect.provide(domainLayer([control.provider], { scheduler: { concurrency: 1 } })))
+  })
+
+  it.effect("a sync that hangs is abandoned after the timeout and recorded, without stalling the cycle", () => {
+    const control = makeScriptedProvider()
+    return Effect.gen(function* () {
+      yield* TestClock.setTime(millis(NOW))
+      const [slow, fast] = users(2) as [UserId, UserId]
+      control.setReadings(slow, dayOf(slow))
+      control.setReadings(fast, dayOf(fast))
+      yield* addConnection(slow)
+      yield* addConnection(fast, "active", DateTime.add(NOW, { seconds: 1 }))
+      control.setLatency(Duration.hours(1))
+      const scheduler = yield* Scheduler
+      const cycle = yield* Effect.forkChild(scheduler.runCycle)
+      yield* TestClock.adjust("3 minutes")
+      const report = yield* Fiber.join(cycle)
+      assert.deepStrictEqual([report.claimed, report.failed], [1, 1])
+      const abandoned = yield* connectionOf(slow)
+      assert.strictEqual(abandoned.status, "error")
+      assert.strictEqual(abandoned.lastError, "Sync did not finish within 2m")
+      assert.isNotNull(abandoned.nextPollAt)
+    }).pipe(Effect.provide(domainLayer([control.provider], { scheduler: { syncTimeout: Duration.minutes(2) } })))
+  })
+
+  it.effect("run polls each connection again after its interval", () => {
+    const control = makeScriptedProvider()
+    return Effect.gen(function* () {
+      yield* TestClock.setTime(millis(NOW))
+      const [userId] = users(1) as [UserId]
+      control.setReadings(userId, dayOf(userId))
+      control.setReportsRange(false)
+      yield* addConnection(userId)
+      const runner = yield* Effect.forkChild(Scheduler.use((scheduler) => scheduler.run))
+      yield* TestClock.adjust("1 second")
+      assert.strictEqual(control.fetches.length, 1)
+      yield* TestClock.adjust("10 minutes")
+      assert.strictEqual(control.fetches.length, 1)
+      // 15 minutes plus up to 10 % jitter, found at the next 5-second tick.
+      yield* TestClock.adjust("7 minutes")
+      assert.strictEqual(control.fetches.length, 2)
+      yield* Fiber.interrupt(runner)
+    }).pipe(Effect.provide(domainLayer([control.provider])))
+  })
+
+  it.effect("each cycle re-publishes events that were stored but never confirmed", () => {
+    const control = makeScriptedProvider()
+    return Effect.gen(function* () {
+      yield* TestClock.setTime(millis(NOW))
+      const [userId] = users(1) as [UserId]
+      control.setReadings(userId, dayOf(userId))
+      yield* addConnection(userId)
+      const log = yield* InMemoryEventLog
+      yield* log.failNext(1)
+      const scheduler = yield* Scheduler
+      const first = yield* scheduler.runCycle
+      assert.deepStrictEqual([first.failed, first.republished], [1, 0])
+      assert.strictEqual((yield* log.events).length, 0)
+      // The connection is backing off, but the sweep publishes what is owed now.
+      const second = yield* scheduler.runCycle
+      assert.deepStrictEqual([second.claimed, second.republished], [0, 288])
+      assert.strictEqual((yield* log.events).length, 288)
+      assert.strictEqual((yield* scheduler.runCycle).republished, 0)
+    }).pipe(Effect.provide(domainLayer([control.provider])))
+  })
+})
