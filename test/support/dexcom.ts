@@ -3,13 +3,31 @@ import {
   DexcomProvider,
   type DexcomSettings,
   InMemoryConnectionStore,
+  InMemoryEventPublisher,
+  InMemoryOAuthStateStore,
+  InMemoryReadingStore,
+  makeDexcomProvider,
   makeDexcomSettings,
+  makeSimulatorProvider,
   TokenCipher
 } from "@bg-ingest/adapters"
-import { CgmProvider, ConnectionStore, type UserId } from "@bg-ingest/domain"
+import {
+  CgmProvider,
+  type CgmProviderShape,
+  CgmProviders,
+  Connect,
+  ConnectionStore,
+  Ingest,
+  Scheduler,
+  SchedulerSettings,
+  Sync,
+  SyncSettings,
+  type UserId
+} from "@bg-ingest/domain"
 import { DateTime, Duration, Effect, Layer, Redacted } from "effect"
 import { FetchHttpClient } from "effect/http"
 import type { FakeDexcom } from "../fakes/FakeDexcomServer.ts"
+import { testSchedulerSettings, testSyncSettings } from "./domain.ts"
 
 /** A fixed test key (never used outside tests). */
 export const TEST_TOKEN_KEY = Redacted.make(Uint8Array.from({ length: 32 }, (_, i) => (i * 37 + 11) % 256))
@@ -67,3 +85,38 @@ export const connectDirectly = Effect.fnUntraced(function* (fake: FakeDexcom, us
 
 /** Epoch milliseconds rounded down to a whole 5 minutes. */
 export const alignedFiveMinutes = (millis: number) => Math.floor(millis / 300_000) * 300_000
+
+/**
+ * The domain's use cases (Connect, Sync, Scheduler) with the Dexcom provider on the fake and the simulator, on
+ * in-memory stores and publisher; every service is exposed to the test.
+ */
+export const dexcomServiceLayer = (
+  fake: FakeDexcom,
+  options: {
+    readonly settings?: Partial<DexcomSettings>
+    readonly extraProviders?: ReadonlyArray<CgmProviderShape>
+  } = {}
+) => {
+  const base = Layer.mergeAll(
+    InMemoryReadingStore.layer,
+    InMemoryConnectionStore.layer,
+    InMemoryEventPublisher.layer(),
+    InMemoryOAuthStateStore.layer,
+    TokenCipher.layer(TEST_TOKEN_KEY),
+    FetchHttpClient.layer,
+    Layer.succeed(SyncSettings, testSyncSettings),
+    Layer.succeed(SchedulerSettings, testSchedulerSettings)
+  )
+  const providers = Layer.effect(
+    CgmProviders,
+    Effect.map(makeDexcomProvider(dexcomTestSettings(fake, options.settings)), (dexcom) =>
+      CgmProviders.fromProviders([dexcom, makeSimulatorProvider(), ...(options.extraProviders ?? [])])
+    )
+  )
+  return Layer.mergeAll(Connect.layer, Scheduler.layer).pipe(
+    Layer.provideMerge(Sync.layer),
+    Layer.provideMerge(Ingest.layer),
+    Layer.provideMerge(providers),
+    Layer.provideMerge(base)
+  )
+}
