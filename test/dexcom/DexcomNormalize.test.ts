@@ -230,3 +230,22 @@ describe("DexcomEgvsResponse", () => {
     }
   })
 })
+
+describe("normalizeEgvs counts", () => {
+  it("counts a repeated record once, and an instant with a valid reading neither as skipped nor rejected", () => {
+    const result = normalize([
+      record({ recordId: "n", systemTime: "2026-02-01T08:00:00Z", value: null }),
+      record({ recordId: "n", systemTime: "2026-02-01T08:00:00Z", value: null }),
+      record({ recordId: "x", systemTime: "2026-02-01T08:05:00Z", value: 900 }),
+      record({ recordId: "x", systemTime: "2026-02-01T08:05:00Z", value: 900 }),
+      record({ recordId: "v0", systemTime: "2026-02-01T08:10:00Z", value: null }),
+      record({ recordId: "v1", systemTime: "2026-02-01T08:10:00.500Z", value: 120 })
+    ])
+    assert.strictEqual(result.skippedWithoutValue, 1)
+    assert.strictEqual(result.rejected.length, 1)
+    assert.deepStrictEqual(
+      result.readings.map((r) => [r.source.recordId, r.glucoseMgDl]),
+      [["v1", 120]]
+    )
+  })
+})

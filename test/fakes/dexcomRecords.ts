@@ -75,7 +75,8 @@ const offsetSeconds = (offset: string): number => {
 const wallClock = (epochSeconds: number, shiftSeconds = 0) =>
   new Date((epochSeconds + shiftSeconds) * 1000).toISOString().slice(0, 19)
 
-const oneDecimal = (x: number) => Math.round(x * 10) / 10
+// `|| 0` turns -0 into 0, as JSON does.
+const oneDecimal = (x: number) => Math.round(x * 10) / 10 || 0
 
 export const egvSeries = (
   options: SeriesOptions

@@ -67,8 +67,9 @@ export const normalizeEgvs = (
   records: ReadonlyArray<DexcomEgvRecord>,
   window: TimeWindow
 ): Result.Result<NormalizedEgvs, string> => {
-  let skippedWithoutValue = 0
-  const rejected: Array<RejectedRecord> = []
+  // Dexcom may repeat a record within an answer; each is counted once, by its instant.
+  const withoutValue = new Set<number>()
+  const rejected = new Map<number, RejectedRecord>()
   const byInstant = new Map<number, Reading>()
   for (const record of records) {
     const instant = parseDexcomTime(record.systemTime)
@@ -79,14 +80,15 @@ export const normalizeEgvs = (
       return Result.fail(`a record has an unknown unit "${record.unit ?? ""}" / "${record.rateUnit ?? ""}"`)
     }
     if (!windowContains(window, instant.value)) continue
+    const instantMillis = Math.floor(DateTime.toEpochMillis(instant.value) / 1000) * 1000
     if (record.value === null || record.value === undefined) {
-      skippedWithoutValue += 1
+      withoutValue.add(instantMillis)
       continue
     }
     const glucoseMgDl = unit === "mmol/L" ? mmolLToMgDl(record.value) : Math.round(record.value)
     const recordId = record.recordId ?? null
     if (!isGlucose(glucoseMgDl)) {
-      rejected.push({ recordId, systemTime: record.systemTime, reason: "value outside 20–600 mg/dL" })
+      rejected.set(instantMillis, { recordId, systemTime: record.systemTime, reason: "value outside 20–600 mg/dL" })
       continue
     }
     const trendRate =
@@ -108,10 +110,17 @@ export const normalizeEgvs = (
       source: { provider, recordId },
       displayTime: record.displayTime ?? null
     })
-    const key = DateTime.toEpochMillis(reading.timestamp)
-    const existing = byInstant.get(key)
-    if (existing === undefined || (existing.source.recordId ?? "") < (recordId ?? "")) byInstant.set(key, reading)
+    const existing = byInstant.get(instantMillis)
+    if (existing === undefined || (existing.source.recordId ?? "") < (recordId ?? "")) {
+      byInstant.set(instantMillis, reading)
+    }
   }
   const readings = [...byInstant.entries()].sort(([a], [b]) => a - b).map(([, reading]) => reading)
-  return Result.succeed({ readings, skippedWithoutValue, rejected })
+  // An instant with a valid reading is not also counted as skipped or rejected.
+  const notRead = (instantMillis: number) => !byInstant.has(instantMillis)
+  return Result.succeed({
+    readings,
+    skippedWithoutValue: [...withoutValue].filter(notRead).length,
+    rejected: [...rejected.entries()].filter(([at]) => notRead(at)).map(([, record]) => record)
+  })
 }
