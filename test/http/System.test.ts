@@ -93,6 +93,7 @@ describe("system routes and error answers", () => {
           "/api/bg/{userId}/connections/{provider}",
           "/api/bg/{userId}/connections/{provider}/sync",
           "/api/bg/{userId}/latest",
+          "/api/bg/{userId}/webhook",
           "/health",
           "/ready"
         ])

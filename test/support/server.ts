@@ -1,16 +1,27 @@
-import { ApiRoutes, routerConfig } from "@bg-ingest/http/server"
+import { ApiRoutes, routerConfig, WebhookConfig, type WebhookFormat } from "@bg-ingest/http/server"
 import { NodeHttpServer } from "@effect/platform-node"
-import { Effect, Layer as L, type Layer } from "effect"
+import { Effect, Layer as L, type Layer, Redacted } from "effect"
 import { HttpClient, HttpClientRequest, HttpRouter } from "effect/http"
+
+export const TEST_WEBHOOK_SECRET = "test-webhook-secret-0123456789"
 
 /**
  * The service's routes on a real Node server on an ephemeral loopback port, with an `HttpClient` aimed at it.
  * `core` provides the domain services the handlers need.
  */
-export const testServer = <E, R>(core: Layer.Layer<R, E>) =>
+export const testServer = <E, R>(
+  core: Layer.Layer<R, E>,
+  webhook: { readonly secrets?: ReadonlyArray<string>; readonly formats?: ReadonlyArray<WebhookFormat> } = {}
+) =>
   HttpRouter.serve(ApiRoutes, { disableLogger: true, disableListenLog: true, routerConfig }).pipe(
     L.provideMerge(NodeHttpServer.layerTest),
-    L.provide(core)
+    L.provide(core),
+    L.provide(
+      L.succeed(WebhookConfig, {
+        secrets: (webhook.secrets ?? [TEST_WEBHOOK_SECRET]).map((secret) => Redacted.make(secret)),
+        formats: webhook.formats ?? []
+      })
+    )
   )
 
 export interface Answer {
@@ -39,3 +50,12 @@ export const post = (url: string) => read(HttpClientRequest.post(url))
 export const del = (url: string) => read(HttpClientRequest.delete(url))
 export const request = (method: "PUT" | "PATCH" | "DELETE" | "POST" | "GET", url: string) =>
   read(HttpClientRequest.make(method)(url))
+
+/** POSTs raw bytes with the given headers, as a webhook sender would. */
+export const postRaw = (url: string, body: Uint8Array, headers: Record<string, string>) =>
+  read(
+    HttpClientRequest.post(url).pipe(
+      HttpClientRequest.bodyUint8Array(body, headers["content-type"] ?? "application/json"),
+      HttpClientRequest.setHeaders(headers)
+    )
+  )

@@ -22,6 +22,7 @@ import { HttpRouter } from "effect/http"
 import type { AppConfig } from "./config/AppConfig.ts"
 import { DemoUsers } from "./DemoUsers.ts"
 import { StartupError } from "./StartupError.ts"
+import { webhookConfigLayer } from "./WebhookSecrets.ts"
 
 const failStartup = (message: string) => Layer.effectContext(Effect.fail(new StartupError({ message })))
 
@@ -96,6 +97,7 @@ export const appLayer = (config: AppConfig) => {
   )
   return Layer.mergeAll(http, PollingLayer).pipe(
     Layer.provide(DemoUsers(config.demoUsers)),
+    Layer.provide(webhookConfigLayer(config, [])),
     Layer.provide(coreLayer(config))
   )
 }

@@ -2,11 +2,13 @@ import { HttpApi, HttpApiMiddleware, OpenApi } from "effect/http-api"
 import { ConnectionsApi } from "./ConnectionsApi.ts"
 import { ReadingsApi } from "./ReadingsApi.ts"
 import { SystemApi } from "./SystemApi.ts"
+import { WebhookApi } from "./WebhookApi.ts"
 
 /** The whole HTTP API of bg-ingest: schemas only, so that clients import it without the server. */
 export class BgIngestApi extends HttpApi.make("bg-ingest")
   .add(ReadingsApi)
   .add(ConnectionsApi)
+  .add(WebhookApi)
   .add(SystemApi)
   .middleware(HttpApiMiddleware.ProblemDetails)
   .annotateMerge(

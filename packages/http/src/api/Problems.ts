@@ -56,3 +56,21 @@ export class NotReady extends HttpApiError.Problem<NotReady>()(
   { type: "urn:bg-ingest:problem:not-ready", status: 503, title: "Not ready" },
   { checks: Schema.Struct({ store: Schema.Literals(["ok", "down"]), broker: Schema.Literals(["ok", "down"]) }) }
 ) {}
+
+export class InvalidSignature extends HttpApiError.Problem<InvalidSignature>()("InvalidSignature", {
+  type: "urn:bg-ingest:problem:invalid-signature",
+  status: 401,
+  title: "Invalid signature"
+}) {}
+
+export class PayloadTooLarge extends HttpApiError.Problem<PayloadTooLarge>()("PayloadTooLarge", {
+  type: "about:blank",
+  status: 413,
+  title: "Payload Too Large"
+}) {}
+
+export class UnsupportedMediaType extends HttpApiError.Problem<UnsupportedMediaType>()("UnsupportedMediaType", {
+  type: "about:blank",
+  status: 415,
+  title: "Unsupported Media Type"
+}) {}

@@ -6,6 +6,7 @@ import { FallbackRoutes, RejectAmbiguousPaths } from "./Fallback.ts"
 import { ProblemDetailsLive } from "./ProblemDetails.ts"
 import { ReadingsHandlers } from "./ReadingsHandlers.ts"
 import { SystemHandlers } from "./SystemHandlers.ts"
+import { WebhookHandlers } from "./WebhookHandlers.ts"
 
 const SERVED_BESIDE_THE_API = [
   { method: "GET", path: "/openapi.json" },
@@ -14,11 +15,11 @@ const SERVED_BESIDE_THE_API = [
 
 /**
  * Every route of the service, to be served with `HttpRouter.serve`. Needs the domain services the handlers use:
- * `ReadingStore`, `ConnectionStore`, `EventPublisher` and `Sync`.
+ * `ReadingStore`, `ConnectionStore`, `EventPublisher`, `Ingest` and `Sync`, and the `WebhookConfig`.
  */
 export const ApiRoutes = Layer.mergeAll(
   HttpApiBuilder.layer(BgIngestApi, { openapiPath: "/openapi.json" }).pipe(
-    Layer.provide([ReadingsHandlers, ConnectionsHandlers, SystemHandlers])
+    Layer.provide([ReadingsHandlers, ConnectionsHandlers, SystemHandlers, WebhookHandlers])
   ),
   HttpApiScalar.layer(BgIngestApi, { path: "/docs" }),
   FallbackRoutes(SERVED_BESIDE_THE_API),

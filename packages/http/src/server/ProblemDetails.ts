@@ -12,6 +12,30 @@ const slotNames: Record<string, string> = {
 }
 
 /**
+ * A 400 problem from a schema failure: `detail` names each offending field and why, and `errors` has one entry per
+ * issue whose `path` starts with the request slot (`params`, `query`, `headers`, `payload`).
+ */
+export const badRequestFromIssue = (slot: string, issue: SchemaIssue.Issue): HttpApiError.BadRequestProblem => {
+  const errors = formatIssues(issue).issues.map((entry) => ({
+    path: [slot, ...(entry.path ?? []).map((segment) => (typeof segment === "object" ? segment.key : segment))].map(
+      (segment) => (typeof segment === "number" ? segment : String(segment))
+    ),
+    message: entry.message
+  }))
+  const detail = errors
+    .map(({ path, message }) => {
+      const field = path
+        .slice(1)
+        .map((segment, index) => (typeof segment === "number" ? `[${segment}]` : index === 0 ? segment : `.${segment}`))
+        .join("")
+      const where = slotNames[slot] ?? slot
+      return field === "" ? `Invalid ${where}: ${message}` : `Invalid ${where} ${field}: ${message}`
+    })
+    .join("; ")
+  return new HttpApiError.BadRequestProblem({ detail, errors })
+}
+
+/**
  * Request decoding failures become a 400 problem whose `detail` names each offending field and why, with one
  * `errors` entry per issue (`path` starts with the request slot). A response that fails to encode is a bug:
  * reported, and answered with a bare 500 problem.

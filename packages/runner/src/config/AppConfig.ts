@@ -1,5 +1,5 @@
 import { UserId } from "@bg-ingest/domain"
-import { Duration, Option, Result, Schema } from "effect"
+import { Duration, Option, Redacted, Result, Schema } from "effect"
 
 export const AppEnvs = ["development", "staging", "production"] as const
 export type AppEnv = (typeof AppEnvs)[number]
@@ -29,6 +29,8 @@ export interface AppConfig {
   readonly shutdownTimeout: Duration.Duration
   readonly logLevel: (typeof LogLevels)[number]
   readonly logFormat: (typeof LogFormats)[number]
+  /** Secrets that may sign webhook deliveries (several while rotating); empty in development means "generate". */
+  readonly webhookSecrets: ReadonlyArray<Redacted.Redacted<string>>
   /** Which defaults development mode chose and why, for the start-up log. */
   readonly notes: ReadonlyArray<string>
 }
@@ -86,6 +88,16 @@ class Reader {
       .split(",")
       .map((item) => item.trim())
       .filter((item) => item !== "")
+  }
+
+  /** A comma-separated list of secrets, each at least `minLength` characters; never echoed. */
+  secrets(name: string, minLength: number): ReadonlyArray<Redacted.Redacted<string>> {
+    const values = this.list(name, [])
+    if (values.some((value) => value.length < minLength)) {
+      this.problems.push(`${name} must be comma-separated secrets of at least ${minLength} characters each`)
+      return []
+    }
+    return values.map((value) => Redacted.make(value))
   }
 
   require(name: string, why: string): void {
@@ -146,6 +158,10 @@ export const loadAppConfig = (env: Readonly<Record<string, string>>): Result.Res
   }
   if (strict && demoUsers.length > 0) read.problems.push(`DEMO_USERS is for development, not ${appEnv}`)
 
+  if (!strict && !read.has("WEBHOOK_SECRET")) {
+    read.notes.push("webhook: a generated secret kept in DATA_DIR/webhook-secret (set WEBHOOK_SECRET for your own)")
+  }
+
   if (strict) {
     const why = `when APP_ENV=${appEnv}`
     if (store !== "dynamodb") read.problems.push(`STORE must be dynamodb ${why}`)
@@ -176,6 +192,7 @@ export const loadAppConfig = (env: Readonly<Record<string, string>>): Result.Res
     shutdownTimeout: Duration.seconds(read.int("SHUTDOWN_TIMEOUT_SECONDS", 20, { min: 1, max: 600 })),
     logLevel: read.literal("LOG_LEVEL", LogLevels, "Info"),
     logFormat: read.literal("LOG_FORMAT", LogFormats, strict ? "json" : "pretty"),
+    webhookSecrets: read.secrets("WEBHOOK_SECRET", 16),
     notes: read.notes
   }
   return read.problems.length > 0 ? Result.fail(new ConfigInvalid({ problems: read.problems })) : Result.succeed(config)

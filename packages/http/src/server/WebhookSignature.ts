@@ -1,0 +1,48 @@
+import { createHmac, timingSafeEqual } from "node:crypto"
+import { Redacted } from "effect"
+
+export type SignatureCheck = { readonly valid: true } | { readonly valid: false; readonly reason: string }
+
+const SIGNATURE = /^sha256=([0-9a-f]{64})$/i
+const TIMESTAMP = /^\d{1,12}$/
+
+/** The signature a sender computes: `sha256=` and the hex HMAC-SHA256 over `<timestamp>.<raw body>`. */
+export const signWebhook = (secret: string, timestamp: string, body: Uint8Array): string =>
+  `sha256=${createHmac("sha256", secret).update(`${timestamp}.`).update(body).digest("hex")}`
+
+/** Checks the timestamp header alone: present, unix seconds, within `toleranceSeconds` of now. */
+export const checkTimestamp = (
+  timestamp: string | undefined,
+  nowSeconds: number,
+  toleranceSeconds: number
+): SignatureCheck => {
+  if (timestamp === undefined) return { valid: false, reason: "X-Webhook-Timestamp is missing" }
+  if (!TIMESTAMP.test(timestamp)) return { valid: false, reason: "X-Webhook-Timestamp must be unix seconds" }
+  const skew = nowSeconds - Number(timestamp)
+  if (skew > toleranceSeconds) return { valid: false, reason: "X-Webhook-Timestamp is too old (a replay?)" }
+  if (skew < -toleranceSeconds) return { valid: false, reason: "X-Webhook-Timestamp is in the future" }
+  return { valid: true }
+}
+
+/**
+ * Verifies `X-Webhook-Signature` against every configured secret (several during a rotation), comparing in
+ * constant time. The reason never echoes the signature or a secret.
+ */
+export const verifySignature = (
+  secrets: ReadonlyArray<Redacted.Redacted<string>>,
+  timestamp: string,
+  signature: string | undefined,
+  body: Uint8Array
+): SignatureCheck => {
+  if (signature === undefined) return { valid: false, reason: "X-Webhook-Signature is missing" }
+  const match = SIGNATURE.exec(signature.trim())
+  if (match === null) return { valid: false, reason: "X-Webhook-Signature must be sha256=<64 hex digits>" }
+  const given = Buffer.from(match[1]!, "hex")
+  let valid = false
+  for (const secret of secrets) {
+    const expected = createHmac("sha256", Redacted.value(secret)).update(`${timestamp}.`).update(body).digest()
+    // No early exit: every secret is tried, whatever matched.
+    valid = timingSafeEqual(expected, given) || valid
+  }
+  return valid ? { valid: true } : { valid: false, reason: "X-Webhook-Signature does not match the body" }
+}
