@@ -94,6 +94,8 @@ describe("system routes and error answers", () => {
           "/api/bg/{userId}/connections/{provider}/sync",
           "/api/bg/{userId}/latest",
           "/api/bg/{userId}/webhook",
+          "/api/connections/{provider}/authorize",
+          "/api/connections/{provider}/callback",
           "/health",
           "/ready"
         ])

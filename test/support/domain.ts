@@ -1,7 +1,13 @@
-import { InMemoryConnectionStore, InMemoryEventPublisher, InMemoryReadingStore } from "@bg-ingest/adapters/memory"
+import {
+  InMemoryConnectionStore,
+  InMemoryEventPublisher,
+  InMemoryOAuthStateStore,
+  InMemoryReadingStore
+} from "@bg-ingest/adapters/memory"
 import {
   type CgmProviderShape,
   CgmProviders,
+  Connect,
   Ingest,
   Scheduler,
   SchedulerSettings,
@@ -33,13 +39,14 @@ export const domainLayer = (
   providers: ReadonlyArray<CgmProviderShape>,
   settings?: { readonly sync?: Partial<SyncSettingsShape>; readonly scheduler?: Partial<SchedulerSettingsShape> }
 ) =>
-  Scheduler.layer.pipe(
+  Layer.mergeAll(Scheduler.layer, Connect.layer).pipe(
     Layer.provideMerge(Sync.layer),
     Layer.provideMerge(Ingest.layer),
     Layer.provideMerge(
       Layer.mergeAll(
         InMemoryReadingStore.layer,
         InMemoryConnectionStore.layer,
+        InMemoryOAuthStateStore.layer,
         InMemoryEventPublisher.layer(),
         CgmProviders.layer(providers),
         Layer.succeed(SyncSettings, { ...testSyncSettings, ...settings?.sync }),

@@ -1,14 +1,29 @@
 import { createServer } from "node:http"
 import { join } from "node:path"
-import { InMemoryConnectionStore, InMemoryEventPublisher, InMemoryReadingStore } from "@bg-ingest/adapters/memory"
+import { loadTokenEncryptionKey, TokenCipher } from "@bg-ingest/adapters/crypto"
+import { dexcomWebhookFormat, makeDexcomProvider } from "@bg-ingest/adapters/dexcom"
+import {
+  InMemoryConnectionStore,
+  InMemoryEventPublisher,
+  InMemoryOAuthStateStore,
+  InMemoryReadingStore
+} from "@bg-ingest/adapters/memory"
 import { makeSimulatorProvider } from "@bg-ingest/adapters/simulator"
-import { SqliteConnectionStore, SqliteDatabase, SqliteReadingStore } from "@bg-ingest/adapters/sqlite"
+import {
+  SqliteConnectionStore,
+  SqliteDatabase,
+  SqliteOAuthStateStore,
+  SqliteReadingStore
+} from "@bg-ingest/adapters/sqlite"
 import {
   type CgmProviderShape,
   CgmProviders,
+  Connect,
   type ConnectionStore,
+  ConnectSettings,
   type EventPublisher,
   Ingest,
+  type OAuthStateStore,
   type ReadingStore,
   Scheduler,
   SchedulerSettings,
@@ -18,7 +33,7 @@ import {
 import { ApiRoutes, routerConfig } from "@bg-ingest/http/server"
 import { NodeHttpServer } from "@effect/platform-node"
 import { Duration, Effect, Layer } from "effect"
-import { HttpRouter } from "effect/http"
+import { FetchHttpClient, HttpRouter } from "effect/http"
 import type { AppConfig } from "./config/AppConfig.ts"
 import { DemoUsers } from "./DemoUsers.ts"
 import { StartupError } from "./StartupError.ts"
@@ -26,13 +41,15 @@ import { webhookConfigLayer } from "./WebhookSecrets.ts"
 
 const failStartup = (message: string) => Layer.effectContext(Effect.fail(new StartupError({ message })))
 
-/** The configured `ReadingStore` and `ConnectionStore`. */
-export const storesLayer = (config: AppConfig): Layer.Layer<ReadingStore | ConnectionStore, StartupError> => {
+/** The configured `ReadingStore`, `ConnectionStore` and `OAuthStateStore`. */
+export const storesLayer = (
+  config: AppConfig
+): Layer.Layer<ReadingStore | ConnectionStore | OAuthStateStore, StartupError> => {
   switch (config.store) {
     case "memory":
-      return Layer.mergeAll(InMemoryReadingStore.layer, InMemoryConnectionStore.layer)
+      return Layer.mergeAll(InMemoryReadingStore.layer, InMemoryConnectionStore.layer, InMemoryOAuthStateStore.layer)
     case "sqlite":
-      return Layer.mergeAll(SqliteReadingStore.layer, SqliteConnectionStore.layer).pipe(
+      return Layer.mergeAll(SqliteReadingStore.layer, SqliteConnectionStore.layer, SqliteOAuthStateStore.layer).pipe(
         Layer.provide(SqliteDatabase.layer({ filename: join(config.dataDir, "bg-ingest.db") })),
         Layer.catchTag("SqliteOpenError", (error) => failStartup(error.message))
       )
@@ -51,13 +68,26 @@ export const eventsLayer = (config: AppConfig): Layer.Layer<EventPublisher, Star
   }
 }
 
-/** The configured CGM providers. */
-export const providersLayer = (config: AppConfig) => {
-  const providers: Array<CgmProviderShape> = []
-  for (const kind of config.providers) {
-    if (kind === "simulator") providers.push(makeSimulatorProvider())
-  }
-  return CgmProviders.layer(providers)
+/** The cipher of provider tokens, on `TOKEN_ENCRYPTION_KEY` (or development's generated key). */
+export const tokenCipherLayer = (config: AppConfig): Layer.Layer<TokenCipher, StartupError> =>
+  Layer.unwrap(
+    loadTokenEncryptionKey({ key: config.tokenEncryptionKey, appEnv: config.appEnv, dataDir: config.dataDir }).pipe(
+      Effect.map(TokenCipher.layer),
+      Effect.mapError((error) => new StartupError({ message: error.message }))
+    )
+  )
+
+/** The configured CGM providers. Dexcom keeps its tokens in the `ConnectionStore`. */
+export const providersLayer = (config: AppConfig): Layer.Layer<CgmProviders, StartupError, ConnectionStore> => {
+  const simulator: ReadonlyArray<CgmProviderShape> = config.providers.includes("simulator")
+    ? [makeSimulatorProvider()]
+    : []
+  const dexcom = config.providers.includes("dexcom") ? config.dexcom : null
+  if (dexcom === null) return CgmProviders.layer(simulator)
+  return Layer.effect(
+    CgmProviders,
+    Effect.map(makeDexcomProvider(dexcom), (provider) => CgmProviders.fromProviders([...simulator, provider]))
+  ).pipe(Layer.provide(Layer.mergeAll(tokenCipherLayer(config), FetchHttpClient.layer)))
 }
 
 export const settingsLayer = (config: AppConfig) =>
@@ -75,17 +105,20 @@ export const settingsLayer = (config: AppConfig) =>
       syncTimeout: Duration.minutes(10),
       lease: Duration.minutes(15),
       republishBatch: 5000
+    }),
+    Layer.succeed(ConnectSettings, {
+      backfill: Duration.days(config.backfillDays),
+      authorizationTtl: Duration.minutes(10)
     })
   )
 
 /** The domain's use cases on the configured adapters. */
 export const coreLayer = (config: AppConfig) =>
-  Scheduler.layer.pipe(
+  Layer.mergeAll(Scheduler.layer, Connect.layer).pipe(
     Layer.provideMerge(Sync.layer),
     Layer.provideMerge(Ingest.layer),
-    Layer.provideMerge(
-      Layer.mergeAll(storesLayer(config), eventsLayer(config), providersLayer(config), settingsLayer(config))
-    )
+    Layer.provideMerge(providersLayer(config)),
+    Layer.provideMerge(Layer.mergeAll(storesLayer(config), eventsLayer(config), settingsLayer(config)))
   )
 
 const PollingLayer = Layer.effectDiscard(Effect.forkScoped(Scheduler.use((scheduler) => scheduler.run)))
@@ -97,7 +130,7 @@ export const appLayer = (config: AppConfig) => {
   )
   return Layer.mergeAll(http, PollingLayer).pipe(
     Layer.provide(DemoUsers(config.demoUsers)),
-    Layer.provide(webhookConfigLayer(config, [])),
+    Layer.provide(webhookConfigLayer(config, [dexcomWebhookFormat])),
     Layer.provide(coreLayer(config))
   )
 }

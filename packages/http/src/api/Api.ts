@@ -1,4 +1,5 @@
 import { HttpApi, HttpApiMiddleware, OpenApi } from "effect/http-api"
+import { AuthorizationApi } from "./AuthorizationApi.ts"
 import { ConnectionsApi } from "./ConnectionsApi.ts"
 import { ReadingsApi } from "./ReadingsApi.ts"
 import { SystemApi } from "./SystemApi.ts"
@@ -8,6 +9,7 @@ import { WebhookApi } from "./WebhookApi.ts"
 export class BgIngestApi extends HttpApi.make("bg-ingest")
   .add(ReadingsApi)
   .add(ConnectionsApi)
+  .add(AuthorizationApi)
   .add(WebhookApi)
   .add(SystemApi)
   .middleware(HttpApiMiddleware.ProblemDetails)

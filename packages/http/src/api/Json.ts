@@ -30,9 +30,26 @@ export const ConnectionJson = Schema.Struct({
     description: "Every reading before this time is stored and its event confirmed"
   }),
   backfill_from: UtcSeconds,
+  backfill_complete: Schema.Boolean.annotate({
+    description: "true once the first sync since connecting has fetched everything from backfill_from"
+  }),
+  backfill_progress: Schema.Number.annotate({
+    description: "The share of the backfill synced so far, from 0 to 1"
+  }),
   consecutive_failures: Schema.Int,
   created_at: UtcSeconds
 }).annotate({ identifier: "Connection" })
+
+/** The answer to a completed authorization. */
+export const ConnectedJson = Schema.Struct({
+  provider: Schema.String,
+  user_id: Schema.String,
+  status: ConnectionStatus,
+  backfill_from: UtcSeconds,
+  next_poll_at: Schema.NullOr(UtcSeconds),
+  message: Schema.String
+}).annotate({ identifier: "Connected" })
+export type ConnectedJson = typeof ConnectedJson.Type
 export type ConnectionJson = typeof ConnectionJson.Type
 
 export const SyncResultJson = Schema.Struct({
@@ -44,6 +61,7 @@ export const SyncResultJson = Schema.Struct({
   updated: Schema.Int,
   unchanged: Schema.Int,
   skipped_without_value: Schema.Int,
+  rejected: Schema.Int.annotate({ description: "Records with an impossible value: counted, not stored" }),
   synced_through: UtcSeconds,
   last_reading_at: Schema.NullOr(UtcSeconds),
   next_poll_at: UtcSeconds

@@ -74,3 +74,32 @@ export class UnsupportedMediaType extends HttpApiError.Problem<UnsupportedMediaT
   status: 415,
   title: "Unsupported Media Type"
 }) {}
+
+export class AuthorizationFailed extends HttpApiError.Problem<AuthorizationFailed>()(
+  "AuthorizationFailed",
+  { type: "urn:bg-ingest:problem:authorization-failed", status: 400, title: "Authorization not completed" },
+  {
+    reason: Schema.Literals([
+      "missing",
+      "unknown_or_used",
+      "expired",
+      "wrong_provider",
+      "wrong_user",
+      "access_denied",
+      "missing_code",
+      "invalid_code",
+      "provider_error"
+    ]).annotate({
+      description:
+        "missing/unknown_or_used/expired/wrong_provider/wrong_user: the state does not finish an authorization " +
+        "started here; access_denied: the user declined; missing_code/invalid_code/provider_error: the provider " +
+        "gave no usable code. Start again from the authorize endpoint."
+    })
+  }
+) {}
+
+export class ProviderNotConnectable extends HttpApiError.Problem<ProviderNotConnectable>()("ProviderNotConnectable", {
+  type: "urn:bg-ingest:problem:provider-not-connectable",
+  status: 400,
+  title: "Provider needs no authorization"
+}) {}

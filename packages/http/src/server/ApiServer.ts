@@ -1,6 +1,7 @@
 import { Layer } from "effect"
 import { HttpApiBuilder, HttpApiScalar } from "effect/http-api"
 import { BgIngestApi } from "../api/Api.ts"
+import { AuthorizationHandlers } from "./AuthorizationHandlers.ts"
 import { ConnectionsHandlers } from "./ConnectionsHandlers.ts"
 import { FallbackRoutes, RejectAmbiguousPaths } from "./Fallback.ts"
 import { ProblemDetailsLive } from "./ProblemDetails.ts"
@@ -15,11 +16,11 @@ const SERVED_BESIDE_THE_API = [
 
 /**
  * Every route of the service, to be served with `HttpRouter.serve`. Needs the domain services the handlers use:
- * `ReadingStore`, `ConnectionStore`, `EventPublisher`, `Ingest` and `Sync`, and the `WebhookConfig`.
+ * `ReadingStore`, `ConnectionStore`, `EventPublisher`, `Ingest`, `Sync` and `Connect`, and the `WebhookConfig`.
  */
 export const ApiRoutes = Layer.mergeAll(
   HttpApiBuilder.layer(BgIngestApi, { openapiPath: "/openapi.json" }).pipe(
-    Layer.provide([ReadingsHandlers, ConnectionsHandlers, SystemHandlers, WebhookHandlers])
+    Layer.provide([ReadingsHandlers, ConnectionsHandlers, AuthorizationHandlers, SystemHandlers, WebhookHandlers])
   ),
   HttpApiScalar.layer(BgIngestApi, { path: "/docs" }),
   FallbackRoutes(SERVED_BESIDE_THE_API),

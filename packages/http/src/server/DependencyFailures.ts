@@ -1,4 +1,9 @@
-import type { ConnectionStoreError, EventPublishError, ReadingStoreError } from "@bg-ingest/domain"
+import type {
+  ConnectionStoreError,
+  EventPublishError,
+  OAuthStateStoreError,
+  ReadingStoreError
+} from "@bg-ingest/domain"
 import { Effect } from "effect"
 import { DependencyUnavailable } from "../api/Problems.ts"
 
@@ -6,7 +11,9 @@ import { DependencyUnavailable } from "../api/Problems.ts"
  * A store or broker failure answers 503 (the caller may retry) and is logged with its message, which names the
  * operation and never carries request data.
  */
-export const dependencyUnavailable = (error: ReadingStoreError | ConnectionStoreError | EventPublishError) => {
+export const dependencyUnavailable = (
+  error: ReadingStoreError | ConnectionStoreError | EventPublishError | OAuthStateStoreError
+) => {
   const dependency = error._tag === "EventPublishError" ? "broker" : "store"
   return Effect.logError("Dependency unavailable", { dependency, reason: error.message }).pipe(
     Effect.andThen(

@@ -1,4 +1,4 @@
-import { type Connection, formatInstant, type Reading, type SyncResult } from "@bg-ingest/domain"
+import { backfillProgress, type Connection, formatInstant, type Reading, type SyncResult } from "@bg-ingest/domain"
 import type { DateTime } from "effect"
 import type { ConnectionJson, ReadingJson, SyncResultJson } from "../api/Json.ts"
 
@@ -22,6 +22,8 @@ export const toConnectionJson = (connection: Connection): ConnectionJson => ({
   next_poll_at: instantOrNull(connection.nextPollAt),
   synced_through: instantOrNull(connection.syncedThrough),
   backfill_from: formatInstant(connection.backfillFrom),
+  backfill_complete: backfillProgress(connection).complete,
+  backfill_progress: Math.round(backfillProgress(connection).fraction * 1000) / 1000,
   consecutive_failures: connection.consecutiveFailures,
   created_at: formatInstant(connection.createdAt)
 })
@@ -35,6 +37,7 @@ export const toSyncResultJson = (result: SyncResult): SyncResultJson => ({
   updated: result.updated,
   unchanged: result.unchanged,
   skipped_without_value: result.skippedWithoutValue,
+  rejected: result.rejected,
   synced_through: formatInstant(result.syncedThrough),
   last_reading_at: instantOrNull(result.lastReadingAt),
   next_poll_at: formatInstant(result.nextPollAt)

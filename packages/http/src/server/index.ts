@@ -1,4 +1,5 @@
 export * from "./ApiServer.ts"
+export * from "./AuthorizationHandlers.ts"
 export * from "./ConnectionsHandlers.ts"
 export * from "./DependencyFailures.ts"
 export * from "./Fallback.ts"

@@ -1,3 +1,5 @@
+import { parseTokenEncryptionKey } from "@bg-ingest/adapters/crypto"
+import { type DexcomSettings, dexcomSettingsFromEnvironment } from "@bg-ingest/adapters/dexcom"
 import { UserId } from "@bg-ingest/domain"
 import { Duration, Option, Redacted, Result, Schema } from "effect"
 
@@ -31,6 +33,10 @@ export interface AppConfig {
   readonly logFormat: (typeof LogFormats)[number]
   /** Secrets that may sign webhook deliveries (several while rotating); empty in development means "generate". */
   readonly webhookSecrets: ReadonlyArray<Redacted.Redacted<string>>
+  /** The Dexcom application, when `dexcom` is one of the providers. */
+  readonly dexcom: DexcomSettings | null
+  /** Encrypts provider tokens at rest; development generates one in `DATA_DIR` when absent. */
+  readonly tokenEncryptionKey: Option.Option<Redacted.Redacted<string>>
   /** Which defaults development mode chose and why, for the start-up log. */
   readonly notes: ReadonlyArray<string>
 }
@@ -168,12 +174,24 @@ export const loadAppConfig = (env: Readonly<Record<string, string>>): Result.Res
     if (events !== "rabbitmq") read.problems.push(`EVENTS must be rabbitmq ${why}`)
     read.require("RABBITMQ_URL", why)
     read.require("AWS_REGION", why)
-    if (providers.includes("dexcom")) {
-      for (const name of ["DEXCOM_CLIENT_ID", "DEXCOM_CLIENT_SECRET", "DEXCOM_REDIRECT_URI", "DEXCOM_API_BASE_URL"]) {
-        read.require(name, why)
-      }
-    }
     for (const name of ["WEBHOOK_SECRET", "API_KEYS", "TOKEN_ENCRYPTION_KEY"]) read.require(name, why)
+  }
+
+  let dexcom: DexcomSettings | null = null
+  if (providers.includes("dexcom")) {
+    const settings = dexcomSettingsFromEnvironment(env, appEnv)
+    if (Result.isSuccess(settings)) dexcom = settings.success
+    else read.problems.push(...settings.failure)
+  }
+  const tokenKey = read.raw("TOKEN_ENCRYPTION_KEY")
+  const parsedTokenKey = tokenKey === undefined ? undefined : parseTokenEncryptionKey(tokenKey)
+  if (parsedTokenKey !== undefined && Result.isFailure(parsedTokenKey)) {
+    read.problems.push(`TOKEN_ENCRYPTION_KEY ${parsedTokenKey.failure}`)
+  }
+  if (!strict && dexcom !== null && tokenKey === undefined) {
+    read.notes.push(
+      "provider tokens: encrypted with a development key kept in DATA_DIR/token-encryption.key (set TOKEN_ENCRYPTION_KEY)"
+    )
   }
 
   const config: AppConfig = {
@@ -193,6 +211,8 @@ export const loadAppConfig = (env: Readonly<Record<string, string>>): Result.Res
     logLevel: read.literal("LOG_LEVEL", LogLevels, "Info"),
     logFormat: read.literal("LOG_FORMAT", LogFormats, strict ? "json" : "pretty"),
     webhookSecrets: read.secrets("WEBHOOK_SECRET", 16),
+    dexcom,
+    tokenEncryptionKey: tokenKey === undefined ? Option.none() : Option.some(Redacted.make(tokenKey)),
     notes: read.notes
   }
   return read.problems.length > 0 ? Result.fail(new ConfigInvalid({ problems: read.problems })) : Result.succeed(config)

@@ -1,0 +1,91 @@
+import { type CompleteError, Connect, formatInstant } from "@bg-ingest/domain"
+import { Duration, Effect } from "effect"
+import { HttpApiBuilder, HttpApiSchema } from "effect/http-api"
+import { BgIngestApi } from "../api/Api.ts"
+import {
+  AuthorizationFailed,
+  type DependencyUnavailable,
+  ProviderFailed,
+  ProviderNotConfigured,
+  ProviderNotConnectable,
+  ProviderRateLimited
+} from "../api/Problems.ts"
+import { dependencyUnavailable } from "./DependencyFailures.ts"
+
+type CallbackProblem =
+  | AuthorizationFailed
+  | ProviderNotConfigured
+  | ProviderNotConnectable
+  | ProviderRateLimited
+  | ProviderFailed
+  | DependencyUnavailable
+
+const callbackProblem = (error: CompleteError): Effect.Effect<never, CallbackProblem> => {
+  switch (error._tag) {
+    case "UnknownProvider":
+      return Effect.fail(new ProviderNotConfigured({ detail: error.message }))
+    case "ProviderNotConnectable":
+      return Effect.fail(new ProviderNotConnectable({ detail: error.message }))
+    case "AuthorizationStateInvalid":
+    case "AuthorizationRejected":
+      return Effect.fail(new AuthorizationFailed({ detail: error.message, reason: error.reason }))
+    case "RateLimited":
+      return Effect.fail(
+        new ProviderRateLimited({
+          detail: error.message,
+          retry_after_seconds: Math.ceil(Duration.toSeconds(error.retryAfter))
+        })
+      )
+    case "ProviderUnavailable":
+    case "InvalidProviderResponse":
+      return Effect.fail(new ProviderFailed({ detail: error.message }))
+    case "OAuthStateStoreError":
+    case "ConnectionStoreError":
+      return dependencyUnavailable(error)
+  }
+}
+
+/**
+ * Connecting an account: `authorize` redirects to the provider's consent page, `callback` finishes. Needs
+ * `Connect`. The code and the state are never logged (the request logger writes the path only).
+ */
+export const AuthorizationHandlers = HttpApiBuilder.group(
+  BgIngestApi,
+  "authorization",
+  Effect.fn(function* (handlers) {
+    const connect = yield* Connect
+
+    return handlers
+      .handle("authorize", ({ params, query }) =>
+        connect.authorize(query.user_id, params.provider).pipe(
+          Effect.map(({ consentUrl }) =>
+            HttpApiSchema.withHeaders({
+              body: undefined,
+              headers: { location: consentUrl, "cache-control": "no-store" }
+            })
+          ),
+          Effect.catchTags({
+            UnknownProvider: (error) => Effect.fail(new ProviderNotConfigured({ detail: error.message })),
+            ProviderNotConnectable: (error) => Effect.fail(new ProviderNotConnectable({ detail: error.message })),
+            OAuthStateStoreError: dependencyUnavailable
+          })
+        )
+      )
+      .handle("callback", ({ params, query }) =>
+        connect.complete(params.provider, { code: query.code, state: query.state, error: query.error }).pipe(
+          Effect.map((connection) => ({
+            provider: connection.provider,
+            user_id: connection.userId,
+            status: connection.status,
+            backfill_from: formatInstant(connection.backfillFrom),
+            next_poll_at: connection.nextPollAt === null ? null : formatInstant(connection.nextPollAt),
+            message:
+              connection.syncedThrough === null
+                ? `${connection.provider} is connected: readings since ${formatInstant(connection.backfillFrom)} are being fetched`
+                : `${connection.provider} is connected again: polling resumes from where it stopped`
+          })),
+          Effect.catch(callbackProblem)
+        )
+      )
+  })
+)
