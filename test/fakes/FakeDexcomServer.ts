@@ -177,6 +177,11 @@ export class FakeDexcom {
     for (const issued of this.tokens.values()) if (issued.username === username) issued.valid = false
   }
 
+  /** Every code and token issued so far: none of them may ever appear in a log. */
+  issuedSecrets(): ReadonlyArray<string> {
+    return [...this.codes.keys(), ...this.tokens.keys(), this.clientSecret]
+  }
+
   /** How many requests reached `path` (exact path, optionally one grant type of the token endpoint). */
   count(path: string, grantType?: string): number {
     return this.requests.filter((r) => r.path === path && (grantType === undefined || r.grantType === grantType)).length

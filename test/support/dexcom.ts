@@ -103,16 +103,16 @@ export const dexcomServiceLayer = (
     InMemoryEventPublisher.layer(),
     InMemoryOAuthStateStore.layer,
     TokenCipher.layer(TEST_TOKEN_KEY),
-    FetchHttpClient.layer,
     Layer.succeed(SyncSettings, testSyncSettings),
     Layer.succeed(SchedulerSettings, testSchedulerSettings)
   )
+  // The Dexcom client's HttpClient is provided to the provider only, so that it never stands in for a test's own.
   const providers = Layer.effect(
     CgmProviders,
     Effect.map(makeDexcomProvider(dexcomTestSettings(fake, options.settings)), (dexcom) =>
       CgmProviders.fromProviders([dexcom, makeSimulatorProvider(), ...(options.extraProviders ?? [])])
     )
-  )
+  ).pipe(Layer.provide(FetchHttpClient.layer))
   return Layer.mergeAll(Connect.layer, Scheduler.layer).pipe(
     Layer.provideMerge(Sync.layer),
     Layer.provideMerge(Ingest.layer),

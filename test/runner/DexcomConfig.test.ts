@@ -1,0 +1,89 @@
+import { DEXCOM_REGIONS, dexcomSettingsFromEnvironment } from "@bg-ingest/adapters/dexcom"
+import { loadAppConfig } from "@bg-ingest/runner"
+import { assert, describe, it } from "@effect/vitest"
+import { Option, Redacted, Result } from "effect"
+
+const base = {
+  DEXCOM_CLIENT_ID: "client",
+  DEXCOM_CLIENT_SECRET: "s3cret-value",
+  DEXCOM_REDIRECT_URI: "https://bg.example/api/connections/dexcom/callback"
+}
+
+const problems = (env: Record<string, string>, appEnv: "development" | "staging" | "production") => {
+  const result = dexcomSettingsFromEnvironment(env, appEnv)
+  return Result.isFailure(result) ? result.failure : []
+}
+
+describe("Dexcom configuration", () => {
+  it("in development: the sandbox by default, any URL allowed (a fake on loopback)", () => {
+    const settings = Result.getOrThrow(dexcomSettingsFromEnvironment(base, "development"))
+    assert.deepStrictEqual([settings.baseUrl, settings.region], [DEXCOM_REGIONS.sandbox, "sandbox"])
+    assert.strictEqual(Redacted.value(settings.clientSecret), "s3cret-value")
+    const local = Result.getOrThrow(
+      dexcomSettingsFromEnvironment({ ...base, DEXCOM_API_BASE_URL: "http://127.0.0.1:9999/" }, "development")
+    )
+    assert.deepStrictEqual([local.baseUrl, local.region], ["http://127.0.0.1:9999", "custom"])
+  })
+
+  it("outside development: one of Dexcom's hosts, named by region, and an https redirect URI", () => {
+    for (const [region, url] of Object.entries(DEXCOM_REGIONS)) {
+      const settings = Result.getOrThrow(
+        dexcomSettingsFromEnvironment({ ...base, DEXCOM_API_BASE_URL: `${url}/` }, "production")
+      )
+      assert.deepStrictEqual([settings.baseUrl, settings.region], [url, region])
+    }
+    const text = problems(
+      { ...base, DEXCOM_API_BASE_URL: "http://127.0.0.1:9999", DEXCOM_REDIRECT_URI: "http://bg.example/cb" },
+      "staging"
+    ).join("\n")
+    assert.include(text, "DEXCOM_API_BASE_URL must be one of")
+    assert.include(text, "DEXCOM_REDIRECT_URI must be an https URL")
+    assert.include(problems(base, "production").join("\n"), "DEXCOM_API_BASE_URL is required")
+  })
+
+  it("reports every problem at once and never a value", () => {
+    const found = problems(
+      { DEXCOM_CLIENT_SECRET: "s3cret-value", DEXCOM_REDIRECT_URI: "not a url", DEXCOM_MAX_CALLS_PER_HOUR: "lots" },
+      "development"
+    )
+    assert.deepStrictEqual(found, [
+      "DEXCOM_CLIENT_ID is required",
+      "DEXCOM_REDIRECT_URI is not an absolute URL",
+      "DEXCOM_MAX_CALLS_PER_HOUR must be a positive integer"
+    ])
+    assert.notInclude(found.join(), "s3cret")
+    assert.include(
+      problems({ ...base, DEXCOM_MAX_CALLS_PER_HOUR: "70000" }, "development").join(),
+      "must not exceed Dexcom's limit of 60000"
+    )
+  })
+
+  it("shares the application's call budget between replicas", () => {
+    const one = Result.getOrThrow(dexcomSettingsFromEnvironment(base, "development"))
+    assert.strictEqual(one.maxCallsPerHour, 48_000)
+    const three = Result.getOrThrow(
+      dexcomSettingsFromEnvironment({ ...base, DEXCOM_MAX_CALLS_PER_HOUR: "30000", REPLICAS: "3" }, "development")
+    )
+    assert.strictEqual(three.maxCallsPerHour, 10_000)
+  })
+
+  it("the service turns Dexcom on with DEXCOM_CLIENT_ID and checks TOKEN_ENCRYPTION_KEY", () => {
+    const on = Result.getOrThrow(loadAppConfig(base))
+    assert.deepStrictEqual(on.providers, ["simulator", "dexcom"])
+    assert.strictEqual(on.dexcom?.clientId, "client")
+    assert.isTrue(Option.isNone(on.tokenEncryptionKey))
+    assert.isTrue(on.notes.some((note) => note.includes("token-encryption.key")))
+    const off = Result.getOrThrow(loadAppConfig({}))
+    assert.strictEqual(off.dexcom, null)
+    const bad = loadAppConfig({ ...base, TOKEN_ENCRYPTION_KEY: "abc" })
+    assert.isTrue(Result.isFailure(bad))
+    if (Result.isFailure(bad)) {
+      assert.deepStrictEqual(
+        bad.failure.problems.map((problem) => problem.slice(0, 27)),
+        ["TOKEN_ENCRYPTION_KEY must b"]
+      )
+    }
+    const missing = loadAppConfig({ PROVIDERS: "dexcom" })
+    assert.isTrue(Result.isFailure(missing))
+  })
+})
