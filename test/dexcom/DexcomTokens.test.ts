@@ -115,6 +115,41 @@ describe("Dexcom token lifecycle", () => {
     })
   )
 
+  it.effect("a renewal that lands after the user disconnected does not bring the tokens back", () =>
+    Effect.gen(function* () {
+      const fake = yield* fakeDexcom()
+      fake.addUser("SandboxUser1", { records: egvSeries({ start: Date.now() - 3_600_000, count: 5 }).records })
+      // The user disconnects (DELETE) between the renewal's read of the tokens and its write of the new pair.
+      const racingStore = Layer.effect(
+        ConnectionStore,
+        Effect.map(makeInMemoryConnectionStore, (inner) =>
+          ConnectionStore.of({
+            ...inner,
+            update: (userId, provider, patch) =>
+              patch.credentials !== undefined && patch.credentials !== null
+                ? inner
+                    .update(userId, provider, { status: "disconnected", credentials: null, nextPollAt: null })
+                    .pipe(Effect.andThen(inner.update(userId, provider, patch)))
+                : inner.update(userId, provider, patch)
+          })
+        )
+      )
+      const layer = Layer.effect(CgmProvider, makeDexcomProvider(dexcomTestSettings(fake))).pipe(
+        Layer.provideMerge(Layer.mergeAll(racingStore, TokenCipher.layer(TEST_TOKEN_KEY), FetchHttpClient.layer))
+      )
+      yield* Effect.gen(function* () {
+        const provider = yield* CgmProvider
+        yield* connectDirectly(fake, alice, "SandboxUser1")
+        yield* nearExpiry
+        const error = yield* Effect.flip(provider.availableRange(alice))
+        assert.strictEqual(error._tag, "NeedsReauthorization")
+        const connection = Option.getOrThrow(yield* (yield* ConnectionStore).get(alice, DEXCOM_PROVIDER_ID))
+        assert.deepStrictEqual([connection.status, connection.credentials], ["disconnected", null])
+        assert.strictEqual(fake.count(DATA_RANGE), 0)
+      }).pipe(Effect.provide(layer))
+    })
+  )
+
   it.effect("renews at most once per user however many calls need it at once", () =>
     withDexcom({}, (fake) =>
       Effect.gen(function* () {

@@ -6,7 +6,7 @@ import { HttpServer } from "effect/http"
 import { type ExpectedReading, egvSeries, impossibleRecord } from "../fakes/dexcomRecords.ts"
 import { type FakeDexcom, fakeDexcom } from "../fakes/FakeDexcomServer.ts"
 import { alignedFiveMinutes, dexcomServiceLayer, TEST_REDIRECT_URI } from "../support/dexcom.ts"
-import { get, post, postRaw, TEST_WEBHOOK_SECRET, testServer } from "../support/server.ts"
+import { del, get, post, postRaw, TEST_WEBHOOK_SECRET, testServer } from "../support/server.ts"
 
 const DAY = 86_400_000
 
@@ -209,6 +209,18 @@ describe("connecting Dexcom over HTTP, end to end on loopback", () => {
           429,
           "urn:bg-ingest:problem:provider-rate-limited"
         )
+
+        // Disconnecting forgets the tokens and stops polling.
+        const calls = fake.requests.length
+        assert.strictEqual((yield* del("/api/bg/alice/connections/dexcom")).status, 204)
+        const [gone] = (yield* get("/api/bg/alice/connections")).body
+        assert.deepInclude(gone, { status: "disconnected", next_poll_at: null })
+        isProblem(
+          yield* post("/api/bg/alice/connections/dexcom/sync"),
+          409,
+          "urn:bg-ingest:problem:connection-needs-attention"
+        )
+        assert.strictEqual(fake.requests.length, calls)
       })
     )
   )
