@@ -1,4 +1,5 @@
 export * from "./api/Api.ts"
+export * from "./api/ApiKeyAuth.ts"
 export * from "./api/ConnectionsApi.ts"
 export * from "./api/Json.ts"
 export * from "./api/Problems.ts"

@@ -15,7 +15,7 @@ import {
   Sync,
   SyncSettings
 } from "@bg-ingest/domain"
-import { ApiRoutes, routerConfig } from "@bg-ingest/http/server"
+import { ApiKeys, ApiRoutes, routerConfig } from "@bg-ingest/http/server"
 import { NodeHttpServer } from "@effect/platform-node"
 import { Duration, Effect, Layer } from "effect"
 import { HttpRouter } from "effect/http"
@@ -98,6 +98,7 @@ export const appLayer = (config: AppConfig) => {
   return Layer.mergeAll(http, PollingLayer).pipe(
     Layer.provide(DemoUsers(config.demoUsers)),
     Layer.provide(webhookConfigLayer(config, [])),
+    Layer.provide(Layer.succeed(ApiKeys, ApiKeys.fromConfigured(config.apiKeys))),
     Layer.provide(coreLayer(config))
   )
 }

@@ -1,6 +1,7 @@
 import { Layer } from "effect"
 import { HttpApiBuilder, HttpApiScalar } from "effect/http-api"
 import { BgIngestApi } from "../api/Api.ts"
+import { ApiKeyAuthLive } from "./ApiKeyAuthLive.ts"
 import { ConnectionsHandlers } from "./ConnectionsHandlers.ts"
 import { FallbackRoutes, RejectAmbiguousPaths } from "./Fallback.ts"
 import { ProblemDetailsLive } from "./ProblemDetails.ts"
@@ -15,7 +16,7 @@ const SERVED_BESIDE_THE_API = [
 
 /**
  * Every route of the service, to be served with `HttpRouter.serve`. Needs the domain services the handlers use:
- * `ReadingStore`, `ConnectionStore`, `EventPublisher`, `Ingest` and `Sync`, and the `WebhookConfig`.
+ * `ReadingStore`, `ConnectionStore`, `EventPublisher`, `Ingest` and `Sync`, the `WebhookConfig` and the `ApiKeys`.
  */
 export const ApiRoutes = Layer.mergeAll(
   HttpApiBuilder.layer(BgIngestApi, { openapiPath: "/openapi.json" }).pipe(
@@ -24,7 +25,7 @@ export const ApiRoutes = Layer.mergeAll(
   HttpApiScalar.layer(BgIngestApi, { path: "/docs" }),
   FallbackRoutes(SERVED_BESIDE_THE_API),
   RejectAmbiguousPaths(SERVED_BESIDE_THE_API)
-).pipe(Layer.provide(ProblemDetailsLive))
+).pipe(Layer.provide([ProblemDetailsLive, ApiKeyAuthLive]))
 
 /** Options for `HttpRouter.serve`: user ids may be 128 characters, longer than the router's default of 100. */
 export const routerConfig = { maxParamLength: 256 } as const

@@ -1,3 +1,4 @@
+export * from "./ApiKeyAuthLive.ts"
 export * from "./ApiServer.ts"
 export * from "./ConnectionsHandlers.ts"
 export * from "./DependencyFailures.ts"

@@ -29,6 +29,8 @@ export interface AppConfig {
   readonly shutdownTimeout: Duration.Duration
   readonly logLevel: (typeof LogLevels)[number]
   readonly logFormat: (typeof LogFormats)[number]
+  /** Accepted API keys, plain or `sha256:<hex>`; empty means no key is asked (development only). */
+  readonly apiKeys: ReadonlyArray<Redacted.Redacted<string>>
   /** Secrets that may sign webhook deliveries (several while rotating); empty in development means "generate". */
   readonly webhookSecrets: ReadonlyArray<Redacted.Redacted<string>>
   /** Which defaults development mode chose and why, for the start-up log. */
@@ -100,6 +102,18 @@ class Reader {
     return values.map((value) => Redacted.make(value))
   }
 
+  /** API keys: comma-separated plain keys of at least 16 characters, or `sha256:` and 64 hex digits. */
+  apiKeys(name: string): ReadonlyArray<Redacted.Redacted<string>> {
+    const values = this.list(name, [])
+    const valid = (value: string) =>
+      /^sha256:[0-9a-f]{64}$/i.test(value) || (!value.startsWith("sha256:") && value.length >= 16)
+    if (!values.every(valid)) {
+      this.problems.push(`${name} must be comma-separated keys of at least 16 characters, or sha256:<64 hex digits>`)
+      return []
+    }
+    return values.map((value) => Redacted.make(value))
+  }
+
   require(name: string, why: string): void {
     if (!this.has(name)) this.problems.push(`${name} is required ${why}`)
   }
@@ -158,6 +172,9 @@ export const loadAppConfig = (env: Readonly<Record<string, string>>): Result.Res
   }
   if (strict && demoUsers.length > 0) read.problems.push(`DEMO_USERS is for development, not ${appEnv}`)
 
+  if (!strict && !read.has("API_KEYS")) {
+    read.notes.push("API keys: none asked (set API_KEYS to require Authorization: Bearer <key> on /api/**)")
+  }
   if (!strict && !read.has("WEBHOOK_SECRET")) {
     read.notes.push("webhook: a generated secret kept in DATA_DIR/webhook-secret (set WEBHOOK_SECRET for your own)")
   }
@@ -193,6 +210,7 @@ export const loadAppConfig = (env: Readonly<Record<string, string>>): Result.Res
     logLevel: read.literal("LOG_LEVEL", LogLevels, "Info"),
     logFormat: read.literal("LOG_FORMAT", LogFormats, strict ? "json" : "pretty"),
     webhookSecrets: read.secrets("WEBHOOK_SECRET", 16),
+    apiKeys: read.apiKeys("API_KEYS"),
     notes: read.notes
   }
   return read.problems.length > 0 ? Result.fail(new ConfigInvalid({ problems: read.problems })) : Result.succeed(config)
