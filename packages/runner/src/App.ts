@@ -92,7 +92,7 @@ const PollingLayer = Layer.effectDiscard(Effect.forkScoped(Scheduler.use((schedu
 
 /** The whole service: the HTTP server and the poller on the configured adapters. The one composition root. */
 export const appLayer = (config: AppConfig) => {
-  const http = HttpRouter.serve(ApiRoutes, { routerConfig }).pipe(
+  const http = HttpRouter.serve(ApiRoutes, { routerConfig, disableLogger: true }).pipe(
     Layer.provide(NodeHttpServer.layer(createServer, { port: config.port, host: config.host }))
   )
   return Layer.mergeAll(http, PollingLayer).pipe(

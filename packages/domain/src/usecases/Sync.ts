@@ -10,6 +10,7 @@ import type { ReadingStoreError } from "../ports/ReadingStore.ts"
 import { failureBackoff, jitteredInterval } from "./Backoff.ts"
 import { Ingest } from "./Ingest.ts"
 import { makeKeyedLock } from "./KeyedLock.ts"
+import { countProviderCall, outcomeOf } from "./Metrics.ts"
 import { SyncSettings } from "./Settings.ts"
 
 export class ConnectionNotFound extends Schema.TaggedError<ConnectionNotFound>()("ConnectionNotFound", {
@@ -148,7 +149,10 @@ export class Sync extends Context.Service<
       const totals = { windows: 0, received: 0, skippedWithoutValue: 0, inserted: 0, updated: 0, unchanged: 0 }
       if (Option.isSome(window)) {
         for (const piece of splitWindow(window.value, provider.limits.maxWindow)) {
-          const fetched = yield* provider.fetchReadings(userId, piece)
+          const fetched = yield* provider.fetchReadings(userId, piece).pipe(
+            Effect.tap(() => countProviderCall(provider.id, "ok")),
+            Effect.tapError((error) => countProviderCall(provider.id, outcomeOf(error)))
+          )
           const result = yield* ingest.ingest(userId, fetched.readings)
           for (const reading of fetched.readings) lastReadingAt = laterOf(lastReadingAt, reading.timestamp)
           syncedThrough = laterOf(syncedThrough, piece.to)

@@ -4,14 +4,17 @@ import { BgIngestApi } from "../api/Api.ts"
 import { ApiKeyAuthLive } from "./ApiKeyAuthLive.ts"
 import { ConnectionsHandlers } from "./ConnectionsHandlers.ts"
 import { FallbackRoutes, RejectAmbiguousPaths } from "./Fallback.ts"
+import { MetricsRoute } from "./MetricsRoute.ts"
 import { ProblemDetailsLive } from "./ProblemDetails.ts"
 import { ReadingsHandlers } from "./ReadingsHandlers.ts"
+import { RequestObservability } from "./RequestObservability.ts"
 import { SystemHandlers } from "./SystemHandlers.ts"
 import { WebhookHandlers } from "./WebhookHandlers.ts"
 
 const SERVED_BESIDE_THE_API = [
   { method: "GET", path: "/openapi.json" },
-  { method: "GET", path: "/docs" }
+  { method: "GET", path: "/docs" },
+  { method: "GET", path: "/metrics" }
 ]
 
 /**
@@ -23,9 +26,12 @@ export const ApiRoutes = Layer.mergeAll(
     Layer.provide([ReadingsHandlers, ConnectionsHandlers, SystemHandlers, WebhookHandlers])
   ),
   HttpApiScalar.layer(BgIngestApi, { path: "/docs" }),
-  FallbackRoutes(SERVED_BESIDE_THE_API),
-  RejectAmbiguousPaths(SERVED_BESIDE_THE_API)
-).pipe(Layer.provide([ProblemDetailsLive, ApiKeyAuthLive]))
+  MetricsRoute,
+  FallbackRoutes(SERVED_BESIDE_THE_API)
+).pipe(
+  Layer.provide([ProblemDetailsLive, ApiKeyAuthLive, RequestObservability]),
+  Layer.merge(RejectAmbiguousPaths(SERVED_BESIDE_THE_API))
+)
 
 /** Options for `HttpRouter.serve`: user ids may be 128 characters, longer than the router's default of 100. */
 export const routerConfig = { maxParamLength: 256 } as const
