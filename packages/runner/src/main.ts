@@ -1,5 +1,5 @@
 import { NodeRuntime } from "@effect/platform-node"
-import { Cause, Effect, Exit, Layer, Result, Runtime } from "effect"
+import { Cause, Duration, Effect, Exit, Layer, Result, Runtime } from "effect"
 import { appLayer } from "./App.ts"
 import { loadAppConfig } from "./config/AppConfig.ts"
 import { readEnvironment } from "./config/DotEnv.ts"
@@ -21,6 +21,16 @@ const describeFailure = (cause: Cause.Cause<unknown>): string => {
     return `${error.message}${detail}`
   }
   return String(error)
+}
+
+// The orderly shutdown is bounded by SHUTDOWN_TIMEOUT_SECONDS; should anything hang past it, leave anyway.
+for (const signal of ["SIGTERM", "SIGINT"] as const) {
+  process.once(signal, () => {
+    setTimeout(() => {
+      console.error(`bg-ingest: shutdown took longer than ${Duration.format(config.success.shutdownTimeout)}; exiting`)
+      process.exit(1)
+    }, Duration.toMillis(config.success.shutdownTimeout) + 1000).unref()
+  })
 }
 
 Layer.launch(Layer.mergeAll(appLayer(config.success), startupSummary(config.success))).pipe(
