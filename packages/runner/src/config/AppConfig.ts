@@ -31,6 +31,9 @@ export interface AppConfig {
   readonly logFormat: (typeof LogFormats)[number]
   /** Accepted API keys, plain or `sha256:<hex>`; empty means no key is asked (development only). */
   readonly apiKeys: ReadonlyArray<Redacted.Redacted<string>>
+  /** Where OpenTelemetry traces go (OTLP over HTTP), when set. */
+  readonly otlpEndpoint: string | undefined
+  readonly serviceName: string
   /** Secrets that may sign webhook deliveries (several while rotating); empty in development means "generate". */
   readonly webhookSecrets: ReadonlyArray<Redacted.Redacted<string>>
   /** Which defaults development mode chose and why, for the start-up log. */
@@ -114,6 +117,32 @@ class Reader {
     return values.map((value) => Redacted.make(value))
   }
 
+  /** A URL with one of the given protocols, or undefined when unset. */
+  url(name: string, protocols: ReadonlyArray<string>): URL | undefined {
+    const value = this.raw(name)
+    if (value === undefined) return undefined
+    const parsed = URL.canParse(value) ? new URL(value) : undefined
+    if (parsed === undefined || !protocols.includes(parsed.protocol.slice(0, -1))) {
+      this.problems.push(
+        `${name} must be a URL starting with ${protocols.map((protocol) => `${protocol}://`).join(" or ")}`
+      )
+      return undefined
+    }
+    return parsed
+  }
+
+  /** A 32-byte key, written as 64 hex digits or in base64 (44 characters). */
+  key32(name: string): void {
+    const value = this.raw(name)
+    if (value === undefined) return
+    const bytes = /^[0-9a-f]{64}$/i.test(value)
+      ? 32
+      : /^[A-Za-z0-9+/_-]{43}=?$/.test(value)
+        ? Buffer.from(value, value.includes("-") || value.includes("_") ? "base64url" : "base64").length
+        : 0
+    if (bytes !== 32) this.problems.push(`${name} must be 32 bytes: 64 hex digits or 44 characters of base64`)
+  }
+
   require(name: string, why: string): void {
     if (!this.has(name)) this.problems.push(`${name} is required ${why}`)
   }
@@ -179,6 +208,17 @@ export const loadAppConfig = (env: Readonly<Record<string, string>>): Result.Res
     read.notes.push("webhook: a generated secret kept in DATA_DIR/webhook-secret (set WEBHOOK_SECRET for your own)")
   }
 
+  read.url("DYNAMODB_ENDPOINT", ["http", "https"])
+  read.url("RABBITMQ_URL", ["amqp", "amqps"])
+  read.url("DEXCOM_API_BASE_URL", strict ? ["https"] : ["http", "https"])
+  read.url("DEXCOM_REDIRECT_URI", strict ? ["https"] : ["http", "https"])
+  const otlp = read.url("OTEL_EXPORTER_OTLP_ENDPOINT", ["http", "https"])
+  read.key32("TOKEN_ENCRYPTION_KEY")
+  const region = read.raw("AWS_REGION")
+  if (region !== undefined && !/^[a-z]{2}(-[a-z]+)+-\d+$/.test(region)) {
+    read.problems.push("AWS_REGION must be an AWS region such as us-east-1 or eu-central-1")
+  }
+
   if (strict) {
     const why = `when APP_ENV=${appEnv}`
     if (store !== "dynamodb") read.problems.push(`STORE must be dynamodb ${why}`)
@@ -211,6 +251,8 @@ export const loadAppConfig = (env: Readonly<Record<string, string>>): Result.Res
     logFormat: read.literal("LOG_FORMAT", LogFormats, strict ? "json" : "pretty"),
     webhookSecrets: read.secrets("WEBHOOK_SECRET", 16),
     apiKeys: read.apiKeys("API_KEYS"),
+    otlpEndpoint: otlp?.toString().replace(/\/$/, ""),
+    serviceName: read.raw("OTEL_SERVICE_NAME") ?? "bg-ingest",
     notes: read.notes
   }
   return read.problems.length > 0 ? Result.fail(new ConfigInvalid({ problems: read.problems })) : Result.succeed(config)
