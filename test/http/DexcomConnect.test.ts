@@ -17,20 +17,23 @@ const serverUrl = Effect.gen(function* () {
   return `http://127.0.0.1:${address.port}`
 })
 
-const withService = (body: (fake: FakeDexcom, now: number) => Effect.Effect<void, unknown, any>) =>
+const withService = (
+  body: (fake: FakeDexcom, now: number) => Effect.Effect<void, unknown, any>,
+  apiKeys: ReadonlyArray<string> = []
+) =>
   Effect.gen(function* () {
     const fake = yield* fakeDexcom({ redirectUris: [TEST_REDIRECT_URI] })
     const core = dexcomServiceLayer(fake)
     yield* body(fake, Date.now()).pipe(
-      Effect.provide(testServer(core, { formats: [dexcomWebhookFormat] }).pipe(Layer.provideMerge(core)))
+      Effect.provide(testServer(core, { formats: [dexcomWebhookFormat] }, apiKeys).pipe(Layer.provideMerge(core)))
     )
   }).pipe(Effect.scoped)
 
 /** GET without following redirects, as a test of a 302 must. */
-const getManual = (path: string) =>
+const getManual = (path: string, headers: Record<string, string> = {}) =>
   Effect.flatMap(serverUrl, (base) =>
     Effect.promise(async () => {
-      const response = await fetch(`${base}${path}`, { redirect: "manual" })
+      const response = await fetch(`${base}${path}`, { redirect: "manual", headers })
       return { status: response.status, headers: response.headers, text: await response.text() }
     })
   )
@@ -242,6 +245,27 @@ describe("connecting Dexcom over HTTP, end to end on loopback", () => {
         const range = yield* get(`/api/bg/dana?from=${json(series.expected[0]!).timestamp}`)
         assert.deepStrictEqual(range.body, series.expected.map(json))
       })
+    )
+  )
+
+  it.live("with API keys on, authorize needs a key; the callback (authenticated by its state) does not", () =>
+    withService(
+      (fake, now) =>
+        Effect.gen(function* () {
+          fake.addUser("SandboxUser1", {
+            records: egvSeries({ start: alignedFiveMinutes(now - DAY), count: 5 }).records
+          })
+          const path = "/api/connections/dexcom/authorize?user_id=alice"
+          isProblem(yield* get(path), 401, "urn:bg-ingest:problem:unauthorized")
+          const authorize = yield* getManual(path, { authorization: "Bearer key-for-the-frontend-0001" })
+          assert.strictEqual(authorize.status, 302)
+          const redirect = yield* Effect.promise(() =>
+            fake.consent(authorize.headers.get("location")!, { username: "SandboxUser1" })
+          )
+          const callback = yield* get(`/api/connections/dexcom/callback${redirect.search}`)
+          assert.strictEqual(callback.status, 200, JSON.stringify(callback.body))
+        }),
+      ["key-for-the-frontend-0001"]
     )
   )
 })

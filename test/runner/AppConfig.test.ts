@@ -22,7 +22,7 @@ describe("configuration", () => {
     assert.deepStrictEqual([...config.demoUsers], ["demo-1", "demo-2", "demo-3"])
     assert.strictEqual(Duration.toSeconds(config.pollInterval), 900)
     assert.strictEqual(config.logFormat, "pretty")
-    assert.strictEqual(config.notes.length, 4)
+    assert.strictEqual(config.notes.length, 5)
   })
 
   it("setting DYNAMODB_ENDPOINT or RABBITMQ_URL switches to the real adapters", () => {

@@ -1,4 +1,4 @@
-import { ApiRoutes, routerConfig, WebhookConfig, type WebhookFormat } from "@bg-ingest/http/server"
+import { ApiKeys, ApiRoutes, routerConfig, WebhookConfig, type WebhookFormat } from "@bg-ingest/http/server"
 import { NodeHttpServer } from "@effect/platform-node"
 import { Effect, Layer as L, type Layer, Redacted } from "effect"
 import { HttpClient, HttpClientRequest, HttpRouter } from "effect/http"
@@ -11,7 +11,8 @@ export const TEST_WEBHOOK_SECRET = "test-webhook-secret-0123456789"
  */
 export const testServer = <E, R>(
   core: Layer.Layer<R, E>,
-  webhook: { readonly secrets?: ReadonlyArray<string>; readonly formats?: ReadonlyArray<WebhookFormat> } = {}
+  webhook: { readonly secrets?: ReadonlyArray<string>; readonly formats?: ReadonlyArray<WebhookFormat> } = {},
+  apiKeys: ReadonlyArray<string> = []
 ) =>
   HttpRouter.serve(ApiRoutes, { disableLogger: true, disableListenLog: true, routerConfig }).pipe(
     L.provideMerge(NodeHttpServer.layerTest),
@@ -21,7 +22,8 @@ export const testServer = <E, R>(
         secrets: (webhook.secrets ?? [TEST_WEBHOOK_SECRET]).map((secret) => Redacted.make(secret)),
         formats: webhook.formats ?? []
       })
-    )
+    ),
+    L.provide(L.succeed(ApiKeys, ApiKeys.fromConfigured(apiKeys.map((key) => Redacted.make(key)))))
   )
 
 export interface Answer {
@@ -45,7 +47,8 @@ const read = (request: HttpClientRequest.HttpClientRequest) =>
     } satisfies Answer
   })
 
-export const get = (url: string) => read(HttpClientRequest.get(url))
+export const get = (url: string, headers: Record<string, string> = {}) =>
+  read(HttpClientRequest.get(url).pipe(HttpClientRequest.setHeaders(headers)))
 export const post = (url: string) => read(HttpClientRequest.post(url))
 export const del = (url: string) => read(HttpClientRequest.delete(url))
 export const request = (method: "PUT" | "PATCH" | "DELETE" | "POST" | "GET", url: string) =>

@@ -11,7 +11,7 @@ import {
   UserId
 } from "@bg-ingest/domain"
 import { assert, describe, it } from "@effect/vitest"
-import { DateTime, Duration, Effect, Fiber, Option } from "effect"
+import { DateTime, Deferred, Duration, Effect, Fiber, Option } from "effect"
 import { TestClock } from "effect/testing"
 import { domainLayer } from "../support/domain.ts"
 import { makeScriptedProvider } from "../support/ScriptedProvider.ts"
@@ -174,6 +174,34 @@ describe("Scheduler", () => {
       assert.deepStrictEqual([second.claimed, second.republished], [0, 288])
       assert.strictEqual((yield* log.events).length, 288)
       assert.strictEqual((yield* scheduler.runCycle).republished, 0)
+    }).pipe(Effect.provide(domainLayer([control.provider])))
+  })
+
+  it.effect("runUntil: asked to stop mid-sync, it claims nothing more and lets the sync in flight finish", () => {
+    const control = makeScriptedProvider()
+    return Effect.gen(function* () {
+      yield* TestClock.setTime(millis(NOW))
+      const [first, second] = users(2) as [UserId, UserId]
+      control.setReadings(first, dayOf(first))
+      control.setReadings(second, dayOf(second))
+      yield* addConnection(first)
+      yield* addConnection(second, "active", DateTime.add(NOW, { seconds: 30 }))
+      control.setLatency(Duration.seconds(20))
+      const stop = yield* Deferred.make<void>()
+      const runner = yield* Effect.forkChild(Scheduler.use((scheduler) => scheduler.runUntil(stop)))
+      yield* TestClock.adjust("5 seconds")
+      assert.strictEqual(control.fetches.length, 1)
+      // The shutdown begins while the first sync waits on its provider.
+      yield* Deferred.succeed(stop, undefined)
+      yield* TestClock.adjust("20 seconds")
+      yield* Fiber.join(runner)
+      const finished = yield* connectionOf(first)
+      assert.strictEqual(finished.status, "active")
+      assert.isNotNull(finished.syncedThrough)
+      assert.strictEqual((yield* InMemoryEventLog.use((log) => log.events)).length, 288)
+      // The second connection came due during the shutdown and was left for the next start.
+      yield* TestClock.adjust("1 minute")
+      assert.strictEqual(control.fetches.length, 1)
     }).pipe(Effect.provide(domainLayer([control.provider])))
   })
 })

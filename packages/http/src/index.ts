@@ -1,4 +1,5 @@
 export * from "./api/Api.ts"
+export * from "./api/ApiKeyAuth.ts"
 export * from "./api/AuthorizationApi.ts"
 export * from "./api/ConnectionsApi.ts"
 export * from "./api/Json.ts"

@@ -30,9 +30,9 @@ import {
   Sync,
   SyncSettings
 } from "@bg-ingest/domain"
-import { ApiRoutes, routerConfig } from "@bg-ingest/http/server"
+import { ApiKeys, ApiRoutes, routerConfig } from "@bg-ingest/http/server"
 import { NodeHttpServer } from "@effect/platform-node"
-import { Duration, Effect, Layer } from "effect"
+import { Deferred, Duration, Effect, Fiber, Layer, Option } from "effect"
 import { FetchHttpClient, HttpRouter } from "effect/http"
 import type { AppConfig } from "./config/AppConfig.ts"
 import { DemoUsers } from "./DemoUsers.ts"
@@ -121,16 +121,39 @@ export const coreLayer = (config: AppConfig) =>
     Layer.provideMerge(Layer.mergeAll(storesLayer(config), eventsLayer(config), settingsLayer(config)))
   )
 
-const PollingLayer = Layer.effectDiscard(Effect.forkScoped(Scheduler.use((scheduler) => scheduler.run)))
+/**
+ * The poller. On shutdown it claims nothing more and gives the syncs in flight up to `grace` to finish (their
+ * events confirmed, cursors saved); what is still running then is interrupted, which is safe: it is redone.
+ */
+export const pollingLayer = (grace: Duration.Duration) =>
+  Layer.effectDiscard(
+    Effect.gen(function* () {
+      const scheduler = yield* Scheduler
+      const stop = yield* Deferred.make<void>()
+      const poller = yield* Effect.forkScoped(scheduler.runUntil(stop))
+      yield* Effect.addFinalizer(() =>
+        Effect.gen(function* () {
+          yield* Deferred.succeed(stop, undefined)
+          const finished = yield* Fiber.await(poller).pipe(Effect.timeoutOption(grace))
+          if (finished._tag === "None") yield* Effect.logWarning("Shutdown: syncs still running were interrupted")
+        })
+      )
+    })
+  )
 
 /** The whole service: the HTTP server and the poller on the configured adapters. The one composition root. */
 export const appLayer = (config: AppConfig) => {
-  const http = HttpRouter.serve(ApiRoutes, { routerConfig }).pipe(
-    Layer.provide(NodeHttpServer.layer(createServer, { port: config.port, host: config.host }))
+  // Half the shutdown budget each for in-flight requests and in-flight syncs, which stop side by side.
+  const grace = Duration.divide(config.shutdownTimeout, 2).pipe(Option.getOrElse(() => Duration.seconds(5)))
+  const http = HttpRouter.serve(ApiRoutes, { routerConfig, disableLogger: true }).pipe(
+    Layer.provide(
+      NodeHttpServer.layer(createServer, { port: config.port, host: config.host, gracefulShutdownTimeout: grace })
+    )
   )
-  return Layer.mergeAll(http, PollingLayer).pipe(
+  return Layer.mergeAll(http, pollingLayer(grace)).pipe(
     Layer.provide(DemoUsers(config.demoUsers)),
     Layer.provide(webhookConfigLayer(config, [dexcomWebhookFormat])),
+    Layer.provide(Layer.succeed(ApiKeys, ApiKeys.fromConfigured(config.apiKeys))),
     Layer.provide(coreLayer(config))
   )
 }

@@ -1,16 +1,19 @@
 import { NodeRuntime } from "@effect/platform-node"
-import { Cause, Effect, Exit, Layer, Result, Runtime } from "effect"
+import { Cause, Duration, Effect, Exit, Layer, Runtime } from "effect"
 import { appLayer } from "./App.ts"
-import { loadAppConfig } from "./config/AppConfig.ts"
 import { readEnvironment } from "./config/DotEnv.ts"
+import { loadConfiguration } from "./config/LoadConfiguration.ts"
 import { loggingLayer } from "./Logging.ts"
 import { startupSummary } from "./StartupSummary.ts"
+import { tracingLayer } from "./Tracing.ts"
 
-const config = loadAppConfig(readEnvironment(process.cwd(), process.env))
-if (Result.isFailure(config)) {
-  console.error(`bg-ingest cannot start. ${config.failure.message}`)
+const loaded = await Effect.runPromiseExit(loadConfiguration(readEnvironment(process.cwd(), process.env)))
+if (Exit.isFailure(loaded)) {
+  const error = Cause.squash(loaded.cause)
+  console.error(`bg-ingest cannot start. ${error instanceof Error ? error.message : String(error)}`)
   process.exit(1)
 }
+const config = loaded.value
 
 /** A start-up failure as one readable line: what failed, not a stack trace. */
 const describeFailure = (cause: Cause.Cause<unknown>): string => {
@@ -23,11 +26,21 @@ const describeFailure = (cause: Cause.Cause<unknown>): string => {
   return String(error)
 }
 
-Layer.launch(Layer.mergeAll(appLayer(config.success), startupSummary(config.success))).pipe(
+// The orderly shutdown is bounded by SHUTDOWN_TIMEOUT_SECONDS; should anything hang past it, leave anyway.
+for (const signal of ["SIGTERM", "SIGINT"] as const) {
+  process.once(signal, () => {
+    setTimeout(() => {
+      console.error(`bg-ingest: shutdown took longer than ${Duration.format(config.shutdownTimeout)}; exiting`)
+      process.exit(1)
+    }, Duration.toMillis(config.shutdownTimeout) + 1000).unref()
+  })
+}
+
+Layer.launch(Layer.mergeAll(appLayer(config), startupSummary(config))).pipe(
   Effect.tapCause((cause) =>
     Cause.hasInterruptsOnly(cause) ? Effect.void : Effect.logFatal(`bg-ingest stopped: ${describeFailure(cause)}`)
   ),
-  Effect.provide(loggingLayer(config.success)),
+  Effect.provide(Layer.mergeAll(loggingLayer(config), tracingLayer(config))),
   NodeRuntime.runMain({
     disableErrorReporting: true,
     // SIGTERM and SIGINT interrupt the main fiber: that is the orderly shutdown, so it exits 0.

@@ -1,9 +1,10 @@
-import { Context, DateTime, Effect, Layer } from "effect"
+import { Context, DateTime, Effect, Layer, Metric } from "effect"
 import type { UserId } from "../model/Identifiers.ts"
 import { type Reading, readingKey } from "../model/Reading.ts"
 import { makeReadingEvent, type ReadingChange } from "../model/ReadingEvent.ts"
 import { type EventPublishError, EventPublisher } from "../ports/EventPublisher.ts"
 import { ReadingStore, type ReadingStoreError } from "../ports/ReadingStore.ts"
+import { countIngested, eventPublishFailures, eventsPublished, newestReadingTimestamp } from "./Metrics.ts"
 
 export interface IngestResult {
   readonly received: number
@@ -32,12 +33,26 @@ export class Ingest extends Context.Service<
     const store = yield* ReadingStore
     const publisher = yield* EventPublisher
 
+    const newestByUser = new Map<UserId, number>()
+
     const publishAndConfirm = Effect.fnUntraced(function* (changes: ReadonlyArray<ReadingChange>) {
       if (changes.length === 0) return
       const occurredAt = yield* DateTime.now
-      yield* publisher.publish(changes.map((change) => makeReadingEvent(change, occurredAt)))
+      yield* publisher
+        .publish(changes.map((change) => makeReadingEvent(change, occurredAt)))
+        .pipe(Effect.tapError(() => Metric.update(eventPublishFailures, 1)))
+      yield* Metric.update(eventsPublished, changes.length)
       yield* store.markPublished(changes.map((change) => change.reading))
     })
+
+    /** Keeps the gauge of each user's newest stored reading, for freshness alerts. */
+    const recordNewest = (userId: UserId, readings: ReadonlyArray<Reading>) => {
+      let newest = newestByUser.get(userId) ?? Number.NEGATIVE_INFINITY
+      for (const reading of readings) newest = Math.max(newest, DateTime.toEpochMillis(reading.timestamp) / 1000)
+      if (!Number.isFinite(newest) || newest === newestByUser.get(userId)) return Effect.void
+      newestByUser.set(userId, newest)
+      return Metric.update(Metric.withAttributes(newestReadingTimestamp, { user_id: userId }), newest)
+    }
 
     const ingest = Effect.fn("Ingest.ingest")(function* (userId: UserId, readings: ReadonlyArray<Reading>) {
       const foreign = readings.find((reading) => reading.userId !== userId)
@@ -49,6 +64,10 @@ export class Ingest extends Context.Service<
       const distinct = new Map<string, Reading>()
       for (const reading of readings) distinct.set(readingKey(reading), reading)
       const result = yield* store.putMany([...distinct.values()])
+      yield* countIngested("inserted", result.inserted)
+      yield* countIngested("updated", result.updated)
+      yield* countIngested("unchanged", result.unchanged)
+      yield* recordNewest(userId, readings)
       yield* publishAndConfirm(result.unpublished)
       return {
         received: readings.length,

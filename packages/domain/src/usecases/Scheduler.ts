@@ -1,4 +1,4 @@
-import { Cause, Context, DateTime, Duration, Effect, Layer } from "effect"
+import { Cause, Context, DateTime, Deferred, Duration, Effect, Layer } from "effect"
 import type { Connection } from "../model/Connection.ts"
 import { CgmProviders } from "../ports/CgmProviders.ts"
 import { ConnectionStore } from "../ports/ConnectionStore.ts"
@@ -26,6 +26,11 @@ export class Scheduler extends Context.Service<
     readonly runCycle: Effect.Effect<CycleReport>
     /** Runs cycles forever, one every `SchedulerSettings.tick`. */
     readonly run: Effect.Effect<never>
+    /**
+     * Runs cycles until `stop` completes: then claims nothing more, lets the syncs in flight finish, and returns.
+     * The orderly way to shut down: interrupting `run` abandons in-flight syncs (safe, but work is redone).
+     */
+    readonly runUntil: (stop: Deferred.Deferred<void>) => Effect.Effect<void>
   }
 >()("@bg-ingest/domain/Scheduler", {
   make: Effect.gen(function* () {
@@ -78,7 +83,7 @@ export class Scheduler extends Context.Service<
       )
     })
 
-    const runCycle = Effect.gen(function* () {
+    const cycle = Effect.fnUntraced(function* (keepClaiming: Effect.Effect<boolean>) {
       const settings = yield* SchedulerSettings
       const republished = yield* republish()
       let claimed = 0
@@ -100,18 +105,33 @@ export class Scheduler extends Context.Service<
         const outcomes = yield* Effect.forEach(due, syncOne, { concurrency: settings.concurrency })
         claimed += due.length
         succeeded += outcomes.filter(Boolean).length
-        if (due.length < settings.claimBatch) break
+        if (due.length < settings.claimBatch || !(yield* keepClaiming)) break
       }
       return { claimed, succeeded, failed: claimed - succeeded, republished }
-    }).pipe(Effect.withSpan("Scheduler.runCycle"))
+    })
+
+    const runCycle = cycle(Effect.succeed(true)).pipe(Effect.withSpan("Scheduler.runCycle"))
+
+    const logFailure = Effect.catchCause((cause: Cause.Cause<never>) =>
+      Effect.logError("Scheduler cycle failed", Cause.pretty(cause))
+    )
 
     const run = Effect.gen(function* () {
       const { tick } = yield* SchedulerSettings
-      yield* runCycle.pipe(Effect.catchCause((cause) => Effect.logError("Scheduler cycle failed", Cause.pretty(cause))))
+      yield* runCycle.pipe(logFailure)
       yield* Effect.sleep(tick)
     }).pipe(Effect.forever)
 
-    return { runCycle, run }
+    const runUntil = Effect.fn("Scheduler.runUntil")(function* (stop: Deferred.Deferred<void>) {
+      const { tick } = yield* SchedulerSettings
+      const running = Effect.map(Deferred.isDone(stop), (done) => !done)
+      while (yield* running) {
+        yield* cycle(running).pipe(Effect.withSpan("Scheduler.runCycle"), logFailure)
+        yield* Effect.raceFirst(Effect.sleep(tick), Deferred.await(stop))
+      }
+    })
+
+    return { runCycle, run, runUntil }
   })
 }) {
   /** Needs a `ConnectionStore`, `CgmProviders`, `Ingest` and `Sync`. */

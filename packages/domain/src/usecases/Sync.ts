@@ -10,6 +10,7 @@ import type { ReadingStoreError } from "../ports/ReadingStore.ts"
 import { failureBackoff, jitteredInterval } from "./Backoff.ts"
 import { Ingest } from "./Ingest.ts"
 import { makeKeyedLock } from "./KeyedLock.ts"
+import { countProviderCall, outcomeOf } from "./Metrics.ts"
 import { SyncSettings } from "./Settings.ts"
 
 export class ConnectionNotFound extends Schema.TaggedError<ConnectionNotFound>()("ConnectionNotFound", {
@@ -159,7 +160,10 @@ export class Sync extends Context.Service<
       if (Option.isSome(window)) {
         const pieces = splitWindow(window.value, provider.limits.maxWindow)
         for (const [index, piece] of pieces.entries()) {
-          const fetched = yield* provider.fetchReadings(userId, piece)
+          const fetched = yield* provider.fetchReadings(userId, piece).pipe(
+            Effect.tap(() => countProviderCall(provider.id, "ok")),
+            Effect.tapError((error) => countProviderCall(provider.id, outcomeOf(error)))
+          )
           const result = yield* ingest.ingest(userId, fetched.readings)
           for (const reading of fetched.readings) lastReadingAt = laterOf(lastReadingAt, reading.timestamp)
           syncedThrough = laterOf(syncedThrough, piece.to)

@@ -1,6 +1,7 @@
 import { UserId } from "@bg-ingest/domain"
 import { Schema } from "effect"
 import { HttpApiEndpoint, HttpApiGroup, HttpApiSchema, OpenApi } from "effect/http-api"
+import { ApiKeyAuth } from "./ApiKeyAuth.ts"
 import { ConnectedJson } from "./Json.ts"
 import {
   AuthorizationFailed,
@@ -35,14 +36,17 @@ export class AuthorizationApi extends HttpApiGroup.make("authorization")
       query: { user_id: UserId.annotate({ description: "The user who connects their account" }) },
       success: Redirect,
       error: [ProviderNotConfigured, ProviderNotConnectable, DependencyUnavailable]
-    }).annotateMerge(
-      OpenApi.annotations({
-        summary: "Start connecting a provider account",
-        description:
-          "Redirects (302) the user's browser to the provider's consent page, with a state bound to the user that " +
-          "is single-use and valid for 10 minutes. The provider then sends the browser to the callback."
-      })
-    ),
+    })
+      .middleware(ApiKeyAuth)
+      .annotateMerge(
+        OpenApi.annotations({
+          summary: "Start connecting a provider account",
+          description:
+            "Answers 302 to the provider's consent page, with a state bound to the user that is single-use and " +
+            "valid for 10 minutes. With API keys on, the caller (a backend holding a key) sends the user's browser to " +
+            "the Location. The provider then sends the browser to the callback."
+        })
+      ),
     HttpApiEndpoint.get("callback", "/api/connections/:provider/callback", {
       params: ProviderParam,
       query: CallbackQuery,

@@ -1,5 +1,6 @@
 import { Schema } from "effect"
 import { HttpApiEndpoint, HttpApiGroup, HttpApiSchema, OpenApi } from "effect/http-api"
+import { ApiKeyAuth } from "./ApiKeyAuth.ts"
 import { ConnectionJson, SyncResultJson } from "./Json.ts"
 import {
   ConnectionNeedsAttention,
@@ -58,4 +59,5 @@ export class ConnectionsApi extends HttpApiGroup.make("connections")
       })
     )
   )
+  .middleware(ApiKeyAuth)
   .annotateMerge(OpenApi.annotations({ title: "Connections", description: "Links between users and CGM providers" })) {}

@@ -1,6 +1,7 @@
 import { UserId } from "@bg-ingest/domain"
 import { Schema } from "effect"
 import { HttpApiEndpoint, HttpApiGroup, OpenApi } from "effect/http-api"
+import { ApiKeyAuth } from "./ApiKeyAuth.ts"
 import { ReadingJson } from "./Json.ts"
 import { BadRequestProblem, DependencyUnavailable, NoReadings } from "./Problems.ts"
 import { Rfc3339Instant } from "./Rfc3339.ts"
@@ -52,4 +53,5 @@ export class ReadingsApi extends HttpApiGroup.make("readings")
       })
     )
   )
+  .middleware(ApiKeyAuth)
   .annotateMerge(OpenApi.annotations({ title: "Readings", description: "Blood-glucose readings" })) {}

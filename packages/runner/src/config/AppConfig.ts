@@ -31,6 +31,11 @@ export interface AppConfig {
   readonly shutdownTimeout: Duration.Duration
   readonly logLevel: (typeof LogLevels)[number]
   readonly logFormat: (typeof LogFormats)[number]
+  /** Accepted API keys, plain or `sha256:<hex>`; empty means no key is asked (development only). */
+  readonly apiKeys: ReadonlyArray<Redacted.Redacted<string>>
+  /** Where OpenTelemetry traces go (OTLP over HTTP), when set. */
+  readonly otlpEndpoint: string | undefined
+  readonly serviceName: string
   /** Secrets that may sign webhook deliveries (several while rotating); empty in development means "generate". */
   readonly webhookSecrets: ReadonlyArray<Redacted.Redacted<string>>
   /** The Dexcom application, when `dexcom` is one of the providers. */
@@ -106,6 +111,32 @@ class Reader {
     return values.map((value) => Redacted.make(value))
   }
 
+  /** API keys: comma-separated plain keys of at least 16 characters, or `sha256:` and 64 hex digits. */
+  apiKeys(name: string): ReadonlyArray<Redacted.Redacted<string>> {
+    const values = this.list(name, [])
+    const valid = (value: string) =>
+      /^sha256:[0-9a-f]{64}$/i.test(value) || (!value.startsWith("sha256:") && value.length >= 16)
+    if (!values.every(valid)) {
+      this.problems.push(`${name} must be comma-separated keys of at least 16 characters, or sha256:<64 hex digits>`)
+      return []
+    }
+    return values.map((value) => Redacted.make(value))
+  }
+
+  /** A URL with one of the given protocols, or undefined when unset. */
+  url(name: string, protocols: ReadonlyArray<string>): URL | undefined {
+    const value = this.raw(name)
+    if (value === undefined) return undefined
+    const parsed = URL.canParse(value) ? new URL(value) : undefined
+    if (parsed === undefined || !protocols.includes(parsed.protocol.slice(0, -1))) {
+      this.problems.push(
+        `${name} must be a URL starting with ${protocols.map((protocol) => `${protocol}://`).join(" or ")}`
+      )
+      return undefined
+    }
+    return parsed
+  }
+
   require(name: string, why: string): void {
     if (!this.has(name)) this.problems.push(`${name} is required ${why}`)
   }
@@ -164,8 +195,19 @@ export const loadAppConfig = (env: Readonly<Record<string, string>>): Result.Res
   }
   if (strict && demoUsers.length > 0) read.problems.push(`DEMO_USERS is for development, not ${appEnv}`)
 
+  if (!strict && !read.has("API_KEYS")) {
+    read.notes.push("API keys: none asked (set API_KEYS to require Authorization: Bearer <key> on /api/**)")
+  }
   if (!strict && !read.has("WEBHOOK_SECRET")) {
     read.notes.push("webhook: a generated secret kept in DATA_DIR/webhook-secret (set WEBHOOK_SECRET for your own)")
+  }
+
+  read.url("DYNAMODB_ENDPOINT", ["http", "https"])
+  read.url("RABBITMQ_URL", ["amqp", "amqps"])
+  const otlp = read.url("OTEL_EXPORTER_OTLP_ENDPOINT", ["http", "https"])
+  const region = read.raw("AWS_REGION")
+  if (region !== undefined && !/^[a-z]{2}(-[a-z]+)+-\d+$/.test(region)) {
+    read.problems.push("AWS_REGION must be an AWS region such as us-east-1 or eu-central-1")
   }
 
   if (strict) {
@@ -211,6 +253,9 @@ export const loadAppConfig = (env: Readonly<Record<string, string>>): Result.Res
     logLevel: read.literal("LOG_LEVEL", LogLevels, "Info"),
     logFormat: read.literal("LOG_FORMAT", LogFormats, strict ? "json" : "pretty"),
     webhookSecrets: read.secrets("WEBHOOK_SECRET", 16),
+    apiKeys: read.apiKeys("API_KEYS"),
+    otlpEndpoint: otlp?.toString().replace(/\/$/, ""),
+    serviceName: read.raw("OTEL_SERVICE_NAME") ?? "bg-ingest",
     dexcom,
     tokenEncryptionKey: tokenKey === undefined ? Option.none() : Option.some(Redacted.make(tokenKey)),
     notes: read.notes

@@ -1,0 +1,90 @@
+import { GetSecretValueCommand, SecretsManagerClient } from "@aws-sdk/client-secrets-manager"
+import { Effect, Option, Schema } from "effect"
+
+export class SecretsSourceError extends Schema.TaggedError<SecretsSourceError>()("SecretsSourceError", {
+  secretName: Schema.String,
+  message: Schema.String
+}) {}
+
+/** The secret must be a JSON object of variable names to string values (numbers and booleans are allowed too). */
+const SecretVariables = Schema.fromJsonString(
+  Schema.Record(
+    Schema.String.check(Schema.isPattern(/^[A-Z][A-Z0-9_]*$/)),
+    Schema.Union([Schema.String, Schema.Finite, Schema.Boolean])
+  )
+)
+const decodeVariables = Schema.decodeUnknownOption(SecretVariables)
+
+const describe = (cause: unknown): string => {
+  const name = (cause as { name?: unknown })?.name
+  if (name === "ResourceNotFoundException") return "it does not exist"
+  if (name === "AccessDeniedException")
+    return "access is denied (check the IAM policy for secretsmanager:GetSecretValue)"
+  if (name === "CredentialsProviderError") return "no AWS credentials were found"
+  const message = cause instanceof Error ? cause.message : String(cause)
+  return message.split("\n")[0] ?? "unknown error"
+}
+
+/**
+ * Reads a secret from AWS Secrets Manager as configuration variables (DESIGN §7). Messages name the secret and
+ * what went wrong, never a value.
+ */
+export const readSecretVariables = Effect.fn("SecretsManager.readSecretVariables")(function* (options: {
+  readonly secretName: string
+  readonly region: string | undefined
+  /** An endpoint override (a local fake in tests); the SDK's default otherwise. */
+  readonly endpoint: string | undefined
+  /** Static credentials when the configuration gives them (a `.env` file); the default AWS chain otherwise. */
+  readonly credentials?:
+    | { readonly accessKeyId: string; readonly secretAccessKey: string; readonly sessionToken?: string | undefined }
+    | undefined
+}) {
+  const client = yield* Effect.acquireRelease(
+    Effect.sync(
+      () =>
+        new SecretsManagerClient({
+          ...(options.region === undefined ? {} : { region: options.region }),
+          ...(options.endpoint === undefined ? {} : { endpoint: options.endpoint }),
+          ...(options.credentials === undefined
+            ? {}
+            : {
+                credentials: {
+                  accessKeyId: options.credentials.accessKeyId,
+                  secretAccessKey: options.credentials.secretAccessKey,
+                  ...(options.credentials.sessionToken === undefined
+                    ? {}
+                    : { sessionToken: options.credentials.sessionToken })
+                }
+              }),
+          maxAttempts: 3
+        })
+    ),
+    (client) => Effect.sync(() => client.destroy())
+  )
+  const output = yield* Effect.tryPromise({
+    try: (signal) => client.send(new GetSecretValueCommand({ SecretId: options.secretName }), { abortSignal: signal }),
+    catch: (cause) =>
+      new SecretsSourceError({
+        secretName: options.secretName,
+        message: `Cannot read the secret ${options.secretName} from AWS Secrets Manager: ${describe(cause)}`
+      })
+  }).pipe(
+    Effect.timeout("15 seconds"),
+    Effect.catchTag("TimeoutError", () =>
+      Effect.fail(
+        new SecretsSourceError({
+          secretName: options.secretName,
+          message: `Cannot read the secret ${options.secretName} from AWS Secrets Manager: no answer within 15 s`
+        })
+      )
+    )
+  )
+  const variables = decodeVariables(output.SecretString ?? "")
+  if (Option.isNone(variables)) {
+    return yield* new SecretsSourceError({
+      secretName: options.secretName,
+      message: `The secret ${options.secretName} must be a JSON object of variable names (A-Z, 0-9, _) to values`
+    })
+  }
+  return Object.fromEntries(Object.entries(variables.value).map(([name, value]) => [name, String(value)]))
+}, Effect.scoped)
