@@ -46,21 +46,26 @@ describe("the published packages", () => {
 
   it("share one version: the root's, pinned exactly between them and in the OpenAPI document", () => {
     const version: string = root.version
+    const fix = "`npm run set-version -- <version>` sets them all"
     for (const { manifest } of workspaces) {
       assert.strictEqual(
         manifest.version,
         version,
-        `${manifest.name} is at ${manifest.version}, the root at ${version}`
+        `${manifest.name} is at ${manifest.version}, not ${version}; ${fix}`
       )
       for (const field of ["dependencies", "devDependencies", "peerDependencies"]) {
         for (const [name, range] of Object.entries<string>(manifest[field] ?? {})) {
           if (name.startsWith("@bg-ingest/")) {
-            assert.strictEqual(range, version, `${manifest.name} ${field} pins ${name}@${range}, not ${version}`)
+            assert.strictEqual(
+              range,
+              version,
+              `${manifest.name} ${field} pins ${name}@${range}, not ${version}; ${fix}`
+            )
           }
         }
       }
     }
-    assert.strictEqual(OpenApi.fromApi(BgIngestApi).info.version, version, "BgIngestApi's OpenAPI version")
+    assert.strictEqual(OpenApi.fromApi(BgIngestApi).info.version, version, `BgIngestApi's OpenAPI version; ${fix}`)
   })
 
   for (const { directory, manifest } of publishable) {
@@ -75,7 +80,8 @@ describe("the published packages", () => {
         assert.deepStrictEqual(manifest.files, ["dist", "src"])
         assert.isTrue(existsSync(join(directory, "README.md")), "a README for the registry page")
         assert.isTrue(existsSync(join(directory, "tsconfig.build.json")))
-        assert.strictEqual(manifest.scripts?.prepack, "npm run build", "a tarball is never packed from a stale dist")
+        // The whole build: a package compiles against the declarations of the ones it depends on.
+        assert.strictEqual(manifest.scripts?.prepack, "npm run build --prefix ../..", "never packed from a stale dist")
       })
 
       it("has effect as a peer, never its own copy", () => {
