@@ -1,0 +1,6 @@
+export * from "./DynamoConnectionStore.ts"
+export * from "./DynamoDbClient.ts"
+export * from "./DynamoErrors.ts"
+export * from "./DynamoReadingStore.ts"
+export * from "./TableLayout.ts"
+export * from "./TableSetup.ts"
