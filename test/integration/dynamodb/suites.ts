@@ -32,6 +32,7 @@ export interface FaultPlan {
   readonly processed?: (requested: number) => number
 }
 
+// biome-ignore lint/suspicious/noExplicitAny: the middleware sees every command's input untyped
 type AnyArgs = { input: Record<string, any> }
 
 /**

@@ -10,7 +10,7 @@ import {
   UpdateItemCommand
 } from "@aws-sdk/client-dynamodb"
 import { type PutManyResult, type Reading, type ReadingChange, ReadingStore } from "@bg-ingest/domain"
-import { Clock, DateTime, Effect, Layer, Option, Ref } from "effect"
+import { Clock, DateTime, Effect, Layer, Option, Ref, Semaphore } from "effect"
 import { DynamoDbClient } from "./DynamoDbClient.ts"
 import { DynamoFailure, errorName, isConditionFailure, toReadingStoreError } from "./DynamoErrors.ts"
 import { mergedQuery } from "./MergedQuery.ts"
@@ -37,8 +37,10 @@ import {
 } from "./ReadingItems.ts"
 import { Attr, Index, pendingShards, READING_PREFIX, userPk } from "./TableLayout.ts"
 
-/** TransactWriteItems takes at most 100 actions. */
-const TRANSACTION_SIZE = 100
+/** Keys per group: one BatchGetItem (at most 100 keys) and at most one TransactWriteItems (at most 100 actions). */
+const GROUP_SIZE = 100
+/** Groups of one call stored at once. */
+const GROUPS_IN_FLIGHT = 4
 /**
  * Below this many writes a call uses single conditional writes (1 write unit each); from it on, transactions
  * (2 units each, but 100 items per request), which is what makes a backfill fast.
@@ -71,7 +73,9 @@ const roundsOf = <A>(items: ReadonlyArray<A>, idOfItem: (item: A) => string): Ar
     const id = idOfItem(item)
     const round = seen.get(id) ?? 0
     seen.set(id, round + 1)
-    ;(rounds[round] ??= []).push(item)
+    const members = rounds[round] ?? []
+    if (members.length === 0) rounds[round] = members
+    members.push(item)
   }
   return rounds
 }
@@ -94,6 +98,7 @@ export const makeDynamoReadingStore = Effect.gen(function* () {
   const ttlDays = Option.getOrNull(dynamo.readingTtlDays)
   // dynalite has no transactions; the first refusal switches this store to single conditional writes for good.
   const transactionsSupported = yield* Ref.make(true)
+  const singleWrites = yield* Semaphore.make(tuning.writeConcurrency)
 
   const failed = (command: string, cause: unknown) =>
     new DynamoFailure({ command, cause, endpoint: dynamo.endpoint, table })
@@ -277,63 +282,68 @@ export const makeDynamoReadingStore = Effect.gen(function* () {
     Effect.forEach(
       writes,
       ({ planned, expect }) =>
-        expect._tag === "Absent" ? insertOne(planned, now, writeId) : writeOne(planned, now, writeId),
-      {
-        concurrency: tuning.writeConcurrency
-      }
+        singleWrites.withPermits(1)(
+          expect._tag === "Absent" ? insertOne(planned, now, writeId) : writeOne(planned, now, writeId)
+        ),
+      { concurrency: "unbounded" }
     )
 
-  const writeAll = Effect.fnUntraced(function* (writes: ReadonlyArray<PlannedWrite>, now: number, writeId: string) {
+  /** A group's writes: one transaction when it is worth it and the server has them, else one by one. */
+  const writeGroup = Effect.fnUntraced(function* (writes: ReadonlyArray<PlannedWrite>, now: number, writeId: string) {
     if (writes.length < TRANSACTION_THRESHOLD || !(yield* Ref.get(transactionsSupported))) {
       return yield* writeOneByOne(writes, now, writeId)
     }
-    const results = yield* Effect.forEach(
-      chunksOf(writes, TRANSACTION_SIZE),
-      (chunk) =>
-        Effect.flatMap(writeTransaction(chunk, now, writeId), (status) =>
-          status === "committed"
-            ? Effect.succeed(
-                chunk.map(
-                  ({ planned, expect }): Written => ({
-                    outcome: expect._tag === "Absent" ? "inserted" : "updated",
-                    owed: {
-                      kind: expect._tag === "Absent" ? "created" : pendingKind(expect.state.published),
-                      reading: planned.reading
-                    }
-                  })
-                )
-              )
-            : writeOneByOne(chunk, now, writeId)
-        ),
-      { concurrency: 4 }
+    if ((yield* writeTransaction(writes, now, writeId)) !== "committed")
+      return yield* writeOneByOne(writes, now, writeId)
+    return writes.map(
+      ({ planned, expect }): Written => ({
+        outcome: expect._tag === "Absent" ? "inserted" : "updated",
+        owed: {
+          kind: expect._tag === "Absent" ? "created" : pendingKind(expect.state.published),
+          reading: planned.reading
+        }
+      })
     )
-    return results.flat()
   })
 
-  /** One round of distinct keys: read what is stored, skip the unchanged, write the rest. */
+  /** Up to 100 distinct keys: read what is stored (one BatchGetItem), skip the unchanged, write the rest. */
+  const storeGroup = Effect.fnUntraced(function* (group: ReadonlyArray<PlannedReading>, now: number, writeId: string) {
+    const items = yield* dynamo.batchGet(
+      group.map((planned) => keyOf(planned.pk, planned.sk)),
+      stateProjection
+    )
+    const stored = yield* decode("BatchGetItem", () => new Map(items.map((item) => [idOf(item), stateOf(item)])))
+    const writes: Array<PlannedWrite> = []
+    const outcomes: Array<Written> = []
+    for (const planned of group) {
+      const state = stored.get(planned.id)
+      if (state === undefined) writes.push({ planned, expect: { _tag: "Absent" } })
+      else if (!sameStoredMeasurement(state, planned.reading)) {
+        writes.push({ planned, expect: { _tag: "Stored", state } })
+      } else {
+        outcomes.push({
+          outcome: "unchanged",
+          owed: state.pending ? { kind: pendingKind(state.published), reading: planned.reading } : null
+        })
+      }
+    }
+    return [...outcomes, ...(yield* writeGroup(writes, now, writeId))]
+  })
+
+  /**
+   * One round of distinct keys in groups of 100, several groups in flight so that reads and writes overlap.
+   * Single writes across all groups are bounded by the store's `writeConcurrency`.
+   */
   const storeRound = Effect.fnUntraced(function* (
     round: ReadonlyArray<PlannedReading>,
     now: number,
     writeId: string,
     result: { inserted: number; updated: number; unchanged: number; unpublished: Array<ReadingChange> }
   ) {
-    const items = yield* dynamo.batchGet(
-      round.map((planned) => keyOf(planned.pk, planned.sk)),
-      stateProjection
-    )
-    const stored = yield* decode("BatchGetItem", () => new Map(items.map((item) => [idOf(item), stateOf(item)])))
-    const writes: Array<PlannedWrite> = []
-    for (const planned of round) {
-      const state = stored.get(planned.id)
-      if (state === undefined) writes.push({ planned, expect: { _tag: "Absent" } })
-      else if (!sameStoredMeasurement(state, planned.reading))
-        writes.push({ planned, expect: { _tag: "Stored", state } })
-      else {
-        result.unchanged += 1
-        if (state.pending) result.unpublished.push({ kind: pendingKind(state.published), reading: planned.reading })
-      }
-    }
-    for (const written of yield* writeAll(writes, now, writeId)) {
+    const groups = yield* Effect.forEach(chunksOf(round, GROUP_SIZE), (group) => storeGroup(group, now, writeId), {
+      concurrency: GROUPS_IN_FLIGHT
+    })
+    for (const written of groups.flat()) {
       result[written.outcome] += 1
       if (written.owed !== null) result.unpublished.push(written.owed)
     }
@@ -378,45 +388,48 @@ export const makeDynamoReadingStore = Effect.gen(function* () {
         )
       )
 
-  const confirmOneByOne = (round: ReadonlyArray<PlannedReading>) =>
-    Effect.forEach(round, confirmOne, { concurrency: tuning.writeConcurrency, discard: true })
+  const confirmOneByOne = (group: ReadonlyArray<PlannedReading>) =>
+    Effect.forEach(group, (planned) => singleWrites.withPermits(1)(confirmOne(planned)), {
+      concurrency: "unbounded",
+      discard: true
+    })
 
-  const confirmRound = Effect.fnUntraced(function* (round: ReadonlyArray<PlannedReading>) {
-    if (round.length < TRANSACTION_THRESHOLD || !(yield* Ref.get(transactionsSupported))) {
-      return yield* confirmOneByOne(round)
+  const confirmGroup = Effect.fnUntraced(function* (group: ReadonlyArray<PlannedReading>) {
+    if (group.length < TRANSACTION_THRESHOLD || !(yield* Ref.get(transactionsSupported))) {
+      return yield* confirmOneByOne(group)
     }
-    yield* Effect.forEach(
-      chunksOf(round, TRANSACTION_SIZE),
-      (chunk) =>
-        dynamo
-          .call("TransactWriteItems", (sdk) =>
-            sdk.send(
-              new TransactWriteItemsCommand({
-                TransactItems: chunk.map((planned) => ({ Update: confirmation(planned) })),
-                ClientRequestToken: randomUUID()
-              })
-            )
-          )
-          .pipe(
-            Effect.asVoid,
-            Effect.catchIf(
-              (failure) => errorName(failure.cause) === "UnknownOperationException",
-              () => Effect.andThen(Ref.set(transactionsSupported, false), confirmOneByOne(chunk))
-            ),
-            // One reading already confirmed or changed cancels them all: confirm the chunk one by one.
-            Effect.catchIf(
-              (failure) => errorName(failure.cause).startsWith("Transaction"),
-              () => confirmOneByOne(chunk)
-            )
-          ),
-      { concurrency: 4, discard: true }
-    )
+    yield* dynamo
+      .call("TransactWriteItems", (sdk) =>
+        sdk.send(
+          new TransactWriteItemsCommand({
+            TransactItems: group.map((planned) => ({ Update: confirmation(planned) })),
+            ClientRequestToken: randomUUID()
+          })
+        )
+      )
+      .pipe(
+        Effect.asVoid,
+        Effect.catchIf(
+          (failure) => errorName(failure.cause) === "UnknownOperationException",
+          () => Effect.andThen(Ref.set(transactionsSupported, false), confirmOneByOne(group))
+        ),
+        // One reading already confirmed or changed cancels them all: confirm the group one by one.
+        Effect.catchIf(
+          (failure) => errorName(failure.cause).startsWith("Transaction"),
+          () => confirmOneByOne(group)
+        )
+      )
   })
 
   const markPublished = Effect.fn("DynamoReadingStore.markPublished")(
     function* (readings: ReadonlyArray<Reading>) {
       const planned = yield* decode("markPublished", () => readings.map(plan))
-      for (const round of roundsOf(planned, (p) => p.id)) yield* confirmRound(round)
+      for (const round of roundsOf(planned, (p) => p.id)) {
+        yield* Effect.forEach(chunksOf(round, GROUP_SIZE), confirmGroup, {
+          concurrency: GROUPS_IN_FLIGHT,
+          discard: true
+        })
+      }
     },
     Effect.mapError(toReadingStoreError("markPublished"))
   )

@@ -121,6 +121,12 @@ const createTable = Effect.fnUntraced(function* (dynamo: Dynamo) {
 /** A development table made by an older build: add the indexes it lacks, one per UpdateTable as DynamoDB requires. */
 const addMissingIndexes = Effect.fnUntraced(function* (dynamo: Dynamo, table: TableDescription) {
   let current = table.TableStatus === "ACTIVE" ? table : yield* waitUntilActive(dynamo)
+  // An index of a provisioned table needs its own capacity; an on-demand table's must not have any.
+  const { ReadCapacityUnits, WriteCapacityUnits } = current.ProvisionedThroughput ?? {}
+  const provisioned =
+    current.BillingModeSummary?.BillingMode !== "PAY_PER_REQUEST" && ReadCapacityUnits && WriteCapacityUnits
+      ? { ProvisionedThroughput: { ReadCapacityUnits, WriteCapacityUnits } }
+      : {}
   for (const index of indexes) {
     if (current.GlobalSecondaryIndexes?.some((existing) => existing.IndexName === index.name)) continue
     yield* dynamo
@@ -129,7 +135,7 @@ const addMissingIndexes = Effect.fnUntraced(function* (dynamo: Dynamo, table: Ta
           new UpdateTableCommand({
             TableName: dynamo.table,
             AttributeDefinitions: attributeDefinitions(),
-            GlobalSecondaryIndexUpdates: [{ Create: globalSecondaryIndex(index) }]
+            GlobalSecondaryIndexUpdates: [{ Create: { ...globalSecondaryIndex(index), ...provisioned } }]
           })
         )
       )
