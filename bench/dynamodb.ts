@@ -9,7 +9,13 @@
  */
 import { fork } from "node:child_process"
 import { randomUUID } from "node:crypto"
-import { BatchWriteItemCommand, type DynamoDBClient, QueryCommand, type WriteRequest } from "@aws-sdk/client-dynamodb"
+import {
+  type AttributeValue,
+  BatchWriteItemCommand,
+  type DynamoDBClient,
+  QueryCommand,
+  type WriteRequest
+} from "@aws-sdk/client-dynamodb"
 import { DynamoDbClient, DynamoReadingStore } from "@bg-ingest/adapters/dynamodb"
 import { makeReading, makeWindow, ProviderId, type Reading, ReadingStore, UserId } from "@bg-ingest/domain"
 import { DateTime, Effect, Layer } from "effect"
