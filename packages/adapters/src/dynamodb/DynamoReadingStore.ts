@@ -9,7 +9,7 @@ import {
   TransactWriteItemsCommand,
   UpdateItemCommand
 } from "@aws-sdk/client-dynamodb"
-import { type PutManyResult, type Reading, type ReadingChange, ReadingStore } from "@bg-ingest/domain"
+import { type PutManyResult, type Reading, type ReadingChange, ReadingStore, type UserId } from "@bg-ingest/domain"
 import { Clock, DateTime, Effect, Layer, Option, Ref, Semaphore } from "effect"
 import { DynamoDbClient } from "./DynamoDbClient.ts"
 import { DynamoFailure, errorName, isConditionFailure, toReadingStoreError } from "./DynamoErrors.ts"
@@ -46,6 +46,10 @@ const GROUPS_IN_FLIGHT = 4
  * (2 units each, but 100 items per request), which is what makes a backfill fast.
  */
 const TRANSACTION_THRESHOLD = 25
+/** Segments a long `range` is read in at once, each at least a week long, and only for limits from 1,000. */
+const RANGE_SEGMENTS = 4
+const RANGE_SEGMENT_MIN_SECONDS = 7 * 86_400
+const RANGE_SEGMENT_MIN_LIMIT = 1000
 /** Attempts of one single-item write when other writers keep changing the item under it. */
 const CONTENDED_ATTEMPTS = 5
 
@@ -472,7 +476,7 @@ export const makeDynamoReadingStore = Effect.gen(function* () {
   )
 
   const latest = Effect.fn("DynamoReadingStore.latest")(
-    function* (userId: Reading["userId"]) {
+    function* (userId: UserId) {
       const output = yield* query({
         KeyConditionExpression: `${Attr.pk} = :pk AND begins_with(${Attr.sk}, :prefix)`,
         ExpressionAttributeValues: { ":pk": { S: userPk(userId) }, ":prefix": { S: READING_PREFIX } },
@@ -489,40 +493,60 @@ export const makeDynamoReadingStore = Effect.gen(function* () {
     Effect.mapError(toReadingStoreError("latest"))
   )
 
+  /** Readings of `[first, last]` (epoch seconds, both inclusive), oldest first, at most `limit`, paginated. */
+  const rangeSegment = Effect.fnUntraced(function* (userId: UserId, first: number, last: number, limit: number) {
+    const readings: Array<Reading> = []
+    let start: Record<string, AttributeValue> | undefined
+    do {
+      const output = yield* query({
+        KeyConditionExpression: `${Attr.pk} = :pk AND ${Attr.sk} BETWEEN :from AND :to`,
+        ExpressionAttributeValues: {
+          ":pk": { S: userPk(userId) },
+          ":from": { S: readingSkAt(first) },
+          ":to": { S: readingSkAt(last) }
+        },
+        ProjectionExpression: readingProjection.expression,
+        ExpressionAttributeNames: readingProjection.names,
+        Limit: limit - readings.length,
+        ConsistentRead: true,
+        ...(start === undefined ? {} : { ExclusiveStartKey: start })
+      })
+      yield* decode("Query", () => {
+        for (const item of output.Items ?? []) readings.push(readingOfItem(item, userId))
+      })
+      start = output.LastEvaluatedKey
+    } while (start !== undefined && readings.length < limit)
+    return readings
+  })
+
+  /**
+   * A long window with a large limit is read as a few consecutive time segments queried at once (each
+   * paginated on its own), so pages of different segments overlap; the segments are joined in order and cut
+   * at `limit`. A small limit reads one segment, so little is read beyond what is returned.
+   */
   const range = Effect.fn("DynamoReadingStore.range")(
-    function* (userId: Reading["userId"], window: { from: DateTime.Utc; to: DateTime.Utc }, limit: number) {
+    function* (userId: UserId, window: { from: DateTime.Utc; to: DateTime.Utc }, limit: number) {
       // Whole seconds: from inclusive, to exclusive, as BETWEEN's inclusive bounds.
       const first = Math.ceil(DateTime.toEpochMillis(window.from) / 1000)
       const last = Math.ceil(DateTime.toEpochMillis(window.to) / 1000) - 1
-      const readings: Array<Reading> = []
-      if (limit <= 0 || first > last) return readings
-      let start: Record<string, AttributeValue> | undefined
-      do {
-        const output = yield* query({
-          KeyConditionExpression: `${Attr.pk} = :pk AND ${Attr.sk} BETWEEN :from AND :to`,
-          ExpressionAttributeValues: {
-            ":pk": { S: userPk(userId) },
-            ":from": { S: readingSkAt(first) },
-            ":to": { S: readingSkAt(last) }
-          },
-          ProjectionExpression: readingProjection.expression,
-          ExpressionAttributeNames: readingProjection.names,
-          Limit: limit - readings.length,
-          ConsistentRead: true,
-          ...(start === undefined ? {} : { ExclusiveStartKey: start })
-        })
-        yield* decode("Query", () => {
-          for (const item of output.Items ?? []) readings.push(readingOfItem(item, userId))
-        })
-        start = output.LastEvaluatedKey
-      } while (start !== undefined && readings.length < limit)
-      return readings
+      if (limit <= 0 || first > last) return []
+      const span = last - first + 1
+      const segments =
+        limit < RANGE_SEGMENT_MIN_LIMIT ? 1 : Math.min(RANGE_SEGMENTS, Math.ceil(span / RANGE_SEGMENT_MIN_SECONDS))
+      const step = Math.ceil(span / segments)
+      const parts = yield* Effect.forEach(
+        Array.from({ length: segments }, (_, index) => first + index * step).filter((from) => from <= last),
+        (from) => rangeSegment(userId, from, Math.min(last, from + step - 1), limit),
+        { concurrency: "unbounded" }
+      )
+      const readings = parts.flat()
+      return readings.length > limit ? readings.slice(0, limit) : readings
     },
     Effect.mapError(toReadingStoreError("range"))
   )
 
   const deleteUser = Effect.fn("DynamoReadingStore.deleteUser")(
-    function* (userId: Reading["userId"]) {
+    function* (userId: UserId) {
       let deleted = 0
       let start: Record<string, AttributeValue> | undefined
       do {
