@@ -7,6 +7,7 @@ const server = await startDynamoDbContainer()
 reportSkip("DynamoDB Local container (testcontainers)", server)
 afterAll(() => (server.available ? server.stop() : undefined))
 
-describe.skipIf(!server.available)("DynamoDB Local container", () => {
+const suite = server.available ? describe.concurrent : describe.skip
+suite("DynamoDB Local container", () => {
   dynamoDbSuites("DynamoDB Local container", () => (server.available ? server.endpoint : ""))
 })
