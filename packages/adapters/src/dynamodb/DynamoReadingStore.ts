@@ -310,12 +310,24 @@ export const makeDynamoReadingStore = Effect.gen(function* () {
     )
   })
 
-  /** Up to 100 distinct keys: read what is stored (one BatchGetItem), skip the unchanged, write the rest. */
-  const storeGroup = Effect.fnUntraced(function* (group: ReadonlyArray<PlannedReading>, now: number, writeId: string) {
-    const items = yield* dynamo.batchGet(
-      group.map((planned) => keyOf(planned.pk, planned.sk)),
-      stateProjection
-    )
+  /**
+   * Up to 100 distinct keys: read what is stored (one BatchGetItem), skip the unchanged, write the rest.
+   * With `assumeAbsent` the read is skipped and every reading is written as new: the conditions still
+   * decide (a cancelled transaction or a failed put falls back to the single writes that look), so a wrong
+   * guess costs time, never correctness. Answers how many of the group were found stored.
+   */
+  const storeGroup = Effect.fnUntraced(function* (
+    group: ReadonlyArray<PlannedReading>,
+    now: number,
+    writeId: string,
+    assumeAbsent: boolean
+  ) {
+    const items = assumeAbsent
+      ? []
+      : yield* dynamo.batchGet(
+          group.map((planned) => keyOf(planned.pk, planned.sk)),
+          stateProjection
+        )
     const stored = yield* decode("BatchGetItem", () => new Map(items.map((item) => [idOf(item), stateOf(item)])))
     const writes: Array<PlannedWrite> = []
     const outcomes: Array<Written> = []
@@ -331,12 +343,14 @@ export const makeDynamoReadingStore = Effect.gen(function* () {
         })
       }
     }
-    return [...outcomes, ...(yield* writeGroup(writes, now, writeId))]
+    return { found: stored.size, written: [...outcomes, ...(yield* writeGroup(writes, now, writeId))] }
   })
 
   /**
    * One round of distinct keys in groups of 100, several groups in flight so that reads and writes overlap.
-   * Single writes across all groups are bounded by the store's `writeConcurrency`.
+   * The first group is read before it is written; when none of it was stored yet (a backfill), the others
+   * skip the read, which on a new range only costs a request per group. Single writes across all groups are
+   * bounded by the store's `writeConcurrency`.
    */
   const storeRound = Effect.fnUntraced(function* (
     round: ReadonlyArray<PlannedReading>,
@@ -344,10 +358,12 @@ export const makeDynamoReadingStore = Effect.gen(function* () {
     writeId: string,
     result: { inserted: number; updated: number; unchanged: number; unpublished: Array<ReadingChange> }
   ) {
-    const groups = yield* Effect.forEach(chunksOf(round, GROUP_SIZE), (group) => storeGroup(group, now, writeId), {
+    const [first = [], ...rest] = chunksOf(round, GROUP_SIZE)
+    const head = yield* storeGroup(first, now, writeId, false)
+    const others = yield* Effect.forEach(rest, (group) => storeGroup(group, now, writeId, head.found === 0), {
       concurrency: GROUPS_IN_FLIGHT
     })
-    for (const written of groups.flat()) {
+    for (const written of [head, ...others].flatMap((group) => group.written)) {
       result[written.outcome] += 1
       if (written.owed !== null) result.unpublished.push(written.owed)
     }
