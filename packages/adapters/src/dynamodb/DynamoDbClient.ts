@@ -126,7 +126,7 @@ const chunk = <A>(items: ReadonlyArray<A>, size: number): Array<ReadonlyArray<A>
 export const makeDynamoDbClient = Effect.fnUntraced(function* (options: DynamoDbOptions) {
   const tuning: DynamoDbTuning = { ...defaultTuning, ...options.tuning }
   const table = options.table ?? DEFAULT_TABLE
-  const endpoint = options.endpoint ?? `AWS ${options.region ?? process.env.AWS_REGION ?? "(default region)"}`
+  const endpoint = options.endpoint ?? `AWS ${options.region ?? "(region of the SDK chain)"}`
   const sdk = yield* Effect.acquireRelease(
     Effect.try({
       try: () => {
