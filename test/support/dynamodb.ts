@@ -7,6 +7,7 @@ import {
   DynamoConnectionStore,
   DynamoDbClient,
   type DynamoDbOptions,
+  DynamoOAuthStateStore,
   DynamoReadingStore,
   makeDynamoDbClient
 } from "@bg-ingest/adapters/dynamodb"
@@ -161,9 +162,9 @@ export const scratchClient = (endpoint: string, { options, instrument }: Scratch
     })
   )
 
-/** Both DynamoDB stores on a fresh table, with the client they share. */
+/** Every DynamoDB store on a fresh table, with the client they share. */
 export const dynamoStoresLayer = (endpoint: string, scratch: ScratchOptions = {}) =>
-  Layer.mergeAll(DynamoReadingStore.layer, DynamoConnectionStore.layer).pipe(
+  Layer.mergeAll(DynamoReadingStore.layer, DynamoConnectionStore.layer, DynamoOAuthStateStore.layer).pipe(
     Layer.provideMerge(scratchClient(endpoint, scratch))
   )
 

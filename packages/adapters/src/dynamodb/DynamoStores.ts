@@ -1,20 +1,21 @@
-import type { ConnectionStore, ReadingStore } from "@bg-ingest/domain"
+import type { ConnectionStore, OAuthStateStore, ReadingStore } from "@bg-ingest/domain"
 import { type Config, Layer } from "effect"
 import { DynamoConnectionStore } from "./DynamoConnectionStore.ts"
 import { DynamoDbClient, type DynamoDbOptions } from "./DynamoDbClient.ts"
 import type { DynamoDbSetupError } from "./DynamoErrors.ts"
+import { DynamoOAuthStateStore } from "./DynamoOAuthStateStore.ts"
 import { DynamoReadingStore } from "./DynamoReadingStore.ts"
 
-/** Both stores on one table and one SDK client: what the runner provides for `STORE=dynamodb`. */
+type Stores = ReadingStore | ConnectionStore | OAuthStateStore
+
+/** Every store on one table and one SDK client: what the runner provides for `STORE=dynamodb`. */
 export const DynamoStores = {
-  layer: (options: DynamoDbOptions): Layer.Layer<ReadingStore | ConnectionStore, DynamoDbSetupError> =>
-    Layer.mergeAll(DynamoReadingStore.layer, DynamoConnectionStore.layer).pipe(
+  layer: (options: DynamoDbOptions): Layer.Layer<Stores, DynamoDbSetupError> =>
+    Layer.mergeAll(DynamoReadingStore.layer, DynamoConnectionStore.layer, DynamoOAuthStateStore.layer).pipe(
       Layer.provide(DynamoDbClient.layer(options))
     ),
-  layerConfig: (
-    options: Config.Wrap<DynamoDbOptions>
-  ): Layer.Layer<ReadingStore | ConnectionStore, DynamoDbSetupError | Config.ConfigError> =>
-    Layer.mergeAll(DynamoReadingStore.layer, DynamoConnectionStore.layer).pipe(
+  layerConfig: (options: Config.Wrap<DynamoDbOptions>): Layer.Layer<Stores, DynamoDbSetupError | Config.ConfigError> =>
+    Layer.mergeAll(DynamoReadingStore.layer, DynamoConnectionStore.layer, DynamoOAuthStateStore.layer).pipe(
       Layer.provide(DynamoDbClient.layerConfig(options))
     )
 } as const
