@@ -92,7 +92,9 @@ export class BrokerSession {
     channel.on("error", (error: Error) => {
       this.lastError = error.message
     })
-    channel.on("close", () => {
+    // Before amqplib's own listener fails the unconfirmed messages, so that a publisher woken by that failure
+    // already sees the session ended.
+    channel.prependListener("close", () => {
       this.#end(this.lastError === null ? "the channel closed" : `the channel closed: ${this.lastError}`)
       // A channel the broker closed leaves its connection open: close it, so the session is replaced whole.
       connection.close().catch(() => {})
@@ -133,14 +135,12 @@ export class BrokerSession {
     Deferred.doneUnsafe(this.#drain, Exit.void)
   }
 
-  /** Closes the channel, then the connection, each within `timeout`; what cannot close in time is left to die. */
+  /** Closes the channel, then the connection, within `timeout`; what cannot close in time is left to die. */
   close(timeout: Duration.Duration): Effect.Effect<void> {
-    const attempt = (close: () => Promise<void>) =>
-      Effect.tryPromise(close).pipe(Effect.ignore, Effect.timeoutOption(timeout), Effect.asVoid)
-    return Effect.andThen(
-      attempt(() => this.channel.close()),
-      attempt(() => this.connection.close())
-    )
+    return Effect.tryPromise(async () => {
+      await this.channel.close().catch(() => {})
+      await this.connection.close()
+    }).pipe(Effect.ignore, Effect.timeoutOption(timeout), Effect.asVoid)
   }
 
   /**
