@@ -61,7 +61,7 @@ const openChannel = async (
  */
 export class BrokerSession {
   #open = true
-  #drain = Deferred.makeUnsafe<void>()
+  #drainWaiters: Array<() => void> = []
   /** The broker's reason while it blocks publishing (a memory or disk alarm). */
   blockedReason: string | null = null
   /** The last error the connection or channel reported, for the reason of a failure. */
@@ -103,20 +103,26 @@ export class BrokerSession {
       const id = message.properties.messageId
       if (typeof id === "string") this.returned.set(id, (this.returned.get(id) ?? 0) + 1)
     })
-    channel.on("drain", () => {
-      const drained = this.#drain
-      this.#drain = Deferred.makeUnsafe<void>()
-      Deferred.doneUnsafe(drained, Exit.void)
-    })
+    channel.on("drain", () => this.#wakeDrainWaiters())
   }
 
   get isOpen(): boolean {
     return this.#open
   }
 
-  /** Completes at the channel's next `drain`, or when the session ends. Read it right after `publish` said false. */
-  get drained(): Deferred.Deferred<void> {
-    return this.#drain
+  /**
+   * Calls `wake` once, at the channel's next `drain` or when the session ends. Register it right after `publish`
+   * said false, in the same synchronous step, so that the `drain` cannot be missed.
+   */
+  onDrain(wake: () => void): void {
+    if (this.#open) this.#drainWaiters.push(wake)
+    else wake()
+  }
+
+  #wakeDrainWaiters(): void {
+    const waiters = this.#drainWaiters
+    this.#drainWaiters = []
+    for (const wake of waiters) wake()
   }
 
   /** Whether the broker returned a message with this id; consumes one return. */
@@ -132,7 +138,7 @@ export class BrokerSession {
     if (!this.#open) return
     this.#open = false
     Deferred.doneUnsafe(this.ended, Exit.succeed(why))
-    Deferred.doneUnsafe(this.#drain, Exit.void)
+    this.#wakeDrainWaiters()
   }
 
   /** Closes the channel, then the connection, within `timeout`; what cannot close in time is left to die. */

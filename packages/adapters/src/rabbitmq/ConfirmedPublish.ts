@@ -14,11 +14,21 @@ export interface OutgoingMessage {
 // amqplib's confirm callbacks receive this error for a basic.nack; every other error means the channel closed.
 const NACKED = "message nacked"
 
-/** The confirms owed for one publish call: done when all arrived, failed at the first that went wrong. */
-class ConfirmTracker {
+/** How many watchdog ticks make one `confirmTimeout`. */
+const TICKS_PER_TIMEOUT = 10
+
+/**
+ * The confirms owed for one publish call: done when all arrived, failed at the first that went wrong. It counts
+ * its progress (confirms, room in the buffer) so that the watchdog can time it out when it has none.
+ */
+export class ConfirmTracker {
   outstanding: number
   failure: EventPublishError | undefined = undefined
   readonly done = Deferred.makeUnsafe<void, EventPublishError>()
+  #progress = 0
+  #progressSeen = 0
+  #idleTicks = 0
+  #wake: Deferred.Deferred<void> | undefined = undefined
   readonly #session: BrokerSession
   readonly #settings: RabbitMqPublisherSettings
 
@@ -32,19 +42,48 @@ class ConfirmTracker {
     if (this.failure !== undefined) return
     this.failure = error
     Deferred.doneUnsafe(this.done, Exit.fail(error))
+    if (this.#wake !== undefined) Deferred.doneUnsafe(this.#wake, Exit.void)
   }
 
   confirmed(messageId: string, error: unknown): void {
     // The broker sends basic.return before the ack of the same message, so the return is already recorded.
     const returned = this.#session.returned.size > 0 && this.#session.takeReturned(messageId)
     if (this.failure !== undefined) return
+    this.#progress += 1
     if (error) {
       const nacked = error instanceof Error && error.message === NACKED
-      this.fail(nacked ? this.nacked(messageId) : this.closed())
+      this.fail(nacked ? this.#nacked(messageId) : this.closed())
     } else if (returned && this.#settings.unroutable === "fail") {
-      this.fail(this.unroutable(messageId))
+      this.fail(this.#unroutable(messageId))
     } else if (--this.outstanding === 0) {
       Deferred.doneUnsafe(this.done, Exit.void)
+    }
+  }
+
+  /** A deferred completed at the session's next `drain`, or when this publish fails. */
+  awaitDrain(): Deferred.Deferred<void> {
+    const wake = Deferred.makeUnsafe<void>()
+    this.#wake = wake
+    this.#session.onDrain(() => {
+      this.#progress += 1
+      Deferred.doneUnsafe(wake, Exit.void)
+    })
+    return wake
+  }
+
+  /** Called by the watchdog every `confirmTimeout / TICKS_PER_TIMEOUT`; times out a publish without progress. */
+  tick(): void {
+    if (this.failure !== undefined) return
+    if (this.#progress !== this.#progressSeen) {
+      this.#progressSeen = this.#progress
+      this.#idleTicks = 0
+    } else if (++this.#idleTicks >= TICKS_PER_TIMEOUT) {
+      this.fail(
+        new EventPublishError({
+          reason: "timeout",
+          message: `RabbitMQ at ${this.#settings.broker} confirmed nothing and took no more messages for ${Duration.format(this.#settings.confirmTimeout)} (${this.outstanding} event(s) unconfirmed)`
+        })
+      )
     }
   }
 
@@ -57,47 +96,38 @@ class ConfirmTracker {
     })
   }
 
-  nacked(messageId: string): EventPublishError {
+  #nacked(messageId: string): EventPublishError {
     return new EventPublishError({
       reason: "nacked",
       message: `RabbitMQ at ${this.#settings.broker} refused (nacked) event ${messageId} on exchange ${this.#settings.exchange}: a queue rejected it (full with overflow reject-publish) or the broker failed to store it`
     })
   }
 
-  unroutable(messageId: string): EventPublishError {
+  #unroutable(messageId: string): EventPublishError {
     return new EventPublishError({
       reason: "unroutable",
       message: `Event ${messageId} matched no queue bound to exchange ${this.#settings.exchange} on RabbitMQ at ${this.#settings.broker}; bind a queue (routing key bg.reading.*) or set RABBITMQ_UNROUTABLE=drop`
     })
   }
-
-  /** Gives up on the confirms still owed; any that arrive later are ignored. */
-  timeout(waitingFor: string): Effect.Effect<never, EventPublishError> {
-    this.fail(
-      new EventPublishError({
-        reason: "timeout",
-        message: `RabbitMQ at ${this.#settings.broker} did not ${waitingFor} within ${Duration.format(this.#settings.confirmTimeout)} (${this.outstanding} event(s) unconfirmed)`
-      })
-    )
-    return Effect.fail(this.failure!)
-  }
 }
 
 /**
- * Publishes from `messages[from]` on until all are written or the channel's write buffer is full; answers where
- * it stopped. Plain code: this is the per-message hot path.
+ * Publishes from message `from` on until all are written or the channel's write buffer is full; answers where it
+ * stopped, and when full, the deferred to wait on. Plain code: this is the per-message hot path. Messages are
+ * built as they are written, so the broker works on the first ones while the rest are encoded.
  */
 const writeUntilFull = (
   session: BrokerSession,
   exchange: string,
-  messages: ReadonlyArray<OutgoingMessage>,
+  count: number,
+  messageAt: (index: number) => OutgoingMessage,
   from: number,
   tracker: ConfirmTracker
-): number => {
+): { readonly next: number; readonly drained?: Deferred.Deferred<void> } => {
   const channel = session.channel
   let index = from
-  while (index < messages.length) {
-    const message = messages[index++]!
+  while (index < count) {
+    const message = messageAt(index++)
     const messageId = message.messageId
     let accepted: boolean
     try {
@@ -107,41 +137,48 @@ const writeUntilFull = (
     } catch (error) {
       // amqplib throws once the channel is closed or closing.
       tracker.fail(tracker.closed(error))
-      return messages.length
+      return { next: count }
     }
-    if (!accepted) return index
+    if (!accepted && index < count) return { next: index, drained: tracker.awaitDrain() }
   }
-  return index
+  return { next: index }
 }
 
 /**
- * Publishes every message on the session's confirm channel and succeeds once the broker has confirmed them all.
- * Respects back-pressure: when the channel's buffer is full it waits for `drain`. Each wait, for room in the
- * buffer or for the last confirms, is bounded by `confirmTimeout`.
+ * Publishes `count` messages on the session's confirm channel and succeeds once the broker has confirmed them all.
+ * Respects back-pressure: when the channel's buffer is full it waits for `drain`. The watchdog fails it with
+ * reason `timeout` when it makes no progress for `confirmTimeout`.
  */
 export const publishConfirmed = Effect.fnUntraced(function* (
+  tracker: ConfirmTracker,
   session: BrokerSession,
   settings: RabbitMqPublisherSettings,
-  messages: ReadonlyArray<OutgoingMessage>
+  count: number,
+  messageAt: (index: number) => OutgoingMessage
 ) {
-  const tracker = new ConfirmTracker(messages.length, session, settings)
   let next = 0
-  while (next < messages.length && tracker.failure === undefined) {
-    next = writeUntilFull(session, settings.exchange, messages, next, tracker)
-    if (next < messages.length && tracker.failure === undefined) {
-      yield* Deferred.await(session.drained).pipe(
-        Effect.timeoutOrElse({
-          duration: settings.confirmTimeout,
-          orElse: () => tracker.timeout("make room for more messages")
-        })
-      )
+  while (next < count && tracker.failure === undefined) {
+    const written = writeUntilFull(session, settings.exchange, count, messageAt, next, tracker)
+    next = written.next
+    if (written.drained !== undefined) {
+      yield* Deferred.await(written.drained)
       if (!session.isOpen) tracker.fail(tracker.closed())
     }
   }
-  yield* Deferred.await(tracker.done).pipe(
-    Effect.timeoutOrElse({
-      duration: settings.confirmTimeout,
-      orElse: () => tracker.timeout("confirm every message")
-    })
-  )
+  yield* Deferred.await(tracker.done)
+})
+
+/**
+ * Times out the publishes in progress that made no progress for `confirmTimeout`: one fiber for the layer rather
+ * than a timer per publish, which would double the cost of a small publish.
+ */
+export const watchConfirms = Effect.fnUntraced(function* (
+  inFlight: ReadonlySet<ConfirmTracker>,
+  settings: RabbitMqPublisherSettings
+) {
+  const tick = Duration.max(Duration.millis(5), Duration.divideUnsafe(settings.confirmTimeout, TICKS_PER_TIMEOUT))
+  while (true) {
+    yield* Effect.sleep(tick)
+    for (const tracker of inFlight) tracker.tick()
+  }
 })

@@ -2,7 +2,7 @@ import { EventPublishError, EventPublisher, failureBackoff, type ReadingEvent } 
 import type * as amqp from "amqplib"
 import { type Config, Deferred, Duration, Effect, Exit, Layer, Option, Random, Redacted, Schema } from "effect"
 import { type BrokerConnectError, BrokerSession } from "./BrokerSession.ts"
-import { type OutgoingMessage, publishConfirmed } from "./ConfirmedPublish.ts"
+import { ConfirmTracker, type OutgoingMessage, publishConfirmed, watchConfirms } from "./ConfirmedPublish.ts"
 import {
   type RabbitMqPublisherOptions,
   type RabbitMqPublisherSettings,
@@ -29,7 +29,8 @@ class PublisherState {
   /** Why the broker is not connected, for `ping` and `publish` failures. */
   lastError: string | null = null
   closing = false
-  publishing = 0
+  readonly inFlight = new Set<ConfirmTracker>()
+  /** Completed when the last publish in progress ends, once shutdown waits for it. */
   idle: Deferred.Deferred<void> | undefined = undefined
 }
 
@@ -87,21 +88,22 @@ const makePublisher = Effect.fnUntraced(function* (options: RabbitMqPublisherOpt
     yield* Effect.logInfo("Connected to RabbitMQ").pipe(logged)
   }
   yield* superviseConnection(settings, state, first).pipe(logged, Effect.forkScoped)
+  yield* watchConfirms(state.inFlight, settings).pipe(Effect.forkScoped)
 
   const publish = Effect.fn("RabbitMqEventPublisher.publish")(function* (events: ReadonlyArray<ReadingEvent>) {
     if (events.length === 0) return
     yield* Effect.annotateCurrentSpan({ events: events.length, exchange: settings.exchange })
     const session = yield* usableSession(settings, state)
-    const messages = yield* Effect.try({
-      try: () => events.map((event) => toOutgoing(event, mandatory)),
-      catch: (cause) => cause
-    }).pipe(Effect.orDie)
-    state.publishing += 1
-    yield* publishConfirmed(session, settings, messages).pipe(
+    const tracker = new ConfirmTracker(events.length, session, settings)
+    state.inFlight.add(tracker)
+    // An event that cannot be encoded is a defect: the domain only makes events of validated readings.
+    yield* publishConfirmed(tracker, session, settings, events.length, (index) =>
+      toOutgoing(events[index]!, mandatory)
+    ).pipe(
       Effect.ensuring(
         Effect.sync(() => {
-          state.publishing -= 1
-          if (state.publishing === 0 && state.idle !== undefined) Deferred.doneUnsafe(state.idle, Exit.void)
+          state.inFlight.delete(tracker)
+          if (state.inFlight.size === 0 && state.idle !== undefined) Deferred.doneUnsafe(state.idle, Exit.void)
         })
       )
     )
@@ -193,7 +195,7 @@ const shutdown = Effect.fnUntraced(function* (settings: RabbitMqPublisherSetting
   const session = state.session
   state.session = undefined
   const settled = Effect.gen(function* () {
-    if (state.publishing > 0) {
+    if (state.inFlight.size > 0) {
       state.idle = Deferred.makeUnsafe<void>()
       yield* Deferred.await(state.idle)
     }
@@ -205,7 +207,7 @@ const shutdown = Effect.fnUntraced(function* (settings: RabbitMqPublisherSetting
   if (Option.isNone(waited)) {
     yield* Effect.logWarning(
       "Closing RabbitMQ with publishes still unconfirmed; their events stay in the outbox and are published again"
-    ).pipe(Effect.annotateLogs({ publishing: state.publishing }))
+    ).pipe(Effect.annotateLogs({ publishing: state.inFlight.size }))
   }
   if (session !== undefined) {
     yield* session.close(settings.shutdownTimeout)
