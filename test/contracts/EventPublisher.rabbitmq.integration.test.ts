@@ -1,14 +1,9 @@
 import { RabbitMqEventPublisher } from "@bg-ingest/adapters/rabbitmq"
-import { afterAll, describe } from "@effect/vitest"
 import { Effect, Layer, Redacted } from "effect"
-import { resolveTestBroker, TestConsumer, uniqueName } from "../support/rabbitmq.ts"
+import { describeWithBroker, resolveTestBroker, TestConsumer, uniqueName } from "../support/rabbitmq.ts"
 import { eventPublisherContract } from "./EventPublisherContract.ts"
 
-const broker = await resolveTestBroker()
-afterAll(() => broker?.stop())
-
-describe.skipIf(broker === undefined)("RabbitMQ", () => {
-  const url = broker?.url ?? ""
+describeWithBroker("RabbitMQ", await resolveTestBroker(), ({ url }) => {
   eventPublisherContract("rabbitmq", {
     makeLayer: () => {
       const exchange = uniqueName("test.contract")

@@ -4,15 +4,14 @@ import {
   type RabbitMqPublisherOptions
 } from "@bg-ingest/adapters/rabbitmq"
 import { EventPublisher, makeReadingEvent, type ReadingEvent } from "@bg-ingest/domain"
-import { afterAll, assert, describe, it } from "@effect/vitest"
+import { assert, describe, it } from "@effect/vitest"
 import * as amqp from "amqplib"
 import { Context, DateTime, Effect, Exit, Fiber, Layer, Logger, Redacted, Schedule, Scope } from "effect"
 import { reading, series, T0 } from "../support/fixtures.ts"
-import { makeTcpProxy, resolveTestBroker, TestConsumer, uniqueName } from "../support/rabbitmq.ts"
+import { describeWithBroker, makeTcpProxy, resolveTestBroker, TestConsumer, uniqueName } from "../support/rabbitmq.ts"
 
-const broker = await resolveTestBroker()
-afterAll(() => broker?.stop())
-const brokerUrl = broker?.url ?? ""
+const availability = await resolveTestBroker()
+const brokerUrl = availability.available ? availability.broker.url : ""
 
 const events = (count: number, userId = "u1"): ReadonlyArray<ReadingEvent> =>
   series(userId, count).map((r) => makeReadingEvent({ kind: "created", reading: r }, T0))
@@ -42,7 +41,7 @@ const awaitReady = EventPublisher.use((publisher) =>
 
 const elapsedSince = (start: number) => Date.now() - start
 
-describe.skipIf(broker === undefined)("RabbitMqEventPublisher", () => {
+describeWithBroker("RabbitMqEventPublisher", availability, () => {
   it.live("publishes one persistent message per event, with the DESIGN §4 body, routing key and properties", () => {
     const exchange = uniqueName("test.message")
     const occurredAt = DateTime.makeUnsafe("2026-02-01T08:35:02.250Z")

@@ -23,15 +23,14 @@ import {
   Sync,
   type UserId
 } from "@bg-ingest/domain"
-import { afterAll, assert, describe, it } from "@effect/vitest"
+import { assert, it } from "@effect/vitest"
 import { Context, DateTime, Deferred, Duration, Effect, Fiber, Layer, Option, Redacted, Schedule } from "effect"
 import { connection, user } from "../support/fixtures.ts"
-import { makeTcpProxy, resolveTestBroker, TestConsumer, uniqueName } from "../support/rabbitmq.ts"
+import { describeWithBroker, makeTcpProxy, resolveTestBroker, TestConsumer, uniqueName } from "../support/rabbitmq.ts"
 import { scratchDirectory } from "../support/sqlite.ts"
 
-const broker = await resolveTestBroker()
-afterAll(() => broker?.stop())
-const brokerUrl = broker?.url ?? ""
+const availability = await resolveTestBroker()
+const brokerUrl = availability.available ? availability.broker.url : ""
 
 /** The simulator, fetching at most 12 hours per request: a 15-day backfill is 30 windows, so 30 publishes. */
 const shortWindowSimulator = (): CgmProviderShape => {
@@ -113,7 +112,7 @@ const everyStoredReading = (userId: UserId, from: DateTime.Utc) =>
     return yield* readings.range(userId, makeWindow(from, DateTime.add(now, { minutes: 5 })), 1_000_000)
   })
 
-describe.skipIf(broker === undefined)("RabbitMQ outages and crashes, through Sync and Ingest", () => {
+describeWithBroker("RabbitMQ outages and crashes, through Sync and Ingest", availability, () => {
   it.live(
     "a broker outage in the middle of a backfill loses no event, and the cursor never passes an unconfirmed one",
     () =>

@@ -1,6 +1,7 @@
 import { randomBytes } from "node:crypto"
 import * as net from "node:net"
 import { brokerAddress } from "@bg-ingest/adapters/rabbitmq"
+import { afterAll, describe, it } from "@effect/vitest"
 import * as amqp from "amqplib"
 import { Context, Effect, Layer } from "effect"
 import { GenericContainer, getContainerRuntimeClient, type StartedTestContainer, Wait } from "testcontainers"
@@ -43,23 +44,53 @@ const startContainer = async (): Promise<TestBroker | undefined> => {
   }
 }
 
+export type BrokerAvailability =
+  | { readonly available: true; readonly broker: TestBroker }
+  | { readonly available: false; readonly problem: string }
+
 /**
  * The broker for integration tests: a testcontainers RabbitMQ when a Docker engine answers, else the broker at
- * `RABBITMQ_URL` or amqp://guest:guest@127.0.0.1:5672. Undefined (the tests are skipped, with a message) when
- * there is none, except under `CI=true`, where an unreachable broker fails the run.
+ * `RABBITMQ_URL` or amqp://guest:guest@127.0.0.1:5672.
  */
-export const resolveTestBroker = async (): Promise<TestBroker | undefined> => {
+export const resolveTestBroker = async (): Promise<BrokerAvailability> => {
   const container = await startContainer()
-  if (container !== undefined) return container
+  if (container !== undefined) return { available: true, broker: container }
   const url = process.env.RABBITMQ_URL ?? DEFAULT_URL
   const problem = await reachable(url)
   if (problem === null) {
-    return { url, description: `the broker at ${brokerAddress(url)}`, stop: async () => {} }
+    return {
+      available: true,
+      broker: { url, description: `the broker at ${brokerAddress(url)}`, stop: async () => {} }
+    }
   }
-  const message = `RabbitMQ is unreachable at ${brokerAddress(url)} (${problem}) and no Docker engine answers`
-  if (process.env.CI === "true") throw new Error(`${message}; under CI=true the RabbitMQ integration tests must run`)
-  console.warn(`Skipping the RabbitMQ integration tests: ${message}. Start rabbitmq-server or set RABBITMQ_URL.`)
-  return undefined
+  return {
+    available: false,
+    problem: `RabbitMQ is unreachable at ${brokerAddress(url)} (${problem}) and no Docker engine answers`
+  }
+}
+
+/**
+ * A `describe` block that runs against the broker, stopped afterwards. Without a broker it is skipped with a
+ * message, except under `CI=true`, where it is one failing test instead: CI must not pass without RabbitMQ.
+ */
+export const describeWithBroker = (
+  title: string,
+  availability: BrokerAvailability,
+  body: (broker: TestBroker) => void
+): void => {
+  if (availability.available) {
+    afterAll(() => availability.broker.stop())
+    describe(title, () => body(availability.broker))
+  } else if (process.env.CI === "true") {
+    describe(title, () => {
+      it("needs a reachable RabbitMQ under CI=true", () => {
+        throw new Error(`${availability.problem}; under CI=true the RabbitMQ integration tests must run`)
+      })
+    })
+  } else {
+    console.warn(`Skipping "${title}": ${availability.problem}. Start rabbitmq-server or set RABBITMQ_URL.`)
+    describe.skip(title, () => body({ url: "", description: "none", stop: async () => {} }))
+  }
 }
 
 /** A name no other test (or run) uses, for exchanges and queues. */
