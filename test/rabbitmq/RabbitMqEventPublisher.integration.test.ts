@@ -325,6 +325,34 @@ describeWithBroker("RabbitMqEventPublisher", availability, () => {
       })
     )
 
+    it.live("an exchange already declared with another type fails the layer", () => {
+      const exchange = uniqueName("test.conflict")
+      return Effect.gen(function* () {
+        yield* deleteExchangeAfterwards(exchange)
+        yield* Effect.promise(async () => {
+          const connection = await amqp.connect(brokerUrl)
+          const channel = await connection.createChannel()
+          await channel.assertExchange(exchange, "direct", { durable: true })
+          await connection.close()
+        })
+        const error = yield* Layer.build(publisherLayer(brokerUrl, exchange)).pipe(Effect.scoped, Effect.flip)
+        assert.strictEqual(error.kind, "refused")
+        assert.include(error.message, "PRECONDITION")
+      })
+    })
+
+    it.live("an unknown vhost fails the layer", () =>
+      Effect.gen(function* () {
+        const url = new URL(brokerUrl)
+        url.pathname = `/${uniqueName("no-such-vhost")}`
+        const error = yield* Layer.build(publisherLayer(url.toString(), uniqueName("test.vhost"))).pipe(
+          Effect.scoped,
+          Effect.flip
+        )
+        assert.strictEqual(error.kind, "refused")
+      })
+    )
+
     it.live("logs the broker as host:port, never the URL's credentials", () =>
       Effect.gen(function* () {
         const proxy = yield* makeTcpProxy(brokerUrl)

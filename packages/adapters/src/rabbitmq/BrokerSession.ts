@@ -13,14 +13,16 @@ export class BrokerConnectError extends Schema.TaggedError<BrokerConnectError>()
   message: Schema.String
 }) {}
 
-const describe = (error: unknown): string => (error instanceof Error ? error.message : String(error))
+const messageOf = (error: unknown): string => (error instanceof Error ? error.message : String(error))
 
-const REFUSALS = /ACCESS[-_]REFUSED|NOT[-_]ALLOWED|PRECONDITION[-_]FAILED|NOT[-_]FOUND - no vhost|SASL mechanism/
+// amqplib reports a broker that closes the connection during the handshake's open step (an unknown or forbidden
+// vhost) only as "Expected ConnectionOpenOk; got <ConnectionClose …>", without the reply code.
+const REFUSALS = /ACCESS[-_]REFUSED|NOT[-_]ALLOWED|PRECONDITION[-_]FAILED|got <ConnectionClose|SASL mechanism/
 const refusedCodes: ReadonlySet<unknown> = new Set([403, 406, 530])
 
 const classify = (error: unknown): BrokerConnectError["kind"] =>
   (typeof error === "object" && error !== null && refusedCodes.has((error as { code?: unknown }).code)) ||
-  REFUSALS.test(describe(error))
+  REFUSALS.test(messageOf(error))
     ? "refused"
     : "unreachable"
 
@@ -150,10 +152,14 @@ export class BrokerSession {
   }
 
   /**
-   * Connects, opens a confirm channel and declares the exchange (durable, topic). An attempt abandoned by
-   * interruption (a timeout) closes whatever it opened later.
+   * Connects, opens a confirm channel and declares the exchange (durable, topic). `adopt` receives the session in
+   * the same step that opens it, so that an owner interrupted right after still finds it to close. An attempt
+   * abandoned by interruption (a timeout, a shutdown) closes whatever it opens later.
    */
-  static open(settings: RabbitMqPublisherSettings): Effect.Effect<BrokerSession, BrokerConnectError> {
+  static open(
+    settings: RabbitMqPublisherSettings,
+    adopt: (session: BrokerSession) => void
+  ): Effect.Effect<BrokerSession, BrokerConnectError> {
     return Effect.callback<BrokerSession, BrokerConnectError>((resume) => {
       let abandoned = false
       openChannel(settings).then(
@@ -162,12 +168,14 @@ export class BrokerSession {
             connection.close().catch(() => {})
             return
           }
-          resume(Effect.succeed(new BrokerSession(connection, channel)))
+          const session = new BrokerSession(connection, channel)
+          adopt(session)
+          resume(Effect.succeed(session))
         },
         (error: unknown) =>
           resume(
             Effect.fail(
-              new BrokerConnectError({ kind: classify(error), broker: settings.broker, message: describe(error) })
+              new BrokerConnectError({ kind: classify(error), broker: settings.broker, message: messageOf(error) })
             )
           )
       )

@@ -70,7 +70,11 @@ const makePublisher = Effect.fnUntraced(function* (options: RabbitMqPublisherOpt
   // Registered first, so it runs last: after the reconnection loop has been interrupted.
   yield* Effect.addFinalizer(() => shutdown(settings, state).pipe(logged))
 
-  const first = yield* BrokerSession.open(settings).pipe(
+  const adopt = (session: BrokerSession) => {
+    state.session = session
+  }
+
+  const first = yield* BrokerSession.open(settings, adopt).pipe(
     Effect.map(Option.some),
     Effect.catch((error) => {
       // Credentials, vhost or exchange the broker refuses: a configuration error; stop the start-up.
@@ -83,11 +87,8 @@ const makePublisher = Effect.fnUntraced(function* (options: RabbitMqPublisherOpt
     }),
     logged
   )
-  if (Option.isSome(first)) {
-    state.session = first.value
-    yield* Effect.logInfo("Connected to RabbitMQ").pipe(logged)
-  }
-  yield* superviseConnection(settings, state, first).pipe(logged, Effect.forkScoped)
+  if (Option.isSome(first)) yield* Effect.logInfo("Connected to RabbitMQ").pipe(logged)
+  yield* superviseConnection(settings, state, adopt, first).pipe(logged, Effect.forkScoped)
   yield* watchConfirms(state.inFlight, settings).pipe(Effect.forkScoped)
 
   const publish = Effect.fn("RabbitMqEventPublisher.publish")(function* (events: ReadonlyArray<ReadingEvent>) {
@@ -144,6 +145,7 @@ const makePublisher = Effect.fnUntraced(function* (options: RabbitMqPublisherOpt
 const superviseConnection = Effect.fnUntraced(function* (
   settings: RabbitMqPublisherSettings,
   state: PublisherState,
+  adopt: (session: BrokerSession) => void,
   first: Option.Option<BrokerSession>
 ) {
   let session = first
@@ -151,7 +153,6 @@ const superviseConnection = Effect.fnUntraced(function* (
   while (true) {
     if (Option.isSome(session)) {
       failures = 0
-      state.session = session.value
       state.lastError = null
       const why = yield* Deferred.await(session.value.ended)
       state.lastError = why
@@ -167,7 +168,7 @@ const superviseConnection = Effect.fnUntraced(function* (
       yield* Random.next
     )
     yield* Effect.sleep(delay)
-    session = yield* BrokerSession.open(settings).pipe(
+    session = yield* BrokerSession.open(settings, adopt).pipe(
       Effect.tap(() => Effect.logInfo("Reconnected to RabbitMQ")),
       Effect.map(Option.some),
       Effect.catch((error) =>
