@@ -67,7 +67,7 @@ export interface RabbitMqPublisherSettings {
   readonly connectionName: string
 }
 
-export const DEFAULT_EXCHANGE = "bg.readings"
+export const DEFAULT_RABBITMQ_EXCHANGE = "bg.readings"
 
 /** `host:port` of an AMQP URL, with the protocol's default port; for logs and error messages. */
 export const brokerAddress = (url: string): string => {
@@ -80,7 +80,7 @@ export const brokerAddress = (url: string): string => {
 export const resolveSettings = (options: RabbitMqPublisherOptions, url: string): RabbitMqPublisherSettings => ({
   url: options.url,
   broker: brokerAddress(url),
-  exchange: options.exchange ?? DEFAULT_EXCHANGE,
+  exchange: options.exchange ?? DEFAULT_RABBITMQ_EXCHANGE,
   unroutable: options.unroutable ?? "fail",
   confirmTimeout: Duration.fromInputUnsafe(options.confirmTimeout ?? Duration.seconds(30)),
   connectTimeout: Duration.fromInputUnsafe(options.connectTimeout ?? Duration.seconds(10)),
@@ -98,7 +98,7 @@ export const resolveSettings = (options: RabbitMqPublisherOptions, url: string):
  */
 export const rabbitMqPublisherConfig: Config.Config<RabbitMqPublisherOptions> = Config.all({
   url: Config.schema(Schema.Redacted(AmqpUrl), "RABBITMQ_URL"),
-  exchange: Config.schema(ExchangeName, "RABBITMQ_EXCHANGE").pipe(Config.withDefault(DEFAULT_EXCHANGE)),
+  exchange: Config.schema(ExchangeName, "RABBITMQ_EXCHANGE").pipe(Config.withDefault(DEFAULT_RABBITMQ_EXCHANGE)),
   unroutable: Config.schema(UnroutablePolicy, "RABBITMQ_UNROUTABLE").pipe(Config.withDefault("fail" as const)),
   confirmTimeout: Config.schema(
     Schema.FiniteFromString.check(Schema.isBetween({ minimum: 1, maximum: 3600 })),

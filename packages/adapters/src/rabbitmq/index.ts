@@ -1,4 +1,4 @@
-export * from "./BrokerSession.ts"
+export { BrokerConnectError } from "./BrokerSession.ts"
 export * from "./RabbitMqEventPublisher.ts"
 export * from "./RabbitMqSettings.ts"
 export * from "./ReadingEventMessage.ts"
