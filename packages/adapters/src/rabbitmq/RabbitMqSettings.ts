@@ -1,0 +1,110 @@
+import { Config, Duration, type Redacted, Schema } from "effect"
+
+/** `amqp://user:password@host:port/vhost?heartbeat=…` or `amqps://…`. Never logged: it carries credentials. */
+export const AmqpUrl = Schema.String.check(
+  Schema.isPattern(/^amqps?:\/\/[^\s/?#]+(?:[/?#]\S*)?$/, { expected: "an amqp:// or amqps:// URL with a host" })
+)
+
+/** AMQP exchange names: up to 255 of `A-Z a-z 0-9 - _ . :`; `amq.` is reserved to the broker. */
+export const ExchangeName = Schema.String.check(
+  Schema.isPattern(/^(?!amq\.)[A-Za-z0-9._:-]{1,255}$/, {
+    expected: "an exchange name of 1–255 characters of A-Z a-z 0-9 - _ . : not starting with amq."
+  })
+)
+
+/**
+ * What a message that reaches no queue means. `fail` (the default): it is published `mandatory`, the broker
+ * returns it, and the publish fails with reason `unroutable`, so the events stay in the store's outbox until a
+ * queue is bound. `drop`: published without `mandatory`; the broker drops it and confirms.
+ */
+export const UnroutablePolicy = Schema.Literals(["fail", "drop"])
+export type UnroutablePolicy = typeof UnroutablePolicy.Type
+
+export interface RabbitMqPublisherOptions {
+  /** `RABBITMQ_URL`. */
+  readonly url: Redacted.Redacted<string>
+  /** `RABBITMQ_EXCHANGE`: the durable topic exchange, declared at each connection. Default `bg.readings`. */
+  readonly exchange?: string | undefined
+  /** `RABBITMQ_UNROUTABLE`. Default `fail`. */
+  readonly unroutable?: UnroutablePolicy | undefined
+  /**
+   * `RABBITMQ_CONFIRM_TIMEOUT_SECONDS`: the longest a publish waits without progress (a confirm, or room in
+   * the socket buffer) before it fails with reason `timeout`. Default 30 seconds.
+   */
+  readonly confirmTimeout?: Duration.Input | undefined
+  /** The longest one connection attempt (TCP, TLS, AMQP handshake, channel, exchange) may take. Default 10 s. */
+  readonly connectTimeout?: Duration.Input | undefined
+  /** The longest `ping`'s round trip to the broker may take. Default 5 s. */
+  readonly pingTimeout?: Duration.Input | undefined
+  /** On release, how long to wait for publishes in progress to be confirmed before closing. Default 10 s. */
+  readonly shutdownTimeout?: Duration.Input | undefined
+  /**
+   * AMQP heartbeat, which detects a dead peer on a silent network. Default 30 s. A `heartbeat` query
+   * parameter in the URL wins.
+   */
+  readonly heartbeat?: Duration.Input | undefined
+  /** Reconnection delays: exponential from `initialDelay`, capped at `maxDelay`, with jitter. 0.5 s and 30 s. */
+  readonly reconnect?:
+    | { readonly initialDelay?: Duration.Input | undefined; readonly maxDelay?: Duration.Input | undefined }
+    | undefined
+  /** Shown by the broker's management UI for this connection. Default `bg-ingest publisher`. */
+  readonly connectionName?: string | undefined
+}
+
+export interface RabbitMqPublisherSettings {
+  readonly url: Redacted.Redacted<string>
+  /** `host:port`, the only part of the URL that is ever logged. */
+  readonly broker: string
+  readonly exchange: string
+  readonly unroutable: UnroutablePolicy
+  readonly confirmTimeout: Duration.Duration
+  readonly connectTimeout: Duration.Duration
+  readonly pingTimeout: Duration.Duration
+  readonly shutdownTimeout: Duration.Duration
+  readonly heartbeat: Duration.Duration
+  readonly reconnectInitialDelay: Duration.Duration
+  readonly reconnectMaxDelay: Duration.Duration
+  readonly connectionName: string
+}
+
+export const DEFAULT_RABBITMQ_EXCHANGE = "bg.readings"
+
+/** `host:port` of an AMQP URL, with the protocol's default port; for logs and error messages. */
+export const brokerAddress = (url: string): string => {
+  const parsed = URL.parse(url)
+  if (parsed === null) return "an unparseable URL"
+  const port = parsed.port === "" ? (parsed.protocol === "amqps:" ? "5671" : "5672") : parsed.port
+  return `${parsed.hostname}:${port}`
+}
+
+export const resolveSettings = (options: RabbitMqPublisherOptions, url: string): RabbitMqPublisherSettings => ({
+  url: options.url,
+  broker: brokerAddress(url),
+  exchange: options.exchange ?? DEFAULT_RABBITMQ_EXCHANGE,
+  unroutable: options.unroutable ?? "fail",
+  confirmTimeout: Duration.fromInputUnsafe(options.confirmTimeout ?? Duration.seconds(30)),
+  connectTimeout: Duration.fromInputUnsafe(options.connectTimeout ?? Duration.seconds(10)),
+  pingTimeout: Duration.fromInputUnsafe(options.pingTimeout ?? Duration.seconds(5)),
+  shutdownTimeout: Duration.fromInputUnsafe(options.shutdownTimeout ?? Duration.seconds(10)),
+  heartbeat: Duration.fromInputUnsafe(options.heartbeat ?? Duration.seconds(30)),
+  reconnectInitialDelay: Duration.fromInputUnsafe(options.reconnect?.initialDelay ?? Duration.millis(500)),
+  reconnectMaxDelay: Duration.fromInputUnsafe(options.reconnect?.maxDelay ?? Duration.seconds(30)),
+  connectionName: options.connectionName ?? "bg-ingest publisher"
+})
+
+/**
+ * The publisher's environment variables (DESIGN §7 and two of ours), validated together. The URL is read as
+ * `Redacted`, so a problem with it never prints it.
+ */
+export const rabbitMqPublisherConfig: Config.Config<RabbitMqPublisherOptions> = Config.all({
+  url: Config.schema(Schema.Redacted(AmqpUrl), "RABBITMQ_URL"),
+  exchange: Config.schema(ExchangeName, "RABBITMQ_EXCHANGE").pipe(Config.withDefault(DEFAULT_RABBITMQ_EXCHANGE)),
+  unroutable: Config.schema(UnroutablePolicy, "RABBITMQ_UNROUTABLE").pipe(Config.withDefault("fail" as const)),
+  confirmTimeout: Config.schema(
+    Schema.FiniteFromString.check(Schema.isBetween({ minimum: 1, maximum: 3600 })),
+    "RABBITMQ_CONFIRM_TIMEOUT_SECONDS"
+  ).pipe(
+    Config.withDefault(30),
+    Config.map((seconds) => Duration.seconds(seconds))
+  )
+})

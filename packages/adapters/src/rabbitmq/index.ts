@@ -1,0 +1,4 @@
+export { BrokerConnectError } from "./BrokerSession.ts"
+export * from "./RabbitMqEventPublisher.ts"
+export * from "./RabbitMqSettings.ts"
+export * from "./ReadingEventMessage.ts"
