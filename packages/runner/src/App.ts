@@ -2,12 +2,14 @@ import { createServer } from "node:http"
 import { join } from "node:path"
 import { loadTokenEncryptionKey, TokenCipher } from "@bg-ingest/adapters/crypto"
 import { dexcomWebhookFormat, makeDexcomProvider } from "@bg-ingest/adapters/dexcom"
+import { DynamoStores } from "@bg-ingest/adapters/dynamodb"
 import {
   InMemoryConnectionStore,
   InMemoryEventPublisher,
   InMemoryOAuthStateStore,
   InMemoryReadingStore
 } from "@bg-ingest/adapters/memory"
+import { RabbitMqEventPublisher } from "@bg-ingest/adapters/rabbitmq"
 import { makeSimulatorProvider } from "@bg-ingest/adapters/simulator"
 import {
   SqliteConnectionStore,
@@ -32,7 +34,7 @@ import {
 } from "@bg-ingest/domain"
 import { ApiKeys, ApiRoutes, routerConfig } from "@bg-ingest/http/server"
 import { NodeHttpServer } from "@effect/platform-node"
-import { Deferred, Duration, Effect, Fiber, Layer, Option } from "effect"
+import { Deferred, Duration, Effect, Fiber, Layer } from "effect"
 import { FetchHttpClient, HttpRouter } from "effect/http"
 import type { AppConfig } from "./config/AppConfig.ts"
 import { DemoUsers } from "./DemoUsers.ts"
@@ -54,7 +56,9 @@ export const storesLayer = (
         Layer.catchTag("SqliteOpenError", (error) => failStartup(error.message))
       )
     case "dynamodb":
-      return failStartup("The DynamoDB store is not wired into this build yet")
+      return DynamoStores.layer(config.dynamodb).pipe(
+        Layer.catchTag("DynamoDbSetupError", (error) => failStartup(error.message))
+      )
   }
 }
 
@@ -64,7 +68,12 @@ export const eventsLayer = (config: AppConfig): Layer.Layer<EventPublisher, Star
     case "memory":
       return InMemoryEventPublisher.layer()
     case "rabbitmq":
-      return failStartup("The RabbitMQ publisher is not wired into this build yet")
+      if (config.rabbitmq === null) return failStartup("RABBITMQ_URL is required when EVENTS=rabbitmq")
+      return RabbitMqEventPublisher.layer({
+        ...config.rabbitmq,
+        // Releasing the publisher waits for outstanding confirms; it runs after the server and the poller stopped.
+        shutdownTimeout: Duration.times(config.shutdownTimeout, 0.15)
+      }).pipe(Layer.catchTag("BrokerConnectError", (error) => failStartup(error.message)))
   }
 }
 
@@ -143,8 +152,9 @@ export const pollingLayer = (grace: Duration.Duration) =>
 
 /** The whole service: the HTTP server and the poller on the configured adapters. The one composition root. */
 export const appLayer = (config: AppConfig) => {
-  // Half the shutdown budget each for in-flight requests and in-flight syncs, which stop side by side.
-  const grace = Duration.divide(config.shutdownTimeout, 2).pipe(Option.getOrElse(() => Duration.seconds(5)))
+  // The shutdown budget: 40 % each for in-flight requests and in-flight syncs, 15 % for the broker's last
+  // confirms (eventsLayer), so that even one after the other they end within SHUTDOWN_TIMEOUT_SECONDS.
+  const grace = Duration.times(config.shutdownTimeout, 0.4)
   const http = HttpRouter.serve(ApiRoutes, { routerConfig, disableLogger: true }).pipe(
     Layer.provide(
       NodeHttpServer.layer(createServer, { port: config.port, host: config.host, gracefulShutdownTimeout: grace })

@@ -11,5 +11,14 @@ export const startupSummary = (config: AppConfig) =>
       )
       for (const note of config.notes) yield* Effect.logInfo(`Development default: ${note}`)
       if (config.store === "sqlite") yield* Effect.logInfo(`SQLite database: ${config.dataDir}/bg-ingest.db`)
+      if (config.store === "dynamodb") {
+        const { table, endpoint, region } = config.dynamodb
+        yield* Effect.logInfo(`DynamoDB table ${table} at ${endpoint ?? `AWS ${region ?? "(default region)"}`}`)
+      }
+      if (config.rabbitmq !== null) {
+        yield* Effect.logInfo(
+          `RabbitMQ exchange ${config.rabbitmq.exchange} (unroutable events: ${config.rabbitmq.unroutable})`
+        )
+      }
     })
   )

@@ -1,5 +1,12 @@
 import { parseTokenEncryptionKey } from "@bg-ingest/adapters/crypto"
 import { type DexcomSettings, dexcomSettingsFromEnvironment } from "@bg-ingest/adapters/dexcom"
+import { DEFAULT_TABLE, type DynamoDbOptions } from "@bg-ingest/adapters/dynamodb"
+import {
+  DEFAULT_RABBITMQ_EXCHANGE,
+  ExchangeName,
+  type RabbitMqPublisherOptions,
+  UnroutablePolicy
+} from "@bg-ingest/adapters/rabbitmq"
 import { UserId } from "@bg-ingest/domain"
 import { Duration, Option, Redacted, Result, Schema } from "effect"
 
@@ -38,6 +45,10 @@ export interface AppConfig {
   readonly serviceName: string
   /** Secrets that may sign webhook deliveries (several while rotating); empty in development means "generate". */
   readonly webhookSecrets: ReadonlyArray<Redacted.Redacted<string>>
+  /** DynamoDB, when it is the store: the table is created in development and must exist elsewhere. */
+  readonly dynamodb: DynamoDbOptions
+  /** RabbitMQ, when it carries the events. */
+  readonly rabbitmq: RabbitMqPublisherOptions | null
   /** The Dexcom application, when `dexcom` is one of the providers. */
   readonly dexcom: DexcomSettings | null
   /** Encrypts provider tokens at rest; development generates one in `DATA_DIR` when absent. */
@@ -202,8 +213,21 @@ export const loadAppConfig = (env: Readonly<Record<string, string>>): Result.Res
     read.notes.push("webhook: a generated secret kept in DATA_DIR/webhook-secret (set WEBHOOK_SECRET for your own)")
   }
 
-  read.url("DYNAMODB_ENDPOINT", ["http", "https"])
-  read.url("RABBITMQ_URL", ["amqp", "amqps"])
+  const dynamoEndpoint = read.url("DYNAMODB_ENDPOINT", ["http", "https"])
+  const table = read.raw("DYNAMODB_TABLE") ?? DEFAULT_TABLE
+  if (!/^[a-zA-Z0-9_.-]{3,255}$/.test(table)) {
+    read.problems.push("DYNAMODB_TABLE must be 3–255 characters of a-z A-Z 0-9 _ . -")
+  }
+  const readingTtlDays = read.has("READING_TTL_DAYS")
+    ? read.int("READING_TTL_DAYS", 0, { min: 1, max: 36_500 })
+    : undefined
+  const rabbitUrl = read.url("RABBITMQ_URL", ["amqp", "amqps"])
+  const exchange = read.raw("RABBITMQ_EXCHANGE") ?? DEFAULT_RABBITMQ_EXCHANGE
+  if (!Schema.is(ExchangeName)(exchange)) {
+    read.problems.push("RABBITMQ_EXCHANGE must be 1–255 characters of A-Z a-z 0-9 - _ . : and must not start with amq.")
+  }
+  const unroutable = read.literal("RABBITMQ_UNROUTABLE", UnroutablePolicy.literals, "fail")
+  const confirmTimeoutSeconds = read.int("RABBITMQ_CONFIRM_TIMEOUT_SECONDS", 30, { min: 1, max: 600 })
   const otlp = read.url("OTEL_EXPORTER_OTLP_ENDPOINT", ["http", "https"])
   const region = read.raw("AWS_REGION")
   if (region !== undefined && !/^[a-z]{2}(-[a-z]+)+-\d+$/.test(region)) {
@@ -218,6 +242,7 @@ export const loadAppConfig = (env: Readonly<Record<string, string>>): Result.Res
     read.require("AWS_REGION", why)
     for (const name of ["WEBHOOK_SECRET", "API_KEYS", "TOKEN_ENCRYPTION_KEY"]) read.require(name, why)
   }
+  if (events === "rabbitmq" && !strict) read.require("RABBITMQ_URL", "when EVENTS=rabbitmq")
 
   let dexcom: DexcomSettings | null = null
   if (providers.includes("dexcom")) {
@@ -256,6 +281,22 @@ export const loadAppConfig = (env: Readonly<Record<string, string>>): Result.Res
     apiKeys: read.apiKeys("API_KEYS"),
     otlpEndpoint: otlp?.toString().replace(/\/$/, ""),
     serviceName: read.raw("OTEL_SERVICE_NAME") ?? "bg-ingest",
+    dynamodb: {
+      region: region ?? (dynamoEndpoint === undefined ? undefined : "us-east-1"),
+      endpoint: dynamoEndpoint?.toString().replace(/\/$/, ""),
+      table,
+      ensureTable: strict ? "require-existing" : "create-if-missing",
+      readingTtlDays
+    },
+    rabbitmq:
+      rabbitUrl === undefined
+        ? null
+        : {
+            url: Redacted.make(read.raw("RABBITMQ_URL")!),
+            exchange,
+            unroutable,
+            confirmTimeout: Duration.seconds(confirmTimeoutSeconds)
+          },
     dexcom,
     tokenEncryptionKey: tokenKey === undefined ? Option.none() : Option.some(Redacted.make(tokenKey)),
     notes: read.notes
