@@ -1,0 +1,120 @@
+import { execFileSync } from "node:child_process"
+import { mkdtempSync, rmSync } from "node:fs"
+import { tmpdir } from "node:os"
+import { join } from "node:path"
+import { afterAll, assert, it } from "@effect/vitest"
+import { startDynalite } from "../support/dynamodb.ts"
+import { startService } from "../support/processes.ts"
+import { describeWithBroker, resolveTestBroker, uniqueName } from "../support/rabbitmq.ts"
+
+const dataDir = mkdtempSync(join(tmpdir(), "bg-ingest-production-"))
+afterAll(() => rmSync(dataDir, { recursive: true, force: true }))
+const REPOSITORY = new URL("../../", import.meta.url).pathname
+
+const SECRETS = {
+  WEBHOOK_SECRET: "prod-webhook-secret-0c1d2e3f4a5b",
+  API_KEYS: "prod-api-key-9a8b7c6d5e4f3a2b",
+  TOKEN_ENCRYPTION_KEY: "Jc0S9m0V7+5m4f3sYb0tq3XzX9cXcS2m3JtRk4d0a1Q=",
+  DEXCOM_CLIENT_SECRET: "prod-dexcom-client-secret-77"
+}
+
+/** Starts the service and expects it to refuse: exit code 1 and what it printed. */
+const refusal = (env: Record<string, string>) => {
+  try {
+    execFileSync(process.execPath, ["--conditions=@bg-ingest/source", "packages/runner/bin/bg-ingest.mjs"], {
+      cwd: REPOSITORY,
+      env: { PATH: process.env.PATH ?? "", DATA_DIR: dataDir, ...env },
+      stdio: "pipe",
+      timeout: 30_000
+    })
+  } catch (error) {
+    const failure = error as { status: number; stderr: Buffer; stdout: Buffer }
+    return { status: failure.status, output: `${failure.stdout}${failure.stderr}` }
+  }
+  return { status: 0, output: "" }
+}
+
+const availability = await resolveTestBroker()
+
+describeWithBroker("production mode", availability, (broker) => {
+  it("refuses a missing or broken setting with one message naming every problem and no secret", () => {
+    const { status, output } = refusal({
+      APP_ENV: "production",
+      ...SECRETS,
+      API_KEYS: "short",
+      RABBITMQ_URL: "http://not-amqp",
+      DEXCOM_API_BASE_URL: "http://127.0.0.1:9/"
+    })
+    assert.strictEqual(status, 1)
+    for (const expected of [
+      "AWS_REGION is required",
+      "API_KEYS must be",
+      "RABBITMQ_URL must be a URL starting with amqp:// or amqps://",
+      "DEXCOM_CLIENT_ID is required",
+      "DEXCOM_REDIRECT_URI is required",
+      "DEXCOM_API_BASE_URL"
+    ]) {
+      assert.include(output, expected)
+    }
+    assert.strictEqual(output.trim().split("\n")[0]?.startsWith("bg-ingest cannot start."), true)
+    for (const secret of Object.values(SECRETS)) assert.notInclude(output, secret)
+    assert.notInclude(output, "    at ")
+  })
+
+  it("configured, it starts on DynamoDB and RabbitMQ, demands keys, exposes metrics and readiness", async () => {
+    const dynamo = await startDynalite()
+    const table = uniqueName("bg_prod").replaceAll(".", "_")
+    const exchange = uniqueName("bg.prod")
+    const common = {
+      DYNAMODB_ENDPOINT: dynamo.endpoint,
+      DYNAMODB_TABLE: table,
+      AWS_REGION: "eu-west-1",
+      RABBITMQ_URL: broker.url,
+      RABBITMQ_EXCHANGE: exchange,
+      RABBITMQ_UNROUTABLE: "drop",
+      DEXCOM_CLIENT_ID: "prod-client-id",
+      DEXCOM_REDIRECT_URI: "https://bg.example.com/api/connections/dexcom/callback",
+      DEXCOM_API_BASE_URL: "https://api.dexcom.eu",
+      ...SECRETS
+    }
+    try {
+      // Production never creates the table: it must exist.
+      const missing = refusal({ APP_ENV: "production", ...common })
+      assert.strictEqual(missing.status, 1)
+      assert.include(missing.output, table)
+      for (const secret of Object.values(SECRETS)) assert.notInclude(missing.output, secret)
+
+      // Development creates it (as an operator's migration would), then production uses it.
+      const setup = await startService({ ...common, DATA_DIR: dataDir, DEMO_USERS: "", PROVIDERS: "simulator" })
+      assert.strictEqual(await setup.stop(), 0)
+
+      const service = await startService({ APP_ENV: "production", DATA_DIR: dataDir, ...common })
+      try {
+        assert.strictEqual((await fetch(`${service.baseUrl}/api/bg/u1`)).status, 401)
+        const ok = await fetch(`${service.baseUrl}/api/bg/u1`, {
+          headers: { authorization: `Bearer ${SECRETS.API_KEYS}` }
+        })
+        assert.deepStrictEqual([ok.status, await ok.json()], [200, []])
+        const ready = await fetch(`${service.baseUrl}/ready`)
+        assert.deepStrictEqual(((await ready.json()) as { checks: unknown }).checks, { store: "ok", broker: "ok" })
+        const metrics = await (await fetch(`${service.baseUrl}/metrics`)).text()
+        assert.match(metrics, /^bg_ingest_api_key_failures_total 1$/m)
+        const authorize = await fetch(`${service.baseUrl}/api/connections/dexcom/authorize?user_id=u1`, {
+          headers: { authorization: `Bearer ${SECRETS.API_KEYS}` },
+          redirect: "manual"
+        })
+        assert.strictEqual(authorize.status, 302)
+        assert.match(authorize.headers.get("location") ?? "", /^https:\/\/api\.dexcom\.eu\/v2\/oauth2\/login\?/)
+      } finally {
+        assert.strictEqual(await service.stop(), 0)
+      }
+      const output = service.output()
+      for (const line of output.split("\n").filter((line) => line.trim() !== "")) {
+        assert.isTrue(line.startsWith("{"), `production logs are JSON: ${line}`)
+      }
+      for (const secret of Object.values(SECRETS)) assert.notInclude(output, secret)
+    } finally {
+      await dynamo.stop()
+    }
+  })
+})
