@@ -1,5 +1,5 @@
 import { SimulatorProvider } from "@bg-ingest/adapters"
-import { UserId } from "@bg-ingest/domain"
+import { CgmProvider, UserId } from "@bg-ingest/domain"
 import { Clock, Context, DateTime, Effect, Layer } from "effect"
 import { egvSeries, impossibleRecord } from "../fakes/dexcomRecords.ts"
 import { fakeDexcom } from "../fakes/FakeDexcomServer.ts"
@@ -75,9 +75,11 @@ for (const format of ["modern", "legacy"] satisfies ReadonlyArray<ShareFormat>) 
           })
           const window = { from: DateTime.makeUnsafe(start), to: DateTime.makeUnsafe(start + 200 * 300_000) }
           return Layer.mergeAll(
-            Layer.effectDiscard(storeShareConnection(shareUser, "contract@example.org", "correct horse battery")).pipe(
-              Layer.provideMerge(shareProviderLayer(fake))
-            ),
+            Layer.effectDiscard(
+              CgmProvider.use((provider) =>
+                storeShareConnection(provider, shareUser, "contract@example.org", "correct horse battery")
+              )
+            ).pipe(Layer.provideMerge(shareProviderLayer(fake))),
             Layer.succeed(ShareHarness, { window, expected: series.expected.length })
           )
         })

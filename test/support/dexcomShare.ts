@@ -12,7 +12,7 @@ import {
   TokenCipher
 } from "@bg-ingest/adapters"
 import {
-  CgmProvider,
+  type CgmProviderShape,
   CgmProviders,
   Connect,
   ConnectionStore,
@@ -49,8 +49,12 @@ export const shareProviderLayer = (fake: FakeShare, overrides: Partial<DexcomSha
   )
 
 /** Verifies the credentials with one login and stores an active connection holding them, without `Connect`. */
-export const storeShareConnection = Effect.fnUntraced(function* (userId: UserId, username: string, password: string) {
-  const provider = yield* CgmProvider
+export const storeShareConnection = Effect.fnUntraced(function* (
+  provider: CgmProviderShape,
+  userId: UserId,
+  username: string,
+  password: string
+) {
   const connections = yield* ConnectionStore
   const credentials = yield* provider.credentialsLogin!.verify(userId, { username, password: Redacted.make(password) })
   const now = yield* DateTime.now
