@@ -191,6 +191,9 @@ describe("connecting Dexcom Share over HTTP, end to end on loopback", () => {
           404,
           "urn:bg-ingest:problem:provider-not-configured"
         )
+        const oauth = yield* get("/api/connections/dexcom-share/authorize?user_id=alice")
+        isProblem(oauth, 400, "urn:bg-ingest:problem:provider-not-connectable")
+        assert.include(oauth.body.detail, "connects with a username and password")
         fake.inject({ kind: "status", status: 503 }, { path: SHARE_PATHS.authenticate })
         isProblem(yield* putJson(CONNECTION, credentials), 502, "urn:bg-ingest:problem:provider-failed")
         fake.inject({ kind: "status", status: 429, retryAfter: "30" }, { path: SHARE_PATHS.authenticate })

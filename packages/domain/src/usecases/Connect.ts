@@ -126,7 +126,10 @@ export class Connect extends Context.Service<
       if (provider.authorization === undefined) {
         return yield* new ProviderNotConnectable({
           provider: provider.id,
-          message: `${provider.id} needs no authorization: it cannot be connected through OAuth`
+          message:
+            provider.credentialsLogin === undefined
+              ? `${provider.id} needs no authorization: it cannot be connected through OAuth`
+              : `${provider.id} connects with a username and password, not through OAuth`
         })
       }
       return { provider, authorization: provider.authorization }
@@ -273,7 +276,7 @@ export class Connect extends Context.Service<
           message:
             provider.authorization === undefined
               ? `${provider.id} needs no credentials: it cannot be connected with a username and password`
-              : `${provider.id} connects through OAuth (/api/connections/${provider.id}/authorize), not with a username and password`
+              : `${provider.id} connects through OAuth (its authorize endpoint), not with a username and password`
         })
       }
       const sealed = yield* login
