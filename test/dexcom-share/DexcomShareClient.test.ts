@@ -97,6 +97,16 @@ describe("Dexcom Share client", () => {
     })
   )
 
+  it.effect("an answer without a code that is not a 5xx is not Share speaking: unavailable at once, not retried", () =>
+    Effect.gen(function* () {
+      const { exits, calls } = yield* run([{ status: 404, body: "<html>Not Found</html>" }])
+      assert.strictEqual(calls.length, 1)
+      const error = failureOf(exits[0]!)
+      assert.strictEqual(error._tag, "ProviderUnavailable")
+      assert.include(error.message, "HTTP 404 without an error code to glucose")
+    })
+  )
+
   it.effect("a named error answers its code and message, without retries; a code in an odd shape is not echoed", () =>
     Effect.gen(function* () {
       const { exits, calls } = yield* run([shareError("SessionIdNotFound", "Session ID not found")])

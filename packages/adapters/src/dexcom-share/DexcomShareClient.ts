@@ -120,7 +120,14 @@ export const makeDexcomShareClient = Effect.fnUntraced(function* (provider: Prov
     if (answer.status === 200) return { _tag: "Ok", body: answer.body } satisfies ShareAnswer
     const named = decodeErrorBody(answer.body)
     if (Option.isNone(named)) {
-      return yield* new TransientFailure({ reason: `HTTP ${answer.status}` })
+      if (answer.status >= 500 || answer.status === 408) {
+        return yield* new TransientFailure({ reason: `HTTP ${answer.status}` })
+      }
+      // Not Share speaking (a wrong DEXCOM_SHARE_BASE_URL, a proxy): nothing a retry or a new login would fix.
+      return yield* new ProviderUnavailable({
+        provider,
+        message: `Dexcom Share answered HTTP ${answer.status} without an error code to ${operation}`
+      })
     }
     const code = safeShareCode(named.value.Code)
     if (retry && TRANSIENT_CODES.has(code))

@@ -123,6 +123,7 @@ export const makeDexcomShareSessions = Effect.fnUntraced(function* (
   ): Effect.fn.Return<never, LoginRefused> {
     const now = yield* Clock.currentTimeMillis
     const backoff = reason === "account_locked" ? settings.lockedAccountBackoff : settings.refusedCredentialsBackoff
+    for (const [key, refusal] of refusals) if (refusal.untilMillis <= now) refusals.delete(key)
     refusals.set(accountKey(credentials.username), {
       fingerprint: fingerprint(credentials),
       reason,
