@@ -1,9 +1,12 @@
 import { SimulatorProvider } from "@bg-ingest/adapters"
-import { UserId } from "@bg-ingest/domain"
+import { CgmProvider, UserId } from "@bg-ingest/domain"
 import { Clock, Context, DateTime, Effect, Layer } from "effect"
 import { egvSeries, impossibleRecord } from "../fakes/dexcomRecords.ts"
 import { fakeDexcom } from "../fakes/FakeDexcomServer.ts"
+import { fakeShare } from "../fakes/FakeShareServer.ts"
+import { impossibleShareRecord, type ShareFormat, shareSeries } from "../fakes/shareRecords.ts"
 import { alignedFiveMinutes, connectDirectly, dexcomProviderLayer } from "../support/dexcom.ts"
+import { shareProviderLayer, storeShareConnection } from "../support/dexcomShare.ts"
 import { cgmProviderContract } from "./CgmProviderContract.ts"
 
 cgmProviderContract("simulator", {
@@ -47,3 +50,42 @@ cgmProviderContract("dexcom (fake server)", {
   dataWindow: DexcomHarness.use((harness) => Effect.succeed(harness.window)),
   expectedReadings: DexcomHarness.use((harness) => Effect.succeed(harness.expected))
 })
+
+class ShareHarness extends Context.Service<
+  ShareHarness,
+  { readonly window: { readonly from: DateTime.Utc; readonly to: DateTime.Utc }; readonly expected: number }
+>()("test/ShareHarness") {}
+
+const shareUser = UserId.make("share-contract-user")
+
+for (const format of ["modern", "legacy"] satisfies ReadonlyArray<ShareFormat>) {
+  cgmProviderContract(`dexcom-share (fake server, ${format} format)`, {
+    makeLayer: () =>
+      Layer.unwrap(
+        Effect.gen(function* () {
+          const fake = yield* fakeShare()
+          const now = yield* Clock.currentTimeMillis
+          // Share keeps the last 24 hours: the data ends well before now and starts well after now − 24 h.
+          const start = Math.floor((now - 20 * 3_600_000) / 1000) * 1000 + 17_000
+          const series = shareSeries({ start, count: 200, nullEvery: 13, highLowEvery: 17, wtOffsetEvery: 7 })
+          fake.addAccount("contract@example.org", {
+            password: "correct horse battery",
+            records: [...series.records, impossibleShareRecord(start + 150_007)],
+            format
+          })
+          const window = { from: DateTime.makeUnsafe(start), to: DateTime.makeUnsafe(start + 200 * 300_000) }
+          return Layer.mergeAll(
+            Layer.effectDiscard(
+              CgmProvider.use((provider) =>
+                storeShareConnection(provider, shareUser, "contract@example.org", "correct horse battery")
+              )
+            ).pipe(Layer.provideMerge(shareProviderLayer(fake))),
+            Layer.succeed(ShareHarness, { window, expected: series.expected.length })
+          )
+        })
+      ),
+    userWithData: shareUser,
+    dataWindow: ShareHarness.use((harness) => Effect.succeed(harness.window)),
+    expectedReadings: ShareHarness.use((harness) => Effect.succeed(harness.expected))
+  })
+}

@@ -107,6 +107,16 @@ describe("system routes and error answers", () => {
           "userId"
         ])
         assert.property(range.responses, "400")
+        const connect = openapi.body.paths["/api/bg/{userId}/connections/{provider}"]
+        assert.deepStrictEqual(Object.keys(connect).sort(), ["delete", "put"])
+        assert.strictEqual(
+          connect.put.requestBody.content["application/json"].schema.$ref,
+          "#/components/schemas/Credentials"
+        )
+        assert.deepStrictEqual(openapi.body.components.schemas.Credentials.required, ["username", "password"])
+        for (const status of ["200", "201", "400", "401", "404", "429", "502", "503"]) {
+          assert.property(connect.put.responses, status)
+        }
         const docs = yield* get("/docs")
         assert.strictEqual(docs.status, 200)
         assert.include(docs.contentType, "text/html")

@@ -54,6 +54,15 @@ export const del = (url: string) => read(HttpClientRequest.delete(url))
 export const request = (method: "PUT" | "PATCH" | "DELETE" | "POST" | "GET", url: string) =>
   read(HttpClientRequest.make(method)(url))
 
+/** PUTs a JSON document (or, given a string, those exact characters as JSON). */
+export const putJson = (url: string, body: unknown, headers: Record<string, string> = {}) =>
+  read(
+    HttpClientRequest.put(url).pipe(
+      HttpClientRequest.bodyText(typeof body === "string" ? body : JSON.stringify(body), "application/json"),
+      HttpClientRequest.setHeaders(headers)
+    )
+  )
+
 /** POSTs raw bytes with the given headers, as a webhook sender would. */
 export const postRaw = (url: string, body: Uint8Array, headers: Record<string, string>) =>
   read(

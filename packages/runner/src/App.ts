@@ -2,6 +2,7 @@ import { createServer } from "node:http"
 import { join } from "node:path"
 import { loadTokenEncryptionKey, TokenCipher } from "@bg-ingest/adapters/crypto"
 import { dexcomWebhookFormat, makeDexcomProvider } from "@bg-ingest/adapters/dexcom"
+import { makeDexcomShareProvider } from "@bg-ingest/adapters/dexcom-share"
 import { DynamoStores } from "@bg-ingest/adapters/dynamodb"
 import {
   InMemoryConnectionStore,
@@ -86,16 +87,24 @@ export const tokenCipherLayer = (config: AppConfig): Layer.Layer<TokenCipher, St
     )
   )
 
-/** The configured CGM providers. Dexcom keeps its tokens in the `ConnectionStore`. */
+/**
+ * The configured CGM providers. Dexcom and Dexcom Share keep their credentials in the `ConnectionStore`, sealed
+ * by the `TokenCipher`, and call out through `fetch`.
+ */
 export const providersLayer = (config: AppConfig): Layer.Layer<CgmProviders, StartupError, ConnectionStore> => {
   const simulator: ReadonlyArray<CgmProviderShape> = config.providers.includes("simulator")
     ? [makeSimulatorProvider()]
     : []
-  const dexcom = config.providers.includes("dexcom") ? config.dexcom : null
-  if (dexcom === null) return CgmProviders.layer(simulator)
+  const remote = [
+    ...(config.providers.includes("dexcom") && config.dexcom !== null ? [makeDexcomProvider(config.dexcom)] : []),
+    ...(config.providers.includes("dexcom-share") && config.dexcomShare !== null
+      ? [makeDexcomShareProvider(config.dexcomShare)]
+      : [])
+  ]
+  if (remote.length === 0) return CgmProviders.layer(simulator)
   return Layer.effect(
     CgmProviders,
-    Effect.map(makeDexcomProvider(dexcom), (provider) => CgmProviders.fromProviders([...simulator, provider]))
+    Effect.map(Effect.all(remote), (providers) => CgmProviders.fromProviders([...simulator, ...providers]))
   ).pipe(Layer.provide(Layer.mergeAll(tokenCipherLayer(config), FetchHttpClient.layer)))
 }
 

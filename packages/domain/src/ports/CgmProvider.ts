@@ -1,4 +1,4 @@
-import { Context, type DateTime, type Duration, type Effect, type Option, Schema } from "effect"
+import { Context, type DateTime, type Duration, type Effect, type Option, type Redacted, Schema } from "effect"
 import { ProviderId, type UserId } from "../model/Identifiers.ts"
 import type { Reading } from "../model/Reading.ts"
 import type { TimeWindow } from "../model/TimeWindow.ts"
@@ -56,6 +56,36 @@ export interface ProviderAuthorization {
   ) => Effect.Effect<string, AuthorizationRejected | RateLimited | ProviderUnavailable | InvalidProviderResponse>
 }
 
+/**
+ * The provider refused a username and password, or would not try them: `invalid_credentials` (wrong username or
+ * password), `account_locked` (too many failed logins; the provider locked the account for a while),
+ * `recently_refused` (these exact credentials were refused a short while ago and are not tried again yet, so that
+ * retries never lock the account). Nothing is stored.
+ */
+export class CredentialsRejected extends Schema.TaggedError<CredentialsRejected>()("CredentialsRejected", {
+  provider: ProviderId,
+  reason: Schema.Literals(["invalid_credentials", "account_locked", "recently_refused"]),
+  message: Schema.String
+}) {}
+
+/** A user's login at a provider that has no OAuth (Dexcom Share). */
+export interface ProviderCredentials {
+  readonly username: string
+  readonly password: Redacted.Redacted<string>
+}
+
+/** How a provider that takes a username and password lets a user connect. */
+export interface ProviderCredentialsLogin {
+  /**
+   * Checks the credentials with one login at the provider and answers them encrypted for storage in the
+   * connection (opaque to everything but the provider's adapter). Nothing is stored by this call.
+   */
+  readonly verify: (
+    userId: UserId,
+    credentials: ProviderCredentials
+  ) => Effect.Effect<string, CredentialsRejected | RateLimited | ProviderUnavailable | InvalidProviderResponse>
+}
+
 /** The readings a provider returned for one window, and how many of its records carried no value. */
 export interface FetchedReadings {
   readonly readings: ReadonlyArray<Reading>
@@ -91,6 +121,8 @@ export interface CgmProviderShape {
   readonly fetchReadings: (userId: UserId, window: TimeWindow) => Effect.Effect<FetchedReadings, ProviderError>
   /** Present when users connect through OAuth (Dexcom); absent when no consent is needed (the simulator). */
   readonly authorization?: ProviderAuthorization
+  /** Present when users connect with a username and password (Dexcom Share). */
+  readonly credentialsLogin?: ProviderCredentialsLogin
 }
 
 /** One CGM provider. The runner registers every configured provider in {@link CgmProviders}. */

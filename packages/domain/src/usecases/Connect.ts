@@ -1,4 +1,4 @@
-import { Context, DateTime, Effect, Layer, Option, Schema } from "effect"
+import { Context, DateTime, Duration, Effect, Layer, Option, Schema } from "effect"
 import { Digest, SecureRandom } from "effect/crypto"
 import { Base64Url } from "effect/encoding"
 import { type Connection, newConnection } from "../model/Connection.ts"
@@ -7,8 +7,10 @@ import { toWholeSeconds } from "../model/Reading.ts"
 import {
   AuthorizationRejected,
   type CgmProviderShape,
+  type CredentialsRejected,
   type InvalidProviderResponse,
   type ProviderAuthorization,
+  type ProviderCredentials,
   type ProviderUnavailable,
   type RateLimited
 } from "../ports/CgmProvider.ts"
@@ -17,7 +19,7 @@ import { ConnectionStore, type ConnectionStoreError } from "../ports/ConnectionS
 import { OAuthStateStore, type OAuthStateStoreError } from "../ports/OAuthStateStore.ts"
 import { ConnectSettings } from "./Settings.ts"
 
-/** The provider needs no consent (the simulator) or cannot be connected through OAuth. */
+/** The provider cannot be connected this way: it needs no consent (the simulator), or uses another way to connect. */
 export class ProviderNotConnectable extends Schema.TaggedError<ProviderNotConnectable>()("ProviderNotConnectable", {
   provider: Schema.String,
   message: Schema.String
@@ -65,6 +67,21 @@ export type CompleteError =
   | OAuthStateStoreError
   | ConnectionStoreError
 
+export type ConnectWithCredentialsError =
+  | UnknownProvider
+  | ProviderNotConnectable
+  | CredentialsRejected
+  | RateLimited
+  | ProviderUnavailable
+  | InvalidProviderResponse
+  | ConnectionStoreError
+
+export interface CredentialsConnected {
+  readonly connection: Connection
+  /** False when the user's connection existed (re-connected, or its credentials replaced). */
+  readonly created: boolean
+}
+
 const STATE_BYTES = 32
 const encoder = new TextEncoder()
 
@@ -76,13 +93,23 @@ const safeErrorCode = (error: string): string => (/^[a-z_]{1,64}$/.test(error) ?
  * unguessable (256 random bits), bound to the user and the provider, single-use and short-lived, kept in the
  * `OAuthStateStore` so that any replica can finish it; `complete` checks that state, exchanges the code and
  * stores the connection (status active, backfill horizon set, due now so the scheduler backfills it).
- * A failed step stores nothing.
+ * A provider without OAuth (Dexcom Share) is connected by `connectWithCredentials` instead: one login checks the
+ * username and password, which are stored encrypted. A failed step stores nothing.
  */
 export class Connect extends Context.Service<
   Connect,
   {
     readonly authorize: (userId: UserId, provider: string) => Effect.Effect<AuthorizationStart, AuthorizeError>
     readonly complete: (provider: string, params: CallbackParams) => Effect.Effect<Connection, CompleteError>
+    /**
+     * Connects a user to a provider that takes a username and password: one login at the provider checks them,
+     * then the connection is stored with the credentials encrypted by the provider's adapter.
+     */
+    readonly connectWithCredentials: (
+      userId: UserId,
+      provider: string,
+      credentials: ProviderCredentials
+    ) => Effect.Effect<CredentialsConnected, ConnectWithCredentialsError>
   }
 >()("@bg-ingest/domain/Connect", {
   make: Effect.gen(function* () {
@@ -99,7 +126,10 @@ export class Connect extends Context.Service<
       if (provider.authorization === undefined) {
         return yield* new ProviderNotConnectable({
           provider: provider.id,
-          message: `${provider.id} needs no authorization: it cannot be connected through OAuth`
+          message:
+            provider.credentialsLogin === undefined
+              ? `${provider.id} needs no authorization: it cannot be connected through OAuth`
+              : `${provider.id} connects with a username and password, not through OAuth`
         })
       }
       return { provider, authorization: provider.authorization }
@@ -185,17 +215,30 @@ export class Connect extends Context.Service<
           )
         )
       )
+      const { connection } = yield* store(provider, userId, credentials)
+      return connection
+    })
+
+    /**
+     * Stores the connection with fresh credentials: a new one is active and due at once, backfilling as far as
+     * `ConnectSettings.backfill` and the provider's history allow; an existing one (re-authorized, reconnected,
+     * credentials replaced) keeps its cursor, so only what was missed since is fetched, not the whole backfill.
+     */
+    const store = Effect.fnUntraced(function* (provider: CgmProviderShape, userId: UserId, credentials: string) {
       const now = yield* DateTime.now
       const { backfill } = yield* ConnectSettings
+      const reach = Option.match(provider.limits.maxHistory, {
+        onNone: () => backfill,
+        onSome: (maxHistory) => Duration.min(backfill, maxHistory)
+      })
       const existing = yield* connections.get(userId, provider.id)
-      // A re-authorization keeps the cursor: only what was missed since is fetched, not the whole backfill.
       const connection: Connection = Option.match(existing, {
         onNone: () =>
           newConnection({
             userId,
             provider: provider.id,
             credentials,
-            backfillFrom: toWholeSeconds(DateTime.subtractDuration(now, backfill)),
+            backfillFrom: toWholeSeconds(DateTime.subtractDuration(now, reach)),
             now
           }),
         onSome: (previous) => ({
@@ -216,10 +259,39 @@ export class Connect extends Context.Service<
           backfillFrom: DateTime.formatIso(connection.backfillFrom)
         })
       )
-      return connection
+      return { connection, created: Option.isNone(existing) }
     })
 
-    return { authorize, complete }
+    const connectWithCredentials = Effect.fn("Connect.connectWithCredentials")(function* (
+      userId: UserId,
+      providerId: string,
+      credentials: ProviderCredentials
+    ) {
+      yield* Effect.annotateCurrentSpan({ userId, provider: providerId })
+      const provider = yield* providers.get(providerId)
+      const login = provider.credentialsLogin
+      if (login === undefined) {
+        return yield* new ProviderNotConnectable({
+          provider: provider.id,
+          message:
+            provider.authorization === undefined
+              ? `${provider.id} needs no credentials: it cannot be connected with a username and password`
+              : `${provider.id} connects through OAuth (its authorize endpoint), not with a username and password`
+        })
+      }
+      const sealed = yield* login
+        .verify(userId, credentials)
+        .pipe(
+          Effect.tapError((error) =>
+            Effect.logWarning("Credentials not accepted").pipe(
+              Effect.annotateLogs({ userId, provider: provider.id, error: error._tag, reason: error.message })
+            )
+          )
+        )
+      return yield* store(provider, userId, sealed)
+    })
+
+    return { authorize, complete, connectWithCredentials }
   })
 }) {
   /** Needs `CgmProviders`, a `ConnectionStore` and an `OAuthStateStore`. */

@@ -1,14 +1,16 @@
 import { Schema } from "effect"
 import { HttpApiEndpoint, HttpApiGroup, HttpApiSchema, OpenApi } from "effect/http-api"
 import { ApiKeyAuth } from "./ApiKeyAuth.ts"
-import { ConnectionJson, SyncResultJson } from "./Json.ts"
+import { ConnectionJson, CredentialsJson, SyncResultJson } from "./Json.ts"
 import {
   ConnectionNeedsAttention,
   ConnectionNotFoundProblem,
+  CredentialsRejectedProblem,
   DependencyUnavailable,
   ProviderFailed,
   ProviderNotConfigured,
-  ProviderRateLimited
+  ProviderRateLimited,
+  ProviderTakesNoCredentials
 } from "./Problems.ts"
 import { UserIdParams } from "./ReadingsApi.ts"
 
@@ -29,6 +31,29 @@ export class ConnectionsApi extends HttpApiGroup.make("connections")
         description:
           "Status is one of active, needs_reauthorization, rate_limited, error, disconnected, with the last " +
           "sync, the newest reading, the last error and the next poll. Credentials are never shown."
+      })
+    ),
+    HttpApiEndpoint.put("connect", "/api/bg/:userId/connections/:provider", {
+      params: ProviderParams,
+      payload: CredentialsJson,
+      success: [ConnectionJson, ConnectionJson.pipe(HttpApiSchema.status(201))],
+      error: [
+        CredentialsRejectedProblem,
+        ProviderTakesNoCredentials,
+        ProviderNotConfigured,
+        ProviderRateLimited,
+        ProviderFailed,
+        DependencyUnavailable
+      ]
+    }).annotateMerge(
+      OpenApi.annotations({
+        summary: "Connect a provider account with its username and password",
+        description:
+          "For providers without OAuth, such as dexcom-share. One login at the provider checks the credentials " +
+          "(a refused login is never repeated, so that retries cannot lock the account), then they are stored " +
+          "encrypted and the connection is polled from now on, backfilling as far as the provider keeps data " +
+          "(Dexcom Share: 24 hours). 201 when the connection is new; 200 when it existed (its credentials are " +
+          "replaced and polling resumes where it stopped). The password is never shown by any endpoint."
       })
     ),
     HttpApiEndpoint.post("sync", "/api/bg/:userId/connections/:provider/sync", {

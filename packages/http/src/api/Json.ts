@@ -40,6 +40,21 @@ export const ConnectionJson = Schema.Struct({
   created_at: UtcSeconds
 }).annotate({ identifier: "Connection" })
 
+/** A user's login at a provider without OAuth (Dexcom Share). The password never appears in any answer or log. */
+export const CredentialsJson = Schema.Struct({
+  username: Schema.String.check(
+    Schema.isPattern(/\S/, { expected: "a username" }),
+    Schema.isMaxLength(256, { expected: "a username of at most 256 characters" })
+  ).annotate({ description: "The provider account's username (for Dexcom Share: the Dexcom account's)" }),
+  password: Schema.RedactedFromValue(
+    Schema.String.check(
+      Schema.isMinLength(1, { expected: "a password" }),
+      Schema.isMaxLength(256, { expected: "a password of at most 256 characters" })
+    ).annotate({ description: "Stored encrypted; never shown by any endpoint", format: "password" })
+  )
+}).annotate({ identifier: "Credentials" })
+export type CredentialsJson = typeof CredentialsJson.Type
+
 /** The answer to a completed authorization. */
 export const ConnectedJson = Schema.Struct({
   provider: Schema.String,

@@ -103,3 +103,26 @@ export class ProviderNotConnectable extends HttpApiError.Problem<ProviderNotConn
   status: 400,
   title: "Provider needs no authorization"
 }) {}
+
+export class CredentialsRejectedProblem extends HttpApiError.Problem<CredentialsRejectedProblem>()(
+  "CredentialsRejectedProblem",
+  { type: "urn:bg-ingest:problem:credentials-rejected", status: 400, title: "Credentials rejected" },
+  {
+    reason: Schema.Literals(["invalid_credentials", "account_locked", "recently_refused"]).annotate({
+      description:
+        "invalid_credentials: the provider refused the username or password; account_locked: the provider locked " +
+        "the account after too many failed logins (wait, or unlock it at the provider); recently_refused: these " +
+        "exact credentials were refused a short while ago and are not tried again yet (so that retries never lock " +
+        "the account). Nothing was stored."
+    })
+  }
+) {}
+
+export class ProviderTakesNoCredentials extends HttpApiError.Problem<ProviderTakesNoCredentials>()(
+  "ProviderTakesNoCredentials",
+  {
+    type: "urn:bg-ingest:problem:provider-takes-no-credentials",
+    status: 400,
+    title: "Provider takes no username and password"
+  }
+) {}

@@ -1,14 +1,24 @@
-import { ConnectionStore, ProviderId, Sync, type SyncError } from "@bg-ingest/domain"
+import {
+  Connect,
+  ConnectionStore,
+  type ConnectWithCredentialsError,
+  ProviderId,
+  Sync,
+  type SyncError
+} from "@bg-ingest/domain"
 import { DateTime, Duration, Effect, Option, Schema } from "effect"
+import { HttpServerResponse } from "effect/http"
 import { HttpApiBuilder } from "effect/http-api"
 import { BgIngestApi } from "../api/Api.ts"
 import {
   ConnectionNeedsAttention,
   ConnectionNotFoundProblem,
+  CredentialsRejectedProblem,
   type DependencyUnavailable,
   ProviderFailed,
   ProviderNotConfigured,
-  ProviderRateLimited
+  ProviderRateLimited,
+  ProviderTakesNoCredentials
 } from "../api/Problems.ts"
 import { dependencyUnavailable } from "./DependencyFailures.ts"
 import { toConnectionJson, toSyncResultJson } from "./JsonMapping.ts"
@@ -53,15 +63,47 @@ const syncProblem = (error: SyncError): Effect.Effect<never, SyncProblem> => {
   }
 }
 
+type ConnectProblem =
+  | CredentialsRejectedProblem
+  | ProviderTakesNoCredentials
+  | ProviderNotConfigured
+  | ProviderRateLimited
+  | ProviderFailed
+  | DependencyUnavailable
+
+const connectProblem = (error: ConnectWithCredentialsError): Effect.Effect<never, ConnectProblem> => {
+  switch (error._tag) {
+    case "UnknownProvider":
+      return Effect.fail(new ProviderNotConfigured({ detail: error.message }))
+    case "ProviderNotConnectable":
+      return Effect.fail(new ProviderTakesNoCredentials({ detail: error.message }))
+    case "CredentialsRejected":
+      return Effect.fail(new CredentialsRejectedProblem({ detail: error.message, reason: error.reason }))
+    case "RateLimited":
+      return Effect.fail(
+        new ProviderRateLimited({
+          detail: error.message,
+          retry_after_seconds: Math.ceil(Duration.toSeconds(error.retryAfter))
+        })
+      )
+    case "ProviderUnavailable":
+    case "InvalidProviderResponse":
+      return Effect.fail(new ProviderFailed({ detail: error.message }))
+    case "ConnectionStoreError":
+      return dependencyUnavailable(error)
+  }
+}
+
 const decodeProviderId = Schema.decodeUnknownOption(ProviderId)
 
-/** Needs a `ConnectionStore` and `Sync`. */
+/** Needs a `ConnectionStore`, `Sync` and `Connect`. */
 export const ConnectionsHandlers = HttpApiBuilder.group(
   BgIngestApi,
   "connections",
   Effect.fn(function* (handlers) {
     const connections = yield* ConnectionStore
     const sync = yield* Sync
+    const connect = yield* Connect
 
     const connectionNotFound = (userId: string, provider: string) =>
       new ConnectionNotFoundProblem({ detail: `${userId} has no ${provider} connection` })
@@ -72,6 +114,17 @@ export const ConnectionsHandlers = HttpApiBuilder.group(
           Effect.map((list) => list.map(toConnectionJson)),
           Effect.catchTag("ConnectionStoreError", dependencyUnavailable)
         )
+      )
+      .handle(
+        "connect",
+        Effect.fnUntraced(function* ({ params, payload }) {
+          const { connection, created } = yield* connect
+            .connectWithCredentials(params.userId, params.provider, payload)
+            .pipe(Effect.catch(connectProblem))
+          const body = toConnectionJson(connection)
+          // The target URI is the connection itself, so a 201 needs no Location.
+          return created ? HttpServerResponse.jsonUnsafe(body, { status: 201 }) : body
+        })
       )
       .handle("sync", ({ params }) =>
         sync.sync(params.userId, params.provider).pipe(Effect.map(toSyncResultJson), Effect.catch(syncProblem))

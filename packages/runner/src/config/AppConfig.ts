@@ -1,5 +1,6 @@
 import { parseTokenEncryptionKey } from "@bg-ingest/adapters/crypto"
 import { type DexcomSettings, dexcomSettingsFromEnvironment } from "@bg-ingest/adapters/dexcom"
+import { type DexcomShareSettings, dexcomShareSettingsFromEnvironment } from "@bg-ingest/adapters/dexcom-share"
 import { DEFAULT_TABLE, type DynamoDbOptions } from "@bg-ingest/adapters/dynamodb"
 import {
   DEFAULT_RABBITMQ_EXCHANGE,
@@ -16,7 +17,7 @@ export const StoreKinds = ["sqlite", "dynamodb", "memory"] as const
 export type StoreKind = (typeof StoreKinds)[number]
 export const EventKinds = ["rabbitmq", "memory"] as const
 export type EventKind = (typeof EventKinds)[number]
-export const ProviderKinds = ["simulator", "dexcom"] as const
+export const ProviderKinds = ["simulator", "dexcom", "dexcom-share"] as const
 export type ProviderKind = (typeof ProviderKinds)[number]
 export const LogFormats = ["pretty", "json"] as const
 export const LogLevels = ["Trace", "Debug", "Info", "Warn", "Error", "Fatal"] as const
@@ -51,6 +52,8 @@ export interface AppConfig {
   readonly rabbitmq: RabbitMqPublisherOptions | null
   /** The Dexcom application, when `dexcom` is one of the providers. */
   readonly dexcom: DexcomSettings | null
+  /** The Dexcom Share region (or server), when `dexcom-share` is one of the providers. */
+  readonly dexcomShare: DexcomShareSettings | null
   /** Encrypts provider tokens at rest; development generates one in `DATA_DIR` when absent. */
   readonly tokenEncryptionKey: Option.Option<Redacted.Redacted<string>>
   /** Which defaults development mode chose and why, for the start-up log. */
@@ -180,18 +183,23 @@ export const loadAppConfig = (env: Readonly<Record<string, string>>): Result.Res
     read.notes.push("events: kept in process (set RABBITMQ_URL to publish to RabbitMQ)")
   }
 
+  const shareConfigured = read.has("DEXCOM_SHARE_REGION") || read.has("DEXCOM_SHARE_BASE_URL")
   const defaultProviders: ReadonlyArray<ProviderKind> = strict
     ? ["dexcom"]
-    : read.has("DEXCOM_CLIENT_ID")
-      ? ["simulator", "dexcom"]
-      : ["simulator"]
+    : [
+        "simulator",
+        ...(read.has("DEXCOM_CLIENT_ID") ? (["dexcom"] as const) : []),
+        ...(shareConfigured ? (["dexcom-share"] as const) : [])
+      ]
   const providers = read.list("PROVIDERS", defaultProviders).filter((provider): provider is ProviderKind => {
     if ((ProviderKinds as ReadonlyArray<string>).includes(provider)) return true
     read.problems.push(`PROVIDERS lists "${provider}", which is not one of ${ProviderKinds.join(", ")}`)
     return false
   })
-  if (!read.has("PROVIDERS") && !strict && !read.has("DEXCOM_CLIENT_ID")) {
-    read.notes.push("providers: the simulator only (set DEXCOM_CLIENT_ID and friends to connect Dexcom accounts)")
+  if (!read.has("PROVIDERS") && !strict && !read.has("DEXCOM_CLIENT_ID") && !shareConfigured) {
+    read.notes.push(
+      "providers: the simulator only (set DEXCOM_CLIENT_ID and friends to connect Dexcom accounts, DEXCOM_SHARE_REGION for Dexcom Share)"
+    )
   }
 
   const demoUsers = read
@@ -250,14 +258,20 @@ export const loadAppConfig = (env: Readonly<Record<string, string>>): Result.Res
     if (Result.isSuccess(settings)) dexcom = settings.success
     else read.problems.push(...settings.failure)
   }
+  let dexcomShare: DexcomShareSettings | null = null
+  if (providers.includes("dexcom-share")) {
+    const settings = dexcomShareSettingsFromEnvironment(env, appEnv)
+    if (Result.isSuccess(settings)) dexcomShare = settings.success
+    else read.problems.push(...settings.failure)
+  }
   const tokenKey = read.raw("TOKEN_ENCRYPTION_KEY")
   const parsedTokenKey = tokenKey === undefined ? undefined : parseTokenEncryptionKey(tokenKey)
   if (parsedTokenKey !== undefined && Result.isFailure(parsedTokenKey)) {
     read.problems.push(`TOKEN_ENCRYPTION_KEY ${parsedTokenKey.failure}`)
   }
-  if (!strict && dexcom !== null && tokenKey === undefined) {
+  if (!strict && (dexcom !== null || dexcomShare !== null) && tokenKey === undefined) {
     read.notes.push(
-      "provider tokens: encrypted with a development key kept in DATA_DIR/token-encryption.key (set TOKEN_ENCRYPTION_KEY)"
+      "provider credentials: encrypted with a development key kept in DATA_DIR/token-encryption.key (set TOKEN_ENCRYPTION_KEY)"
     )
   }
 
@@ -298,6 +312,7 @@ export const loadAppConfig = (env: Readonly<Record<string, string>>): Result.Res
             confirmTimeout: Duration.seconds(confirmTimeoutSeconds)
           },
     dexcom,
+    dexcomShare,
     tokenEncryptionKey: tokenKey === undefined ? Option.none() : Option.some(Redacted.make(tokenKey)),
     notes: read.notes
   }

@@ -1,0 +1,280 @@
+import { createHmac, randomBytes } from "node:crypto"
+import {
+  ConnectionStore,
+  CredentialsRejected,
+  InvalidProviderResponse,
+  makeKeyedLock,
+  NeedsReauthorization,
+  type ProviderCredentials,
+  type ProviderId,
+  ProviderUnavailable,
+  type RateLimited,
+  type UserId
+} from "@bg-ingest/domain"
+import { Clock, Data, DateTime, Duration, Effect, Option, Redacted, Schema } from "effect"
+import { TokenCipher, type TokenDecryptionFailed } from "../crypto/TokenCipher.ts"
+import type { DexcomShareClient, ShareAnswer } from "./DexcomShareClient.ts"
+import type { DexcomShareSettings } from "./DexcomShareSettings.ts"
+
+/** What is sealed into `Connection.credentials`: the login, nothing else (sessions stay in memory). */
+const StoredCredentials = Schema.Struct({ username: Schema.String, password: Schema.String })
+type StoredCredentials = typeof StoredCredentials.Type
+const StoredCredentialsJson = Schema.fromJsonString(StoredCredentials)
+const encodeStoredCredentials = Schema.encodeSync(StoredCredentialsJson)
+const decodeStoredCredentials = Schema.decodeUnknownEffect(StoredCredentialsJson)
+const decodeJsonString = Schema.decodeUnknownOption(Schema.fromJsonString(Schema.String))
+
+const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i
+export const SHARE_NO_ID = "00000000-0000-0000-0000-000000000000"
+
+/** Share answers a session error to a read when the session expired or never existed: log in again, once. */
+export const isSessionExpired = (code: string) => code === "SessionIdNotFound" || code === "SessionNotValid"
+
+/** A login Share refused, or one not tried because Share refused the same credentials a short while ago. */
+class LoginRefused extends Data.TaggedError("LoginRefused")<{
+  readonly reason: "invalid_credentials" | "account_locked" | "recently_refused"
+  readonly message: string
+}> {}
+
+/**
+ * What a refused login means. Share names a wrong password `AccountPasswordInvalid` (older servers:
+ * `SSO_InternalError` "Cannot Authenticate…", or an all-zero id) and a locked account
+ * `SSO_AuthenticateMaxAttemptsExceeed`. `SSO_InternalError` otherwise is Share failing. Any other code in answer
+ * to a login is taken as a refusal too: guessing "transient" would let the next sync try the same password again,
+ * and a few of those lock the account.
+ */
+export const classifyLoginRefusal = (
+  code: string,
+  message: string
+): "invalid_credentials" | "account_locked" | "unavailable" => {
+  if (/MaxAttempts|Locked/i.test(code) || /locked|too many|maximum .*attempts/i.test(message)) return "account_locked"
+  if (code === "SSO_InternalError") return /cannot authenticate/i.test(message) ? "invalid_credentials" : "unavailable"
+  return "invalid_credentials"
+}
+
+interface Session {
+  /** The stored (sealed) credentials the session was opened with: new credentials mean a new session. */
+  readonly sealed: string
+  readonly accountId: string
+  readonly sessionId: string
+}
+
+interface Refusal {
+  readonly fingerprint: string
+  readonly reason: "invalid_credentials" | "account_locked"
+  readonly code: string
+  readonly atMillis: number
+  readonly untilMillis: number
+}
+
+export interface ShareSession {
+  readonly sessionId: string
+  /** Opened by this call: Share refusing it again is not a reason to log in a second time. */
+  readonly fresh: boolean
+}
+
+type SessionError = NeedsReauthorization | RateLimited | ProviderUnavailable | InvalidProviderResponse
+
+export interface DexcomShareSessions {
+  /** One login with `credentials`; answers them sealed for `Connection.credentials` and keeps the session. */
+  readonly verify: (
+    userId: UserId,
+    credentials: ProviderCredentials
+  ) => Effect.Effect<string, CredentialsRejected | RateLimited | ProviderUnavailable | InvalidProviderResponse>
+  /**
+   * A session for the user's stored credentials: the one kept in memory, else one login (one at a time per user;
+   * a caller that waited gets the session the other opened). `stale` is a session Share just refused.
+   */
+  readonly session: (userId: UserId, stale: string | null) => Effect.Effect<ShareSession, SessionError>
+}
+
+/**
+ * Logins and sessions of Dexcom Share users. Repeated failed logins lock a Share account, so a login is never
+ * retried: at most one per call, none by the client's retries, and after Share refused a username and password
+ * (or locked the account) the same pair is not tried again for `refusedCredentialsBackoff` (locked:
+ * `lockedAccountBackoff`), whoever asks. The connection's status (`needs_reauthorization`, set by the sync from
+ * the error) stops the polling until someone stores new credentials. Refused pairs are remembered by an HMAC
+ * under a key that lives and dies with the process, never as the password.
+ */
+export const makeDexcomShareSessions = Effect.fnUntraced(function* (
+  provider: ProviderId,
+  settings: DexcomShareSettings,
+  client: DexcomShareClient
+) {
+  const connections = yield* ConnectionStore
+  const cipher = yield* TokenCipher
+  const withUserLock = makeKeyedLock()
+  const sessions = new Map<UserId, Session>()
+  const refusals = new Map<string, Refusal>()
+  const fingerprintKey = randomBytes(32)
+  const sealingContext = (userId: UserId) => `${provider}:${userId}`
+
+  const accountKey = (username: string) => username.trim().toLowerCase()
+  const fingerprint = (credentials: StoredCredentials) =>
+    createHmac("sha256", fingerprintKey)
+      .update(`${accountKey(credentials.username)}\u0000${credentials.password}`)
+      .digest("hex")
+
+  /** Remembers that Share refused these credentials, and fails with what that means. */
+  const refuse = Effect.fnUntraced(function* (
+    credentials: StoredCredentials,
+    reason: Refusal["reason"],
+    code: string
+  ): Effect.fn.Return<never, LoginRefused> {
+    const now = yield* Clock.currentTimeMillis
+    const backoff = reason === "account_locked" ? settings.lockedAccountBackoff : settings.refusedCredentialsBackoff
+    for (const [key, refusal] of refusals) if (refusal.untilMillis <= now) refusals.delete(key)
+    refusals.set(accountKey(credentials.username), {
+      fingerprint: fingerprint(credentials),
+      reason,
+      code,
+      atMillis: now,
+      untilMillis: now + Duration.toMillis(backoff)
+    })
+    yield* Effect.logWarning("Dexcom Share refused a login: these credentials are not tried again").pipe(
+      Effect.annotateLogs({ reason, code, notBefore: Duration.format(backoff) })
+    )
+    return yield* new LoginRefused({
+      reason,
+      message:
+        reason === "account_locked"
+          ? `Dexcom Share locked the account after too many failed logins (${code}): no login is tried until the credentials are updated (the user may first have to wait, or unlock the account at Dexcom)`
+          : `Dexcom Share refused the username or password (${code}): no login is tried until the credentials are updated`
+    })
+  })
+
+  /** Fails, without calling Share, when Share refused these exact credentials a short while ago. */
+  const guard = Effect.fnUntraced(function* (credentials: StoredCredentials) {
+    const key = accountKey(credentials.username)
+    const refusal = refusals.get(key)
+    if (refusal === undefined) return
+    const now = yield* Clock.currentTimeMillis
+    if (now >= refusal.untilMillis) {
+      refusals.delete(key)
+      return
+    }
+    if (refusal.fingerprint !== fingerprint(credentials)) return
+    const iso = (millis: number) => DateTime.formatIso(DateTime.makeUnsafe(millis)).replace(/\.\d{3}Z$/, "Z")
+    return yield* new LoginRefused({
+      reason: refusal.reason === "account_locked" ? "account_locked" : "recently_refused",
+      message: `Dexcom Share refused these credentials at ${iso(refusal.atMillis)} (${refusal.code}): they are not tried again before ${iso(refusal.untilMillis)}; update the credentials`
+    })
+  })
+
+  /** The id a login step answered, or the refusal it means (an all-zero id is Share's way of saying no). */
+  const idFrom = Effect.fnUntraced(function* (
+    step: "authenticate" | "login",
+    answer: ShareAnswer,
+    credentials: StoredCredentials
+  ) {
+    if (answer._tag === "Refused") {
+      const meaning = classifyLoginRefusal(answer.code, answer.message)
+      if (meaning === "unavailable") {
+        return yield* new ProviderUnavailable({
+          provider,
+          message: `Dexcom Share could not log in (${answer.code}); the login is not repeated before the next sync`
+        })
+      }
+      return yield* refuse(credentials, meaning, answer.code)
+    }
+    const id = decodeJsonString(answer.body)
+    if (Option.isNone(id) || !UUID.test(id.value)) {
+      return yield* new InvalidProviderResponse({
+        provider,
+        message: `Dexcom Share's ${step} answer is not an id`
+      })
+    }
+    if (id.value === SHARE_NO_ID) return yield* refuse(credentials, "invalid_credentials", "all-zero id")
+    return id.value
+  })
+
+  /** One login: the account id (unless known from an earlier login with these credentials), then a session. */
+  const login = Effect.fnUntraced(function* (credentials: StoredCredentials, knownAccountId: string | null) {
+    yield* guard(credentials)
+    const accountId =
+      knownAccountId ??
+      (yield* idFrom(
+        "authenticate",
+        yield* client.send("authenticate", {
+          body: {
+            accountName: credentials.username,
+            password: credentials.password,
+            applicationId: settings.applicationId
+          },
+          retry: false
+        }),
+        credentials
+      ))
+    const sessionId = yield* idFrom(
+      "login",
+      yield* client.send("login", {
+        body: { accountId, password: credentials.password, applicationId: settings.applicationId },
+        retry: false
+      }),
+      credentials
+    )
+    refusals.delete(accountKey(credentials.username))
+    return { accountId, sessionId }
+  })
+
+  const verify = Effect.fn("DexcomShareSessions.verify")(function* (userId: UserId, input: ProviderCredentials) {
+    const credentials = { username: input.username.trim(), password: Redacted.value(input.password) }
+    const { accountId, sessionId } = yield* login(credentials, null).pipe(
+      Effect.catchTag("LoginRefused", (refused) =>
+        Effect.fail(new CredentialsRejected({ provider, reason: refused.reason, message: refused.message }))
+      )
+    )
+    const sealed = yield* cipher.seal(encodeStoredCredentials(credentials), sealingContext(userId))
+    sessions.set(userId, { sealed, accountId, sessionId })
+    return sealed
+  })
+
+  const needsReauthorization = (message: string) => new NeedsReauthorization({ provider, message })
+
+  const openFailure = (failure: TokenDecryptionFailed) =>
+    failure.reason === "wrong_key"
+      ? new ProviderUnavailable({ provider, message: failure.message })
+      : needsReauthorization(`The stored Dexcom Share credentials cannot be read (${failure.reason}): store them again`)
+
+  const storedCredentials = Effect.fnUntraced(function* (userId: UserId) {
+    const found = yield* connections
+      .get(userId, provider)
+      .pipe(
+        Effect.mapError(
+          (error) => new ProviderUnavailable({ provider, message: `Cannot read the connection: ${error.message}` })
+        )
+      )
+    if (Option.isNone(found) || found.value.credentials === null) {
+      sessions.delete(userId)
+      return yield* needsReauthorization("No Dexcom Share credentials are stored: connect the account")
+    }
+    return found.value.credentials
+  })
+
+  const session = Effect.fn("DexcomShareSessions.session")(function* (userId: UserId, stale: string | null) {
+    return yield* withUserLock(
+      userId,
+      Effect.gen(function* () {
+        const sealed = yield* storedCredentials(userId)
+        const kept = sessions.get(userId)
+        const sameCredentials = kept !== undefined && kept.sealed === sealed
+        if (sameCredentials && kept.sessionId !== stale) return { sessionId: kept.sessionId, fresh: false }
+        const json = yield* cipher.open(sealed, sealingContext(userId)).pipe(Effect.mapError(openFailure))
+        const credentials = yield* decodeStoredCredentials(json).pipe(
+          Effect.mapError(() =>
+            needsReauthorization("The stored Dexcom Share credentials are unreadable: store them again")
+          )
+        )
+        sessions.delete(userId)
+        const opened = yield* login(credentials, sameCredentials ? kept.accountId : null).pipe(
+          Effect.catchTag("LoginRefused", (refused) => Effect.fail(needsReauthorization(refused.message)))
+        )
+        sessions.set(userId, { sealed, ...opened })
+        yield* Effect.logDebug("Dexcom Share session opened").pipe(Effect.annotateLogs({ userId }))
+        return { sessionId: opened.sessionId, fresh: true }
+      })
+    )
+  })
+
+  return { verify, session } satisfies DexcomShareSessions
+})

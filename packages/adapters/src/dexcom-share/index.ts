@@ -1,0 +1,7 @@
+export * from "./DexcomShareClient.ts"
+export * from "./DexcomShareNormalize.ts"
+export * from "./DexcomShareProvider.ts"
+export * from "./DexcomShareSchemas.ts"
+export * from "./DexcomShareSessions.ts"
+export * from "./DexcomShareSettings.ts"
+export * from "./DexcomShareTime.ts"

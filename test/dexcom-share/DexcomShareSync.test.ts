@@ -1,0 +1,479 @@
+import { readFileSync } from "node:fs"
+import {
+  DEXCOM_SHARE_PROVIDER_ID,
+  InMemoryConnectionStore,
+  InMemoryEventLog,
+  makeDexcomShareProvider,
+  SqliteDatabase,
+  TokenCipher
+} from "@bg-ingest/adapters"
+import {
+  CgmProviders,
+  ConnectionStore,
+  makeWindow,
+  type Reading,
+  ReadingStore,
+  Scheduler,
+  Sync,
+  UserId
+} from "@bg-ingest/domain"
+import { assert, describe, it } from "@effect/vitest"
+import { DateTime, Effect, Layer, Option } from "effect"
+import { FetchHttpClient } from "effect/http"
+import { TestClock } from "effect/testing"
+import { type FakeShare, type FakeShareOptions, fakeShare, SHARE_PATHS } from "../fakes/FakeShareServer.ts"
+import {
+  type ExpectedShareReading,
+  impossibleShareRecord,
+  type ShareFormat,
+  shareSeries
+} from "../fakes/shareRecords.ts"
+import { TEST_TOKEN_KEY } from "../support/dexcom.ts"
+import { connectShare, shareServiceLayer, shareTestSettings, storeShareConnection } from "../support/dexcomShare.ts"
+import { sqliteStoresLayer } from "../support/sqlite.ts"
+
+const alice = UserId.make("alice")
+const bob = UserId.make("bob")
+const HOUR = 3_600_000
+const ALICE = "alice@example.org"
+const PASSWORD = "Correct-Horse-Battery-7"
+
+const asExpected = (reading: Reading): ExpectedShareReading => ({
+  epochSeconds: DateTime.toEpochMillis(reading.timestamp) / 1000,
+  glucoseMgDl: reading.glucoseMgDl,
+  trend: reading.trend,
+  status: reading.status as ExpectedShareReading["status"],
+  displayTime: reading.displayTime
+})
+
+const stored = (userId: UserId) =>
+  ReadingStore.use((store) =>
+    store.range(
+      userId,
+      makeWindow(DateTime.makeUnsafe(Date.now() - 100 * HOUR), DateTime.makeUnsafe(Date.now() + HOUR)),
+      100_000
+    )
+  ).pipe(Effect.map((readings) => readings.map(asExpected)))
+
+const at = (millis: number) => DateTime.makeUnsafe(millis)
+
+const providerOf = CgmProviders.use((providers) => providers.get("dexcom-share"))
+
+/** Why a connect was refused: the `reason` of a `CredentialsRejected`, else the error's tag. */
+const refusal = (error: { readonly _tag: string }) => ("reason" in error ? String(error.reason) : error._tag)
+
+const connectionOf = (userId: UserId) =>
+  ConnectionStore.use((store) => store.get(userId, DEXCOM_SHARE_PROVIDER_ID)).pipe(Effect.map(Option.getOrThrow))
+
+/** Makes the connection due again, as the scheduler would after its interval. */
+const due = (userId: UserId) =>
+  ConnectionStore.use((store) =>
+    store.update(userId, DEXCOM_SHARE_PROVIDER_ID, { nextPollAt: DateTime.makeUnsafe(Date.now()) })
+  )
+
+/**
+ * A day of Share values ending now: 23 hours within reach (with values without glucose, high/low and an impossible
+ * one) and a few hours older than Share keeps, which must be neither asked for nor stored.
+ */
+const account = (now: number, format: ShareFormat = "modern") => {
+  const recent = shareSeries({
+    start: Math.floor((now - 23 * HOUR) / 1000) * 1000 + 13_000,
+    count: 270,
+    nullEvery: 13,
+    highLowEvery: 17,
+    wtOffsetEvery: 9,
+    dtOffset: format === "modern" ? "-0400" : "+0900"
+  })
+  const old = shareSeries({ start: now - 30 * HOUR, count: 12 })
+  return {
+    records: [...old.records, ...recent.records, impossibleShareRecord(now - 2 * HOUR + 61_000)],
+    expected: recent.expected
+  }
+}
+
+const setUp = (
+  body: (fake: FakeShare, now: number) => Effect.Effect<void, unknown, any>,
+  options: { readonly fake?: FakeShareOptions; readonly settings?: Parameters<typeof shareServiceLayer>[1] } = {}
+) =>
+  Effect.gen(function* () {
+    const fake = yield* fakeShare(options.fake)
+    yield* body(fake, Date.now()).pipe(Effect.provide(shareServiceLayer(fake, options.settings)))
+  })
+
+describe("Dexcom Share through the domain: connect, backfill, poll", () => {
+  it.live("connecting stores exactly the valid values of the last 24 h; a second sync adds nothing; one login", () =>
+    setUp((fake, now) =>
+      Effect.gen(function* () {
+        const alices = account(now, "modern")
+        const bobs = account(now, "legacy")
+        fake.addAccount(ALICE, { password: PASSWORD, records: alices.records })
+        fake.addAccount("bob@example.org", { password: "bobs-Password-1", records: bobs.records, format: "legacy" })
+
+        const connected = yield* connectShare(alice, ALICE, PASSWORD)
+        assert.isTrue(connected.created)
+        assert.deepInclude(connected.connection, { status: "active", syncedThrough: null, lastError: null })
+        // Share's history is 24 hours, shorter than BACKFILL_DAYS: the backfill starts there.
+        const backfillAgo = now - DateTime.toEpochMillis(connected.connection.backfillFrom)
+        assert.isAtLeast(backfillAgo, 24 * HOUR - 1000)
+        assert.isAtMost(backfillAgo, 24 * HOUR + 5000)
+        assert.strictEqual(fake.loginAttempts(ALICE), 2, "account id, then session")
+
+        const sync = yield* Sync
+        const first = yield* sync.sync(alice, "dexcom-share")
+        assert.deepStrictEqual(yield* stored(alice), alices.expected)
+        assert.deepInclude(first, { windows: 1, inserted: alices.expected.length, updated: 0, rejected: 1 })
+        assert.strictEqual(first.skippedWithoutValue, Math.floor(270 / 13))
+        assert.strictEqual(fake.loginAttempts(ALICE), 2, "the session of the connect is used")
+        const read = fake.requests.find((request) => request.path === SHARE_PATHS.glucose)
+        assert.deepInclude(read, { minutes: "1440", maxCount: "288" })
+        const events = yield* InMemoryEventLog.use((log) => log.events)
+        assert.strictEqual(events.length, alices.expected.length)
+
+        const second = yield* sync.sync(alice, "dexcom-share")
+        assert.deepInclude(second, { inserted: 0, updated: 0, unchanged: alices.expected.length })
+        assert.deepStrictEqual(yield* stored(alice), alices.expected)
+        assert.strictEqual((yield* InMemoryEventLog.use((log) => log.events)).length, alices.expected.length)
+        assert.strictEqual(fake.loginAttempts(ALICE), 2)
+
+        yield* connectShare(bob, "bob@example.org", "bobs-Password-1")
+        yield* sync.sync(bob, "dexcom-share")
+        assert.deepStrictEqual(yield* stored(bob), bobs.expected, "the legacy format")
+        const connection = yield* connectionOf(alice)
+        assert.strictEqual(connection.status, "active")
+        assert.strictEqual(
+          DateTime.toEpochMillis(connection.lastReadingAt!),
+          alices.expected.at(-1)!.epochSeconds * 1000
+        )
+      })
+    )
+  )
+
+  it.live("a new value is fetched by the next poll; an expired or unknown session is renewed once, by account id", () =>
+    setUp((fake, now) =>
+      Effect.gen(function* () {
+        const series = shareSeries({ start: now - 10 * HOUR, count: 100 })
+        fake.addAccount(ALICE, { password: PASSWORD, records: series.records })
+        yield* connectShare(alice, ALICE, PASSWORD)
+        const sync = yield* Sync
+        yield* sync.sync(alice, "dexcom-share")
+
+        fake.expireSessions()
+        fake.addRecords(ALICE, shareSeries({ start: now - 60_000, count: 1, value: () => 123 }).records)
+        const renewed = yield* sync.sync(alice, "dexcom-share")
+        assert.deepInclude(renewed, { inserted: 1, updated: 0 })
+        assert.strictEqual(fake.loginAttempts(ALICE), 3, "one login, by the account id already known")
+        assert.strictEqual(fake.count("authenticate"), 1)
+
+        fake.forgetSessions()
+        assert.strictEqual((yield* sync.sync(alice, "dexcom-share")).inserted, 0)
+        assert.strictEqual(fake.loginAttempts(ALICE), 4)
+        assert.deepStrictEqual(
+          fake.requests.filter((r) => r.code !== undefined).map((r) => r.code),
+          ["SessionNotValid", "SessionIdNotFound"]
+        )
+      })
+    )
+  )
+
+  it.live("a session refused again right after its renewal fails the sync without a second login", () =>
+    setUp((fake, now) =>
+      Effect.gen(function* () {
+        fake.addAccount(ALICE, { password: PASSWORD, records: shareSeries({ start: now - HOUR, count: 10 }).records })
+        yield* connectShare(alice, ALICE, PASSWORD)
+        fake.inject({ kind: "error", code: "SessionIdNotFound" }, { path: SHARE_PATHS.glucose, times: 2 })
+        const error = yield* Effect.flip((yield* Sync).sync(alice, "dexcom-share"))
+        assert.strictEqual(error._tag, "ProviderUnavailable")
+        assert.include(error.message, "refused a session it had just opened")
+        assert.strictEqual(fake.loginAttempts(ALICE), 3)
+        const failed = yield* connectionOf(alice)
+        assert.deepStrictEqual([failed.status, failed.consecutiveFailures], ["error", 1])
+      })
+    )
+  )
+
+  it.live("Share failing on a read is retried; failing on and on is an error with backoff; a 429 waits", () =>
+    setUp((fake, now) =>
+      Effect.gen(function* () {
+        fake.addAccount(ALICE, { password: PASSWORD, records: shareSeries({ start: now - HOUR, count: 10 }).records })
+        yield* connectShare(alice, ALICE, PASSWORD)
+        const sync = yield* Sync
+        fake.inject({ kind: "error", code: "SSO_InternalError", message: "Internal" }, { path: SHARE_PATHS.glucose })
+        fake.inject({ kind: "status", status: 503 }, { path: SHARE_PATHS.glucose })
+        fake.inject({ kind: "reset" }, { path: SHARE_PATHS.glucose })
+        assert.strictEqual((yield* sync.sync(alice, "dexcom-share")).inserted, 10)
+        assert.strictEqual(fake.count("glucose"), 4)
+
+        yield* due(alice)
+        fake.inject({ kind: "status", status: 502 }, { path: SHARE_PATHS.glucose, times: 4 })
+        assert.strictEqual((yield* Effect.flip(sync.sync(alice, "dexcom-share")))._tag, "ProviderUnavailable")
+        const failing = yield* connectionOf(alice)
+        assert.strictEqual(failing.status, "error")
+        assert.isAbove(DateTime.toEpochMillis(failing.nextPollAt!), Date.now() + 10_000)
+
+        yield* due(alice)
+        fake.inject({ kind: "status", status: 429, retryAfter: "300" }, { path: SHARE_PATHS.glucose })
+        assert.strictEqual((yield* Effect.flip(sync.sync(alice, "dexcom-share")))._tag, "RateLimited")
+        const limited = yield* connectionOf(alice)
+        assert.strictEqual(limited.status, "rate_limited")
+        const retryIn = DateTime.toEpochMillis(limited.nextPollAt!) - Date.now()
+        assert.isAtLeast(retryIn, 290_000)
+        assert.isAtMost(retryIn, 300_000)
+        assert.strictEqual(fake.loginAttempts(ALICE), 2, "no failure of a read leads to a login")
+      })
+    )
+  )
+})
+
+describe("Dexcom Share never loops on a login", () => {
+  it.live(
+    "a changed password: 20 syncs and scheduler cycles make exactly 1 login attempt, until the credentials are updated",
+    () =>
+      setUp((fake, now) =>
+        Effect.gen(function* () {
+          const series = shareSeries({ start: now - 2 * HOUR, count: 20 })
+          fake.addAccount(ALICE, { password: PASSWORD, records: series.records })
+          yield* connectShare(alice, ALICE, PASSWORD)
+          const sync = yield* Sync
+          const scheduler = yield* Scheduler
+          yield* sync.sync(alice, "dexcom-share")
+          const before = fake.loginAttempts(ALICE)
+
+          // The user changes their Dexcom password; Share ends the old session.
+          fake.setPassword(ALICE, "A-New-Password-2")
+          fake.expireSessions()
+          const failures = []
+          for (let i = 0; i < 20; i++) {
+            failures.push((yield* Effect.flip(sync.sync(alice, "dexcom-share")))._tag)
+            yield* scheduler.runCycle
+          }
+          assert.strictEqual(fake.loginAttempts(ALICE), before + 1)
+          assert.deepStrictEqual(failures, ["NeedsReauthorization", ...Array(19).fill("ConnectionNotPollable")])
+          const stopped = yield* connectionOf(alice)
+          assert.deepStrictEqual([stopped.status, stopped.nextPollAt], ["needs_reauthorization", null])
+          assert.include(stopped.lastError ?? "", "refused the username or password (AccountPasswordInvalid)")
+          assert.include(stopped.lastError ?? "", "no login is tried until the credentials are updated")
+          assert.isFalse(fake.isLocked(ALICE))
+
+          // The adapter itself will not try these credentials again either, whoever asks.
+          const provider = yield* providerOf
+          for (let i = 0; i < 20; i++) {
+            const error = yield* Effect.flip(provider.fetchReadings(alice, makeWindow(at(now - HOUR), at(now))))
+            assert.strictEqual(error._tag, "NeedsReauthorization")
+          }
+          const again = yield* Effect.flip(connectShare(alice, ALICE, PASSWORD))
+          assert.deepInclude(again, { _tag: "CredentialsRejected", reason: "recently_refused" })
+          assert.strictEqual(fake.loginAttempts(ALICE), before + 1)
+
+          // New credentials: one login checks them, and polling resumes from the cursor.
+          const updated = yield* connectShare(alice, ALICE, "A-New-Password-2")
+          assert.isFalse(updated.created)
+          assert.strictEqual(updated.connection.status, "active")
+          fake.addRecords(ALICE, shareSeries({ start: now - 30_000, count: 1, value: () => 140 }).records)
+          assert.deepInclude(yield* sync.sync(alice, "dexcom-share"), { windows: 1, inserted: 1 })
+          assert.strictEqual(fake.loginAttempts(ALICE), before + 3)
+        })
+      )
+  )
+
+  it.live("wrong credentials at connect store nothing, and the same ones are not tried again", () =>
+    setUp((fake) =>
+      Effect.gen(function* () {
+        fake.addAccount(ALICE, { password: PASSWORD })
+        const wrong = yield* Effect.flip(connectShare(alice, ALICE, "not-the-password"))
+        assert.deepInclude(wrong, { _tag: "CredentialsRejected", reason: "invalid_credentials" })
+        assert.include(wrong.message, "AccountPasswordInvalid")
+        for (let i = 0; i < 5; i++) {
+          const repeated = yield* Effect.flip(connectShare(alice, ` ${ALICE.toUpperCase()} `, "not-the-password"))
+          assert.deepInclude(repeated, { _tag: "CredentialsRejected", reason: "recently_refused" })
+          assert.match(repeated.message, /not tried again before \d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}Z/)
+        }
+        assert.strictEqual(fake.loginAttempts(ALICE), 1)
+        assert.isTrue(Option.isNone(yield* ConnectionStore.use((store) => store.get(alice, DEXCOM_SHARE_PROVIDER_ID))))
+        // Another password is another attempt.
+        yield* connectShare(alice, ALICE, PASSWORD)
+        assert.strictEqual(fake.loginAttempts(ALICE), 3)
+      })
+    )
+  )
+
+  it.effect("an account locked after 3 failed logins: told clearly, never tried again before the backoff", () =>
+    Effect.gen(function* () {
+      const fake = yield* fakeShare({ lockAfter: 3 })
+      fake.addAccount(ALICE, { password: PASSWORD })
+      yield* Effect.gen(function* () {
+        for (const password of ["guess-1", "guess-2", "guess-3"]) {
+          assert.strictEqual(refusal(yield* Effect.flip(connectShare(alice, ALICE, password))), "invalid_credentials")
+        }
+        assert.isTrue(fake.isLocked(ALICE))
+        const locked = yield* Effect.flip(connectShare(alice, ALICE, PASSWORD))
+        assert.deepInclude(locked, { _tag: "CredentialsRejected", reason: "account_locked" })
+        assert.include(locked.message, "locked the account after too many failed logins")
+        assert.strictEqual(fake.loginAttempts(ALICE), 4)
+        for (let i = 0; i < 5; i++) {
+          const held = yield* Effect.flip(connectShare(alice, ALICE, PASSWORD))
+          assert.deepInclude(held, { _tag: "CredentialsRejected", reason: "account_locked" })
+        }
+        yield* TestClock.adjust("119 minutes")
+        assert.strictEqual(refusal(yield* Effect.flip(connectShare(alice, ALICE, PASSWORD))), "account_locked")
+        assert.strictEqual(fake.loginAttempts(ALICE), 4)
+
+        fake.unlock(ALICE)
+        yield* TestClock.adjust("2 minutes")
+        assert.isTrue((yield* connectShare(alice, ALICE, PASSWORD)).created)
+        assert.strictEqual(fake.loginAttempts(ALICE), 6)
+      }).pipe(Effect.provide(shareServiceLayer(fake, { settings: { retries: 0 } })))
+    })
+  )
+
+  it.live("a lockout met while polling stops the connection with a clear message", () =>
+    setUp(
+      (fake, now) =>
+        Effect.gen(function* () {
+          fake.addAccount(ALICE, { password: PASSWORD, records: shareSeries({ start: now - HOUR, count: 5 }).records })
+          yield* connectShare(alice, ALICE, PASSWORD)
+          fake.expireSessions()
+          fake.inject(
+            {
+              kind: "error",
+              code: "SSO_AuthenticateMaxAttemptsExceeed",
+              message: "Maximum authentication attempts exceeded"
+            },
+            { path: SHARE_PATHS.login }
+          )
+          assert.strictEqual(
+            (yield* Effect.flip((yield* Sync).sync(alice, "dexcom-share")))._tag,
+            "NeedsReauthorization"
+          )
+          const stopped = yield* connectionOf(alice)
+          assert.strictEqual(stopped.status, "needs_reauthorization")
+          assert.include(stopped.lastError ?? "", "locked the account after too many failed logins")
+        }),
+      { fake: { lockAfter: 3 } }
+    )
+  )
+
+  it.live("an all-zero account or session id is a refusal", () =>
+    setUp((fake) =>
+      Effect.gen(function* () {
+        fake.addAccount("zero-account@example.org", { password: PASSWORD, zeroId: "account" })
+        fake.addAccount("zero-session@example.org", { password: PASSWORD, zeroId: "session" })
+        for (const [userId, username] of [
+          [alice, "zero-account@example.org"],
+          [bob, "zero-session@example.org"]
+        ] as const) {
+          const refused = yield* Effect.flip(connectShare(userId, username, PASSWORD))
+          assert.deepInclude(refused, { _tag: "CredentialsRejected", reason: "invalid_credentials" })
+          assert.include(refused.message, "all-zero id")
+        }
+      })
+    )
+  )
+
+  it.live(
+    "Share failing during a login is not retried, and the same credentials may be tried at the next attempt",
+    () =>
+      setUp((fake) =>
+        Effect.gen(function* () {
+          fake.addAccount(ALICE, { password: PASSWORD })
+          fake.inject(
+            { kind: "error", code: "SSO_InternalError", message: "Internal" },
+            { path: SHARE_PATHS.authenticate }
+          )
+          const failed = yield* Effect.flip(connectShare(alice, ALICE, PASSWORD))
+          assert.strictEqual(failed._tag, "ProviderUnavailable")
+          assert.strictEqual(fake.count("authenticate"), 1)
+          fake.inject({ kind: "status", status: 503 }, { path: SHARE_PATHS.login })
+          assert.strictEqual((yield* Effect.flip(connectShare(alice, ALICE, PASSWORD)))._tag, "ProviderUnavailable")
+          assert.strictEqual(fake.count("login"), 1)
+          assert.isTrue((yield* connectShare(alice, ALICE, PASSWORD)).created)
+        })
+      )
+  )
+})
+
+describe("Dexcom Share sessions", () => {
+  it.live("concurrent reads of one user after the session expired open one new session between them", () =>
+    Effect.gen(function* () {
+      const now = Date.now()
+      const fake = yield* fakeShare()
+      const series = shareSeries({ start: now - 5 * HOUR, count: 50 })
+      fake.addAccount(ALICE, { password: PASSWORD, records: series.records })
+      yield* Effect.gen(function* () {
+        const provider = yield* makeDexcomShareProvider(shareTestSettings(fake))
+        yield* storeShareConnection(provider, alice, ALICE, PASSWORD)
+        fake.expireSessions()
+        const window = makeWindow(at(now - 6 * HOUR), at(now))
+        const results = yield* Effect.all(
+          Array.from({ length: 8 }, () => provider.fetchReadings(alice, window)),
+          { concurrency: "unbounded" }
+        )
+        assert.deepStrictEqual(
+          results.map((result) => result.readings.length),
+          Array(8).fill(series.expected.length)
+        )
+        assert.strictEqual(fake.loginAttempts(ALICE), 3, "the connect's two steps, then one renewal")
+      }).pipe(Effect.provide(providerDependencies))
+    })
+  )
+
+  it.live(
+    "another replica (or a restart) logs in once for its own session; refused at once, it does not log in again",
+    () =>
+      Effect.gen(function* () {
+        const now = Date.now()
+        const fake = yield* fakeShare()
+        fake.addAccount(ALICE, { password: PASSWORD, records: shareSeries({ start: now - HOUR, count: 10 }).records })
+        yield* Effect.gen(function* () {
+          const first = yield* makeDexcomShareProvider(shareTestSettings(fake))
+          const second = yield* makeDexcomShareProvider(shareTestSettings(fake))
+          yield* storeShareConnection(first, alice, ALICE, PASSWORD)
+          const window = makeWindow(at(now - 2 * HOUR), at(now))
+          fake.inject({ kind: "error", code: "SessionIdNotFound" }, { path: SHARE_PATHS.glucose })
+          const refused = yield* Effect.flip(second.fetchReadings(alice, window))
+          assert.strictEqual(refused._tag, "ProviderUnavailable")
+          assert.strictEqual(fake.loginAttempts(ALICE), 4, "two steps each")
+          assert.strictEqual((yield* second.fetchReadings(alice, window)).readings.length, 10)
+          assert.strictEqual((yield* first.fetchReadings(alice, window)).readings.length, 10)
+          assert.strictEqual(fake.loginAttempts(ALICE), 4)
+        }).pipe(Effect.provide(providerDependencies))
+      })
+  )
+
+  it.live("credentials are stored encrypted: neither the password nor the username is in the database", () =>
+    Effect.gen(function* () {
+      const now = Date.now()
+      const fake = yield* fakeShare()
+      fake.addAccount(ALICE, { password: PASSWORD, records: shareSeries({ start: now - HOUR, count: 10 }).records })
+      yield* Effect.gen(function* () {
+        yield* connectShare(alice, ALICE, PASSWORD)
+        assert.strictEqual((yield* (yield* Sync).sync(alice, "dexcom-share")).inserted, 10)
+        const { db, filename } = yield* SqliteDatabase
+        const rows = db.prepare("SELECT * FROM connections").all()
+        assert.strictEqual(rows.length, 1)
+        const credentials = String((rows[0] as { credentials: unknown }).credentials)
+        assert.match(credentials, /^v1\.[0-9a-f]{8}\.[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+$/)
+        db.exec("PRAGMA wal_checkpoint(FULL)")
+        for (const bytes of [JSON.stringify(rows), readFileSync(filename, "latin1")]) {
+          assert.notInclude(bytes, PASSWORD)
+          assert.notInclude(bytes, ALICE)
+        }
+        // What is stored is the credentials, sealed for this user: it opens with the key.
+        const cipher = yield* TokenCipher
+        const opened = JSON.parse(yield* cipher.open(credentials, `dexcom-share:${alice}`))
+        assert.deepStrictEqual(opened, { username: ALICE, password: PASSWORD })
+        assert.strictEqual(
+          (yield* Effect.flip(cipher.open(credentials, `dexcom-share:${bob}`))).reason,
+          "tampered",
+          "bound to its user"
+        )
+      }).pipe(Effect.provide(shareServiceLayer(fake, { stores: sqliteStoresLayer() })))
+    })
+  )
+})
+
+/** What a Share provider needs, for tests that make providers themselves (replicas, restarts). */
+const providerDependencies = Layer.mergeAll(
+  InMemoryConnectionStore.layer,
+  TokenCipher.layer(TEST_TOKEN_KEY),
+  FetchHttpClient.layer
+)
