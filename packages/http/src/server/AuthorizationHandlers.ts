@@ -1,16 +1,17 @@
 import { type CompleteError, Connect, formatInstant } from "@bg-ingest/domain"
-import { Duration, Effect } from "effect"
+import { Effect } from "effect"
 import { HttpApiBuilder, HttpApiSchema } from "effect/http-api"
 import { BgIngestApi } from "../api/Api.ts"
 import {
   AuthorizationFailed,
   type DependencyUnavailable,
-  ProviderFailed,
+  type ProviderFailed,
   ProviderNotConfigured,
   ProviderNotConnectable,
-  ProviderRateLimited
+  type ProviderRateLimited
 } from "../api/Problems.ts"
 import { dependencyUnavailable } from "./DependencyFailures.ts"
+import { providerFailure } from "./ProviderProblems.ts"
 
 type CallbackProblem =
   | AuthorizationFailed
@@ -30,15 +31,9 @@ const callbackProblem = (error: CompleteError): Effect.Effect<never, CallbackPro
     case "AuthorizationRejected":
       return Effect.fail(new AuthorizationFailed({ detail: error.message, reason: error.reason }))
     case "RateLimited":
-      return Effect.fail(
-        new ProviderRateLimited({
-          detail: error.message,
-          retry_after_seconds: Math.ceil(Duration.toSeconds(error.retryAfter))
-        })
-      )
     case "ProviderUnavailable":
     case "InvalidProviderResponse":
-      return Effect.fail(new ProviderFailed({ detail: error.message }))
+      return providerFailure(error)
     case "OAuthStateStoreError":
     case "ConnectionStoreError":
       return dependencyUnavailable(error)

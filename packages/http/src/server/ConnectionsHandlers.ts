@@ -6,7 +6,7 @@ import {
   Sync,
   type SyncError
 } from "@bg-ingest/domain"
-import { DateTime, Duration, Effect, Option, Schema } from "effect"
+import { DateTime, Effect, Option, Schema } from "effect"
 import { HttpServerResponse } from "effect/http"
 import { HttpApiBuilder } from "effect/http-api"
 import { BgIngestApi } from "../api/Api.ts"
@@ -15,13 +15,14 @@ import {
   ConnectionNotFoundProblem,
   CredentialsRejectedProblem,
   type DependencyUnavailable,
-  ProviderFailed,
+  type ProviderFailed,
   ProviderNotConfigured,
-  ProviderRateLimited,
+  type ProviderRateLimited,
   ProviderTakesNoCredentials
 } from "../api/Problems.ts"
 import { dependencyUnavailable } from "./DependencyFailures.ts"
 import { toConnectionJson, toSyncResultJson } from "./JsonMapping.ts"
+import { providerFailure } from "./ProviderProblems.ts"
 
 type SyncProblem =
   | ProviderNotConfigured
@@ -47,15 +48,9 @@ const syncProblem = (error: SyncError): Effect.Effect<never, SyncProblem> => {
         })
       )
     case "RateLimited":
-      return Effect.fail(
-        new ProviderRateLimited({
-          detail: error.message,
-          retry_after_seconds: Math.ceil(Duration.toSeconds(error.retryAfter))
-        })
-      )
     case "ProviderUnavailable":
     case "InvalidProviderResponse":
-      return Effect.fail(new ProviderFailed({ detail: error.message }))
+      return providerFailure(error)
     case "ReadingStoreError":
     case "ConnectionStoreError":
     case "EventPublishError":
@@ -80,15 +75,9 @@ const connectProblem = (error: ConnectWithCredentialsError): Effect.Effect<never
     case "CredentialsRejected":
       return Effect.fail(new CredentialsRejectedProblem({ detail: error.message, reason: error.reason }))
     case "RateLimited":
-      return Effect.fail(
-        new ProviderRateLimited({
-          detail: error.message,
-          retry_after_seconds: Math.ceil(Duration.toSeconds(error.retryAfter))
-        })
-      )
     case "ProviderUnavailable":
     case "InvalidProviderResponse":
-      return Effect.fail(new ProviderFailed({ detail: error.message }))
+      return providerFailure(error)
     case "ConnectionStoreError":
       return dependencyUnavailable(error)
   }
