@@ -1,6 +1,7 @@
 import { type ProviderId, ProviderUnavailable, RateLimited } from "@bg-ingest/domain"
-import { Clock, Data, Duration, Effect, Option, Random, Result, Schedule, Schema } from "effect"
-import { Headers, HttpClient, type HttpClientError, HttpClientRequest } from "effect/http"
+import { Clock, Duration, Effect, Option, Schedule, Schema } from "effect"
+import { type Headers, HttpClient, HttpClientRequest } from "effect/http"
+import { delayAfter429, readAnswer, TransientFailure } from "../provider-http/ProviderHttp.ts"
 import { ShareErrorBody } from "./DexcomShareSchemas.ts"
 import type { DexcomShareSettings } from "./DexcomShareSettings.ts"
 
@@ -21,22 +22,10 @@ export type ShareAnswer =
 /** Share's error codes are echoed only in their documented shape, never as free text. */
 export const safeShareCode = (code: string): string => (/^[A-Za-z_]{1,64}$/.test(code) ? code : "unrecognized")
 
-class TransientFailure extends Data.TaggedError("TransientFailure")<{ readonly reason: string }> {}
-
 const decodeErrorBody = Schema.decodeUnknownOption(Schema.fromJsonString(ShareErrorBody))
 
 /** Codes that mean Share itself failed, like a 5xx: a read may be retried after them. */
 const TRANSIENT_CODES = new Set(["SSO_InternalError"])
-
-const transportReason = (error: HttpClientError.HttpClientError): string => {
-  let cause: unknown = error.reason.cause
-  for (let depth = 0; depth < 5 && cause !== null && typeof cause === "object"; depth++) {
-    const code = (cause as { code?: unknown }).code
-    if (typeof code === "string") return `${error.reason._tag} (${code})`
-    cause = (cause as { cause?: unknown }).cause
-  }
-  return error.reason._tag
-}
 
 export interface DexcomShareClient {
   /**
@@ -63,20 +52,13 @@ export const makeDexcomShareClient = Effect.fnUntraced(function* (provider: Prov
   let pausedUntil = 0
   let rateLimitedInARow = 0
 
-  const retryDelayAfter429 = Effect.fnUntraced(function* (headers: Headers.Headers, now: number) {
+  const retryDelayAfter429 = (headers: Headers.Headers, now: number) => {
     rateLimitedInARow += 1
-    const header = headers["retry-after"]
-    if (header !== undefined) {
-      const parsed = Headers.parseRetryAfter(header)
-      if (Result.isSuccess(parsed))
-        return Duration.max(Headers.retryAfterDelay(parsed.success, now), Duration.seconds(1))
-    }
-    const exponential = Math.min(
-      Duration.toMillis(settings.rateLimitBackoffMax),
-      Duration.toMillis(settings.rateLimitBackoffBase) * 2 ** Math.min(rateLimitedInARow - 1, 20)
-    )
-    return Duration.millis(Math.round(exponential * (0.5 + (yield* Random.next) / 2)))
-  })
+    return delayAfter429(headers, now, rateLimitedInARow, {
+      base: settings.rateLimitBackoffBase,
+      max: settings.rateLimitBackoffMax
+    })
+  }
 
   const limited = (operation: ShareOperation, retryAfter: Duration.Duration, why: string) =>
     new RateLimited({
@@ -94,19 +76,7 @@ export const makeDexcomShareClient = Effect.fnUntraced(function* (provider: Prov
     if (before < pausedUntil) {
       return yield* limited(operation, Duration.millis(pausedUntil - before), "asked every client to slow down")
     }
-    const answer = yield* http.execute(request).pipe(
-      Effect.flatMap((response) =>
-        Effect.map(response.text, (body) => ({ status: response.status, headers: response.headers, body }))
-      ),
-      Effect.timeoutOrElse({
-        duration: settings.requestTimeout,
-        orElse: () =>
-          Effect.fail(new TransientFailure({ reason: `no answer within ${Duration.format(settings.requestTimeout)}` }))
-      }),
-      Effect.catchTag("HttpClientError", (error) =>
-        Effect.fail(new TransientFailure({ reason: transportReason(error) }))
-      )
-    )
+    const answer = yield* readAnswer(http, request, settings.requestTimeout)
     if (answer.status === 429) {
       const now = yield* Clock.currentTimeMillis
       const retryAfter = yield* retryDelayAfter429(answer.headers, now)

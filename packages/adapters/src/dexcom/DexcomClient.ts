@@ -1,6 +1,7 @@
 import { type ProviderId, ProviderUnavailable, RateLimited } from "@bg-ingest/domain"
-import { Clock, Data, Duration, Effect, Random, Result, Schedule } from "effect"
-import { Headers, HttpClient, type HttpClientError, HttpClientRequest } from "effect/http"
+import { Clock, Duration, Effect, Schedule } from "effect"
+import { type Headers, HttpClient, HttpClientRequest } from "effect/http"
+import { delayAfter429, isTransientStatus, readAnswer, TransientFailure } from "../provider-http/ProviderHttp.ts"
 import type { CallBudget } from "./CallBudget.ts"
 import type { DexcomSettings } from "./DexcomSettings.ts"
 
@@ -13,21 +14,6 @@ export interface DexcomAnswer {
   readonly headers: Headers.Headers
   readonly body: string
 }
-
-class TransientFailure extends Data.TaggedError("TransientFailure")<{ readonly reason: string }> {}
-
-/** The network-level reason of a failed request (`ECONNRESET`, ...), without its URL or anything it carried. */
-const transportReason = (error: HttpClientError.HttpClientError): string => {
-  let cause: unknown = error.reason.cause
-  for (let depth = 0; depth < 5 && cause !== null && typeof cause === "object"; depth++) {
-    const code = (cause as { code?: unknown }).code
-    if (typeof code === "string") return `${error.reason._tag} (${code})`
-    cause = (cause as { cause?: unknown }).cause
-  }
-  return error.reason._tag
-}
-
-const isTransientStatus = (status: number) => status >= 500 || status === 408
 
 export interface DexcomClient {
   /**
@@ -54,19 +40,10 @@ export const makeDexcomClient = Effect.fnUntraced(function* (
 
   const retryDelayAfter429 = Effect.fnUntraced(function* (headers: Headers.Headers) {
     rateLimitedInARow += 1
-    const now = yield* Clock.currentTimeMillis
-    const header = headers["retry-after"]
-    if (header !== undefined) {
-      const parsed = Headers.parseRetryAfter(header)
-      if (Result.isSuccess(parsed)) {
-        return Duration.max(Headers.retryAfterDelay(parsed.success, now), Duration.seconds(1))
-      }
-    }
-    const exponential = Math.min(
-      Duration.toMillis(settings.rateLimitBackoffMax),
-      Duration.toMillis(settings.rateLimitBackoffBase) * 2 ** Math.min(rateLimitedInARow - 1, 20)
-    )
-    return Duration.millis(Math.round(exponential * (0.5 + (yield* Random.next) / 2)))
+    return yield* delayAfter429(headers, yield* Clock.currentTimeMillis, rateLimitedInARow, {
+      base: settings.rateLimitBackoffBase,
+      max: settings.rateLimitBackoffMax
+    })
   })
 
   const attempt = Effect.fnUntraced(function* (
@@ -74,19 +51,7 @@ export const makeDexcomClient = Effect.fnUntraced(function* (
     request: HttpClientRequest.HttpClientRequest
   ) {
     yield* budget.take
-    const answer = yield* http.execute(request).pipe(
-      Effect.flatMap((response) =>
-        Effect.map(response.text, (body) => ({ status: response.status, headers: response.headers, body }))
-      ),
-      Effect.timeoutOrElse({
-        duration: settings.requestTimeout,
-        orElse: () =>
-          Effect.fail(new TransientFailure({ reason: `no answer within ${Duration.format(settings.requestTimeout)}` }))
-      }),
-      Effect.catchTag("HttpClientError", (error) =>
-        Effect.fail(new TransientFailure({ reason: transportReason(error) }))
-      )
-    )
+    const answer = yield* readAnswer(http, request, settings.requestTimeout)
     if (isTransientStatus(answer.status)) {
       return yield* new TransientFailure({ reason: `HTTP ${answer.status}` })
     }
