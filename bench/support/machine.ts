@@ -50,6 +50,7 @@ export const describeMachine = (): Machine => {
   }
 }
 
-export const formatMachine = (machine: Machine): string =>
-  `${machine.date} · Node ${machine.node} · ${machine.cpu} · ${machine.cores} cores · ${machine.memoryGiB} GiB · ` +
-  `load average ${machine.loadAverage} at start · commit ${machine.commit} · HTTP load: ${machine.loadTool}`
+export const formatMachine = (machine: Machine, options: { readonly date: boolean } = { date: true }): string =>
+  `${options.date ? `${machine.date} · ` : ""}Node ${machine.node} · ${machine.cpu} · ${machine.cores} cores · ` +
+  `${machine.memoryGiB} GiB · load average ${machine.loadAverage} at start · commit ${machine.commit} · ` +
+  `HTTP load: ${machine.loadTool}`

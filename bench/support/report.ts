@@ -86,5 +86,8 @@ Absolute figures move with the machine's load; compare ratios, which pair a figu
 /** Appends one dated section with the machine and the table to bench/RESULTS.md. */
 export const appendResults = (machine: Machine, title: string, rows: ReadonlyArray<Row>) => {
   if (!existsSync(RESULTS_FILE)) writeFileSync(RESULTS_FILE, RESULTS_HEADER)
-  appendFileSync(RESULTS_FILE, `\n## ${machine.date} · ${title}\n\n${formatMachine(machine)}\n\n${renderTable(rows)}\n`)
+  appendFileSync(
+    RESULTS_FILE,
+    `\n## ${machine.date} · ${title}\n\n${formatMachine(machine, { date: false })}\n\n${renderTable(rows)}\n`
+  )
 }
