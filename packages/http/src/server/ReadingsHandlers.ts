@@ -1,6 +1,6 @@
 import { makeWindow, ReadingStore } from "@bg-ingest/domain"
 import { DateTime, Duration, Effect, Option } from "effect"
-import { HttpMiddleware, HttpServerResponse } from "effect/http"
+import { HttpServerResponse } from "effect/http"
 import { HttpApiBuilder } from "effect/http-api"
 import { BgIngestApi } from "../api/Api.ts"
 import { BadRequestProblem, NoReadings } from "../api/Problems.ts"
@@ -19,9 +19,8 @@ const invalidQuery = (field: "from" | "to", message: string) =>
 /**
  * Needs a `ReadingStore`.
  *
- * Reads are the service's hot path (bench/http.ts), so they skip two per-request costs: the access-log line (a
- * fifth of what a `latest` costs; a failing store is still logged by `dependencyUnavailable`) and, for ranges, the
- * re-encoding of every row through the success schema (which doubled the time of a 24-hour range). The rows are
+ * Ranges are the service's hot path (bench/http.ts): they answer their rows serialized as they are, without
+ * re-encoding every row through the success schema (which doubled the time of a 24-hour range). The rows are
  * `ReadingJson` by construction (`toReadingJson`), from readings validated before they were stored.
  */
 export const ReadingsHandlers = HttpApiBuilder.group(
@@ -38,8 +37,7 @@ export const ReadingsHandlers = HttpApiBuilder.group(
               onNone: () => Effect.fail(new NoReadings({ detail: `${params.userId} has no reading yet` })),
               onSome: (reading) => Effect.succeed(toReadingJson(reading))
             })
-          ),
-          HttpMiddleware.withLoggerDisabled
+          )
         )
       )
       .handle(
@@ -60,7 +58,7 @@ export const ReadingsHandlers = HttpApiBuilder.group(
             .range(params.userId, makeWindow(from, to), query.limit ?? MAX_RANGE_LIMIT)
             .pipe(Effect.catchTag("ReadingStoreError", dependencyUnavailable))
           return HttpServerResponse.jsonUnsafe(readings.map(toReadingJson))
-        }, HttpMiddleware.withLoggerDisabled)
+        })
       )
   })
 )
