@@ -35,7 +35,16 @@ export const wrkVersion = (): string | undefined => {
 
 export const describeMachine = (): Machine => {
   const commit = quiet("git", ["rev-parse", "--short", "HEAD"])
-  const dirty = (quiet("git", ["status", "--porcelain", "--untracked-files=no"]) ?? "") !== ""
+  // RESULTS.md is the suite's own output: appending to it does not change what is measured.
+  const dirty =
+    (quiet("git", [
+      "status",
+      "--porcelain",
+      "--untracked-files=no",
+      "--",
+      ":(top)",
+      ":(top,exclude)bench/RESULTS.md"
+    ]) ?? "") !== ""
   return {
     date: new Date().toISOString().replace(/\.\d+Z$/, "Z"),
     node: process.version,
