@@ -31,6 +31,8 @@ describe("the service as a new user starts it", () => {
     for (const user of ["demo-2", "demo-3"]) {
       assert.strictEqual((await json(`${first.baseUrl}/api/bg/${user}/latest`)).status, 200)
     }
+    // The service's own request log, not the router's default one.
+    assert.notInclude(first.output(), "Sent HTTP response")
     assert.strictEqual(await first.stop(), 0)
     assert.isTrue(existsSync(join(dataDir, "bg-ingest.db")))
 

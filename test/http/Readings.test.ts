@@ -1,6 +1,7 @@
 import { Ingest, makeReading, ProviderId, UserId } from "@bg-ingest/domain"
+import { ReadingJson } from "@bg-ingest/http"
 import { assert, layer } from "@effect/vitest"
-import { DateTime, Effect, Layer } from "effect"
+import { DateTime, Effect, Layer, Schema } from "effect"
 import { domainLayer } from "../support/domain.ts"
 import { get, testServer } from "../support/server.ts"
 
@@ -67,10 +68,21 @@ layer(testServer(seeded), { excludeTestServices: true })(
       })
     )
 
-    it.effect("the default range is the last 24 hours, ascending", () =>
+    it.effect("the default range is the last 24 hours, ascending, in the contract's shape", () =>
       Effect.gen(function* () {
         const answer = yield* get("/api/bg/u1")
         assert.strictEqual(answer.status, 200)
+        assert.strictEqual(answer.contentType, "application/json")
+        // The handler serializes rows itself (no response encoding): they must still be what the schema describes.
+        assert.deepStrictEqual(Schema.decodeUnknownSync(Schema.Array(ReadingJson))(answer.body), answer.body)
+        assert.deepStrictEqual(answer.body[287], {
+          timestamp: iso(NEWEST),
+          glucose_mg_dl: readings[575]!.glucoseMgDl,
+          trend: "fortyFiveUp",
+          trend_rate: 1.4,
+          status: "ok",
+          source: "test"
+        })
         const body = answer.body as Array<{ timestamp: string; glucose_mg_dl: number }>
         assert.strictEqual(body.length, 288)
         assert.strictEqual(body.at(-1)!.timestamp, iso(NEWEST))

@@ -25,6 +25,11 @@ describe("configuration", () => {
     assert.strictEqual(config.notes.length, 5)
   })
 
+  it("DEMO_USERS= (empty) turns the demo users off", () => {
+    const result = loadAppConfig({ DEMO_USERS: "" })
+    assert.isTrue(Result.isSuccess(result) && result.success.demoUsers.length === 0)
+  })
+
   it("setting DYNAMODB_ENDPOINT or RABBITMQ_URL switches to the real adapters", () => {
     const result = loadAppConfig({ DYNAMODB_ENDPOINT: "http://127.0.0.1:8000", RABBITMQ_URL: "amqp://localhost" })
     assert.isTrue(Result.isSuccess(result))

@@ -33,7 +33,7 @@ export const makeInMemoryEventPublisher = (options?: { readonly capacity?: numbe
             )
           }
           events.push(...batch)
-          if (events.length > capacity) events = events.slice(events.length - capacity)
+          if (events.length > capacity) events.splice(0, events.length - capacity)
           return Effect.void
         }),
       ping: Effect.suspend(() =>

@@ -31,7 +31,7 @@ const COLUMNS = "user_id, ts, glucose_mg_dl, trend, trend_rate, status, provider
 // Rows are written only by this adapter from validated readings, so they are trusted on the way out.
 const toReading = (row: ReadingRow): Reading => ({
   userId: row.user_id as UserId,
-  timestamp: DateTime.makeUnsafe(row.ts * 1000),
+  timestamp: DateTime.fromEpochSeconds(row.ts),
   glucoseMgDl: row.glucose_mg_dl,
   trend: row.trend as Trend,
   trendRate: row.trend_rate,

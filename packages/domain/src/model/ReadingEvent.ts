@@ -28,17 +28,21 @@ const NAMESPACE = Uint8Array.from([
 ])
 const encoder = new TextEncoder()
 const md5 = Digest.md5.implementation!
+const HEX = Array.from({ length: 256 }, (_, byte) => byte.toString(16).padStart(2, "0"))
 
+// Every stored reading gets one: one buffer per id (UTF-8 takes at most 3 bytes per UTF-16 unit), a table for hex.
 const uuidV3 = (name: string): string => {
-  const nameBytes = encoder.encode(name)
-  const input = new Uint8Array(NAMESPACE.length + nameBytes.length)
+  const input = new Uint8Array(NAMESPACE.length + name.length * 3)
   input.set(NAMESPACE)
-  input.set(nameBytes, NAMESPACE.length)
-  const hash = md5(input)
-  hash[6] = (hash[6]! & 0x0f) | 0x30
-  hash[8] = (hash[8]! & 0x3f) | 0x80
-  const hex = Array.from(hash.subarray(0, 16), (byte) => byte.toString(16).padStart(2, "0")).join("")
-  return `${hex.slice(0, 8)}-${hex.slice(8, 12)}-${hex.slice(12, 16)}-${hex.slice(16, 20)}-${hex.slice(20, 32)}`
+  const { written } = encoder.encodeInto(name, input.subarray(NAMESPACE.length))
+  const hash = md5(input.subarray(0, NAMESPACE.length + written))
+  const hex = (index: number) => HEX[hash[index]!]!
+  const version = HEX[(hash[6]! & 0x0f) | 0x30]!
+  const variant = HEX[(hash[8]! & 0x3f) | 0x80]!
+  return (
+    `${hex(0)}${hex(1)}${hex(2)}${hex(3)}-${hex(4)}${hex(5)}-${version}${hex(7)}-${variant}${hex(9)}-` +
+    `${hex(10)}${hex(11)}${hex(12)}${hex(13)}${hex(14)}${hex(15)}`
+  )
 }
 
 /**
@@ -47,15 +51,8 @@ const uuidV3 = (name: string): string => {
  */
 export const readingEventId = (reading: Reading): string =>
   uuidV3(
-    [
-      "bg-ingest/reading",
-      reading.userId,
-      formatInstant(reading.timestamp),
-      reading.glucoseMgDl,
-      reading.trend,
-      reading.trendRate ?? "",
-      reading.status
-    ].join("\u0000")
+    `bg-ingest/reading\u0000${reading.userId}\u0000${formatInstant(reading.timestamp)}\u0000${reading.glucoseMgDl}` +
+      `\u0000${reading.trend}\u0000${reading.trendRate ?? ""}\u0000${reading.status}`
   )
 
 export const eventTypeOf = (kind: ReadingChangeKind): ReadingEventType =>

@@ -116,7 +116,26 @@ export const ConnectionsHandlers = HttpApiBuilder.group(
         })
       )
       .handle("sync", ({ params }) =>
-        sync.sync(params.userId, params.provider).pipe(Effect.map(toSyncResultJson), Effect.catch(syncProblem))
+        sync.sync(params.userId, params.provider).pipe(
+          Effect.tap((result) =>
+            Effect.logInfo("Sync on request", {
+              userId: params.userId,
+              provider: result.provider,
+              inserted: result.inserted,
+              updated: result.updated
+            })
+          ),
+          Effect.tapError((error) =>
+            Effect.logWarning("Sync on request failed", {
+              userId: params.userId,
+              provider: params.provider,
+              error: error._tag,
+              reason: error.message
+            })
+          ),
+          Effect.map(toSyncResultJson),
+          Effect.catch(syncProblem)
+        )
       )
       .handle(
         "disconnect",

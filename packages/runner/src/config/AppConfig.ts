@@ -89,6 +89,11 @@ class Reader {
     return this.raw(name) !== undefined
   }
 
+  /** Whether the variable is given at all, even empty (`DEMO_USERS=` turns the demo users off). */
+  given(name: string): boolean {
+    return this.env[name] !== undefined
+  }
+
   literal<const L extends ReadonlyArray<string>>(name: string, choices: L, fallback: L[number]): L[number] {
     const value = this.raw(name)
     if (value === undefined) return fallback
@@ -203,7 +208,10 @@ export const loadAppConfig = (env: Readonly<Record<string, string>>): Result.Res
   }
 
   const demoUsers = read
-    .list("DEMO_USERS", strict || !providers.includes("simulator") ? [] : ["demo-1", "demo-2", "demo-3"])
+    .list(
+      "DEMO_USERS",
+      strict || !providers.includes("simulator") || read.given("DEMO_USERS") ? [] : ["demo-1", "demo-2", "demo-3"]
+    )
     .filter((id): id is UserId => {
       if (Schema.is(UserId)(id)) return true
       read.problems.push("DEMO_USERS must be comma-separated user ids of 1–128 characters of A-Z a-z 0-9 . _ : @ -")

@@ -1,0 +1,50 @@
+import { type AppConfig, coreLayer, loadAppConfig } from "@bg-ingest/runner"
+import { Result } from "effect"
+import { freePort, type NodeProcess, SOURCE_CONDITION, startNode, waitUntilOk } from "./processes.ts"
+
+/**
+ * The service's configuration as `npm start` reads it from these variables (development, SQLite in `dataDir`,
+ * events in process, the simulator), validated by the service's own loader.
+ */
+export const serviceConfig = (dataDir: string, env: Record<string, string> = {}): AppConfig => {
+  const loaded = loadAppConfig({
+    APP_ENV: "development",
+    DATA_DIR: dataDir,
+    STORE: "sqlite",
+    EVENTS: "memory",
+    PROVIDERS: "simulator",
+    LOG_LEVEL: "Warn",
+    ...env
+  })
+  if (Result.isFailure(loaded)) throw new Error(loaded.failure.message)
+  return { ...loaded.success, demoUsers: [] }
+}
+
+/** The domain's use cases on the configured adapters: the runner's own `coreLayer`, in this process. */
+export const serviceCore = (dataDir: string, env: Record<string, string> = {}) => coreLayer(serviceConfig(dataDir, env))
+
+/**
+ * Starts the server under test (support/serviceServer.ts: the runner's `appLayer`, no demo users) on a free
+ * loopback port over `dataDir`, and resolves once `/ready` answers 200.
+ */
+export const startService = async (
+  dataDir: string,
+  env: Record<string, string> = {},
+  nodeArgs: ReadonlyArray<string> = []
+): Promise<{ readonly process: NodeProcess; readonly url: string }> => {
+  const port = await freePort()
+  const process = startNode([SOURCE_CONDITION, ...nodeArgs], "bench/support/serviceServer.ts", [], {
+    APP_ENV: "development",
+    HOST: "127.0.0.1",
+    PORT: String(port),
+    DATA_DIR: dataDir,
+    STORE: "sqlite",
+    EVENTS: "memory",
+    PROVIDERS: "simulator",
+    LOG_FORMAT: "json",
+    ...env
+  })
+  const url = `http://127.0.0.1:${port}`
+  await waitUntilOk(process, `${url}/ready`, performance.now())
+  return { process, url }
+}
