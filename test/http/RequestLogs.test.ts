@@ -18,13 +18,13 @@ import {
   UserId
 } from "@bg-ingest/domain"
 import { ApiKeys, ApiRoutes, routerConfig, WebhookConfig } from "@bg-ingest/http/server"
-import { NodeHttpServer } from "@effect/platform-node"
 import { assert, describe, it } from "@effect/vitest"
 import { DateTime, Effect, Layer, Logger, Redacted, References } from "effect"
 import { HttpRouter } from "effect/http"
-import { del, get, post } from "../support/server.ts"
+import { del, get, observedTestServer, post } from "../support/server.ts"
 
 interface Line {
+  readonly level: string
   readonly message: unknown
   readonly annotations: Readonly<Record<string, unknown>>
 }
@@ -33,6 +33,7 @@ const lines: Array<Line> = []
 const capture = Logger.make((options) => {
   const message = Array.isArray(options.message) ? options.message : [options.message]
   lines.push({
+    level: options.logLevel,
     message: message[0],
     annotations: { ...options.fiber.getRef(References.CurrentLogAnnotations), ...(message[1] as object) }
   })
@@ -80,9 +81,10 @@ const seeded = Layer.effectDiscard(
 
 // Served as packages/runner/src/App.ts serves them: the router's own logger off, the service's request log on.
 const server = HttpRouter.serve(ApiRoutes, { disableListenLog: true, disableLogger: true, routerConfig }).pipe(
-  Layer.provideMerge(NodeHttpServer.layerTest),
+  Layer.provideMerge(observedTestServer),
   Layer.provide(seeded),
-  Layer.provide(Logger.layer([capture]))
+  Layer.provide(Logger.layer([capture])),
+  Layer.provide(Layer.succeed(References.MinimumLogLevel, "Debug"))
 )
 
 describe("request logs", () => {
@@ -117,7 +119,15 @@ describe("request logs", () => {
         assert.strictEqual(synced.status, 200)
         assert.strictEqual((yield* post("/api/bg/u1/connections/nope/sync")).status, 404)
         assert.strictEqual((yield* del("/api/bg/u1/connections/simulator")).status, 204)
-        const said = lines.filter((line) => line.message !== "HTTP request")
+        assert.deepStrictEqual(
+          lines.filter((line) => line.message === "HTTP request").map((line) => [line.level, line.annotations.status]),
+          [
+            ["Info", 200],
+            ["Info", 404],
+            ["Info", 204]
+          ]
+        )
+        const said = lines.filter((line) => line.message !== "HTTP request" && line.level !== "Debug")
         assert.deepStrictEqual(
           said.map((line) => line.message),
           ["Sync on request", "Sync on request failed", "Connection disconnected"]

@@ -1,9 +1,17 @@
 import { ApiKeys, ApiRoutes, routerConfig, WebhookConfig, type WebhookFormat } from "@bg-ingest/http/server"
-import { NodeHttpServer } from "@effect/platform-node"
+import { observedHttpServer } from "@bg-ingest/runner"
 import { Effect, Layer as L, type Layer, Redacted } from "effect"
-import { HttpClient, HttpClientRequest, HttpRouter } from "effect/http"
+import { FetchHttpClient, HttpClient, HttpClientRequest, HttpRouter, HttpServer } from "effect/http"
 
 export const TEST_WEBHOOK_SECRET = "test-webhook-secret-0123456789"
+
+/** A Node server on an ephemeral loopback port, observed as the service's is, with an `HttpClient` aimed at it. */
+export const observedTestServer = HttpServer.layerTestClient.pipe(
+  L.provide(
+    L.fresh(FetchHttpClient.layer).pipe(L.provide(L.succeed(FetchHttpClient.RequestInit)({ keepalive: false })))
+  ),
+  L.provideMerge(observedHttpServer({ port: 0, host: "127.0.0.1" }))
+)
 
 /**
  * The service's routes on a real Node server on an ephemeral loopback port, with an `HttpClient` aimed at it.
@@ -15,7 +23,7 @@ export const testServer = <E, R>(
   apiKeys: ReadonlyArray<string> = []
 ) =>
   HttpRouter.serve(ApiRoutes, { disableLogger: true, disableListenLog: true, routerConfig }).pipe(
-    L.provideMerge(NodeHttpServer.layerTest),
+    L.provideMerge(observedTestServer),
     L.provide(core),
     L.provide(
       L.succeed(WebhookConfig, {

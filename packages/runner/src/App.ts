@@ -33,9 +33,9 @@ import {
   Sync,
   SyncSettings
 } from "@bg-ingest/domain"
-import { ApiKeys, ApiRoutes, routerConfig } from "@bg-ingest/http/server"
+import { ApiKeys, ApiRoutes, observeRequests, routeOf, routerConfig } from "@bg-ingest/http/server"
 import { NodeHttpServer } from "@effect/platform-node"
-import { Deferred, Duration, Effect, Fiber, Layer } from "effect"
+import { Deferred, Duration, Effect, Fiber, Layer, LogLevel, References } from "effect"
 import { FetchHttpClient, HttpRouter } from "effect/http"
 import type { AppConfig } from "./config/AppConfig.ts"
 import { DemoUsers } from "./DemoUsers.ts"
@@ -159,15 +159,34 @@ export const pollingLayer = (grace: Duration.Duration) =>
     })
   )
 
+/**
+ * The Node HTTP server, with every request observed at its edge (`observeRequests`: request ids, the duration
+ * histogram, the request log), writing with the context the service runs in (its loggers and metrics).
+ */
+export const observedHttpServer = (options: {
+  readonly port: number
+  readonly host: string
+  readonly gracefulShutdownTimeout?: Duration.Duration
+}) =>
+  Layer.unwrap(
+    Effect.gen(function* () {
+      const context = yield* Effect.context<never>()
+      const logReads = LogLevel.isLessThanOrEqualTo(yield* References.MinimumLogLevel, "Debug")
+      return NodeHttpServer.layer(() => {
+        const server = createServer()
+        observeRequests(server, { context, logReads, routeOf })
+        return server
+      }, options)
+    })
+  )
+
 /** The whole service: the HTTP server and the poller on the configured adapters. The one composition root. */
 export const appLayer = (config: AppConfig) => {
   // The shutdown budget: 40 % each for in-flight requests and in-flight syncs, 15 % for the broker's last
   // confirms (eventsLayer), so that even one after the other they end within SHUTDOWN_TIMEOUT_SECONDS.
   const grace = Duration.times(config.shutdownTimeout, 0.4)
   const http = HttpRouter.serve(ApiRoutes, { routerConfig, disableLogger: true }).pipe(
-    Layer.provide(
-      NodeHttpServer.layer(createServer, { port: config.port, host: config.host, gracefulShutdownTimeout: grace })
-    )
+    Layer.provide(observedHttpServer({ port: config.port, host: config.host, gracefulShutdownTimeout: grace }))
   )
   return Layer.mergeAll(http, pollingLayer(grace)).pipe(
     Layer.provide(DemoUsers(config.demoUsers)),

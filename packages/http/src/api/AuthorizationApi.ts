@@ -11,6 +11,7 @@ import {
   ProviderNotConnectable,
   ProviderRateLimited
 } from "./Problems.ts"
+import { RequestIdLogs } from "./RequestIdLogs.ts"
 
 const ProviderParam = {
   provider: Schema.String.annotate({ description: "A provider that users connect through OAuth, such as dexcom" })
@@ -69,6 +70,7 @@ export class AuthorizationApi extends HttpApiGroup.make("authorization")
       })
     )
   )
+  .middleware(RequestIdLogs)
   .annotateMerge(
     OpenApi.annotations({ title: "Authorization", description: "Connecting a user's provider account (OAuth 2.0)" })
   ) {}

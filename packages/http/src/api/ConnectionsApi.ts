@@ -13,6 +13,7 @@ import {
   ProviderTakesNoCredentials
 } from "./Problems.ts"
 import { UserIdParams } from "./ReadingsApi.ts"
+import { RequestIdLogs } from "./RequestIdLogs.ts"
 
 const ProviderParams = {
   ...UserIdParams,
@@ -85,4 +86,5 @@ export class ConnectionsApi extends HttpApiGroup.make("connections")
     )
   )
   .middleware(ApiKeyAuth)
+  .middleware(RequestIdLogs)
   .annotateMerge(OpenApi.annotations({ title: "Connections", description: "Links between users and CGM providers" })) {}

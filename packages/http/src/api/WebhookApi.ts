@@ -9,6 +9,7 @@ import {
   UnsupportedMediaType
 } from "./Problems.ts"
 import { UserIdParams } from "./ReadingsApi.ts"
+import { RequestIdLogs } from "./RequestIdLogs.ts"
 import { Rfc3339Instant } from "./Rfc3339.ts"
 
 export const WEBHOOK_MAX_BYTES = 1024 * 1024
@@ -67,4 +68,5 @@ export class WebhookApi extends HttpApiGroup.make("webhook")
       })
     )
   )
+  .middleware(RequestIdLogs)
   .annotateMerge(OpenApi.annotations({ title: "Webhook", description: "Readings pushed to bg-ingest" })) {}

@@ -4,11 +4,11 @@ import { BgIngestApi } from "../api/Api.ts"
 import { ApiKeyAuthLive } from "./ApiKeyAuthLive.ts"
 import { AuthorizationHandlers } from "./AuthorizationHandlers.ts"
 import { ConnectionsHandlers } from "./ConnectionsHandlers.ts"
-import { FallbackRoutes, RejectAmbiguousPaths } from "./Fallback.ts"
+import { FallbackRoutes, makeRouteOf } from "./Fallback.ts"
 import { MetricsRoute } from "./MetricsRoute.ts"
 import { ProblemDetailsLive } from "./ProblemDetails.ts"
 import { ReadingsHandlers } from "./ReadingsHandlers.ts"
-import { RequestObservability } from "./RequestObservability.ts"
+import { RequestIdLogsLive } from "./RequestIdLogsLive.ts"
 import { SystemHandlers } from "./SystemHandlers.ts"
 import { WebhookHandlers } from "./WebhookHandlers.ts"
 
@@ -30,10 +30,10 @@ export const ApiRoutes = Layer.mergeAll(
   HttpApiScalar.layer(BgIngestApi, { path: "/docs" }),
   MetricsRoute,
   FallbackRoutes(SERVED_BESIDE_THE_API)
-).pipe(
-  Layer.provide([ProblemDetailsLive, ApiKeyAuthLive, RequestObservability]),
-  Layer.merge(RejectAmbiguousPaths(SERVED_BESIDE_THE_API))
-)
+).pipe(Layer.provide([ProblemDetailsLive, ApiKeyAuthLive, RequestIdLogsLive]))
+
+/** The route pattern of a request, as `observeRequests` labels it. */
+export const routeOf = makeRouteOf(SERVED_BESIDE_THE_API)
 
 /** Options for `HttpRouter.serve`: user ids may be 128 characters, longer than the router's default of 100. */
 export const routerConfig = { maxParamLength: 256 } as const

@@ -17,6 +17,22 @@ const fits = (route: KnownRoute, segments: ReadonlyArray<string>) =>
   route.segments.length === segments.length &&
   route.segments.every((segment, index) => segment.startsWith(":") || segment === segments[index])
 
+/**
+ * The route pattern a request fits, for metrics and logs: the route of its method, else one of another method
+ * (a 405), else `/*`.
+ */
+export const makeRouteOf = (extra: ReadonlyArray<{ readonly method: string; readonly path: string }>) => {
+  const routes = knownRoutes(extra)
+  return (method: string, path: string): string => {
+    const segments = splitPath(path)
+    const fitting = routes.filter((route) => fits(route, segments))
+    const route = fitting.find(
+      (candidate) => candidate.method === method || (method === "HEAD" && candidate.method === "GET")
+    )
+    return (route ?? fitting[0])?.segments.join("/") || "/*"
+  }
+}
+
 /** Every route the service answers: the API's endpoints plus the routes served beside it. */
 export const knownRoutes = (extra: ReadonlyArray<{ readonly method: string; readonly path: string }>) => {
   const routes: Array<KnownRoute> = extra.map(({ method, path }) => toRoute(method, path))
@@ -31,36 +47,6 @@ const titles = { 400: "Bad Request", 404: "Not Found", 405: "Method Not Allowed"
 
 const problem = (status: keyof typeof titles, detail: string, extensions: Record<string, unknown> = {}) =>
   ProblemDetails.toResponse({ type: ProblemDetails.blankType, title: titles[status], status, detail, ...extensions })
-
-/** The name of the route parameter at the first segment that `isBad`, or "path". */
-const parameterAt = (route: KnownRoute | undefined, segments: ReadonlyArray<string>, isBad: (s: string) => boolean) => {
-  const index = route?.segments.findIndex((segment, position) => segment.startsWith(":") && isBad(segments[position]!))
-  return route === undefined || index === undefined || index === -1 ? "path" : route.segments[index]!.slice(1)
-}
-
-// The router reads `;` as the start of a query (`/foo;jsessionid=…`) and cannot route an encoded slash, so
-// `/api/bg/a;b` would serve user `a`. Neither character is valid in any parameter: refuse them up front.
-const AMBIGUOUS = /;|%2f|%00/i
-
-/** Refuses paths with a `;`, an encoded slash or NUL: a 400 problem naming the parameter. */
-export const RejectAmbiguousPaths = (extra: ReadonlyArray<{ readonly method: string; readonly path: string }>) => {
-  const routes = knownRoutes(extra)
-  return HttpRouter.middleware(
-    (httpEffect) =>
-      Effect.flatMap(HttpServerRequest.HttpServerRequest, (request) => {
-        const path = request.url.split("?")[0] ?? "/"
-        if (!AMBIGUOUS.test(path)) return httpEffect
-        const segments = splitPath(path)
-        const route = routes.find((candidate) => fits(candidate, segments))
-        const name = parameterAt(route, segments, (segment) => AMBIGUOUS.test(segment))
-        const message = "must not contain ';', an encoded '/' or NUL"
-        return Effect.succeed(
-          problem(400, `Invalid path parameter ${name}: ${message}`, { errors: [{ path: ["params", name], message }] })
-        )
-      }),
-    { global: true }
-  )
-}
 
 /**
  * Answers what no route matched: 405 with `Allow` when the path exists under other methods, else 404, both as
