@@ -33,7 +33,6 @@ export interface FaultPlan {
   readonly processed?: (requested: number) => number
 }
 
-// biome-ignore lint/suspicious/noExplicitAny: the middleware sees every command's input untyped
 type AnyArgs = { input: Record<string, any> }
 
 /**
