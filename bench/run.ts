@@ -3,8 +3,10 @@
  * with the machine and the date. Name benchmarks to run only those (`npm run bench -- http ingest`); pass
  * `--no-record` to leave RESULTS.md alone. Benchmarks are never tests: this always exits 0.
  *
- *   node --conditions=@bg-ingest/source bench/run.ts [http] [ingest] [webhook] [scheduler] [startup] [--no-record]
+ *   node --conditions=@bg-ingest/source bench/run.ts [http] [ingest] [webhook] [scheduler] [startup] [dynamodb]
+ *     [rabbitmq] [--no-record]
  */
+import { dynamodbBenchmark, rabbitmqBenchmark } from "./adapters.ts"
 import { httpBenchmark } from "./http.ts"
 import { ingestBenchmark } from "./ingest.ts"
 import { schedulerBenchmark } from "./scheduler.ts"
@@ -17,7 +19,9 @@ const all = [
   { name: "ingest", run: ingestBenchmark },
   { name: "webhook", run: webhookBenchmark },
   { name: "scheduler", run: schedulerBenchmark },
-  { name: "startup", run: startupBenchmark }
+  { name: "startup", run: startupBenchmark },
+  { name: "dynamodb", run: dynamodbBenchmark },
+  { name: "rabbitmq", run: rabbitmqBenchmark }
 ]
 
 const named = process.argv.slice(2).filter((argument) => !argument.startsWith("--"))
