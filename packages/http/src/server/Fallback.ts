@@ -8,7 +8,7 @@ interface KnownRoute {
   readonly segments: ReadonlyArray<string>
 }
 
-const splitPath = (path: string) => path.replace(/\/+$/, "").split("/")
+const splitPath = (path: string) => (path.length > 1 && path.endsWith("/") ? path.replace(/\/+$/, "") : path).split("/")
 
 const toRoute = (method: string, path: string): KnownRoute => ({ method, segments: splitPath(path) })
 
@@ -19,17 +19,24 @@ const fits = (route: KnownRoute, segments: ReadonlyArray<string>) =>
 
 /**
  * The route pattern a request fits, for metrics and logs: the route of its method, else one of another method
- * (a 405), else `/*`.
+ * (a 405), else `/*`. Called on every request, so routes are grouped by their number of segments beforehand.
  */
 export const makeRouteOf = (extra: ReadonlyArray<{ readonly method: string; readonly path: string }>) => {
-  const routes = knownRoutes(extra)
+  const byLength = new Map<number, Array<KnownRoute & { readonly pattern: string }>>()
+  for (const route of knownRoutes(extra)) {
+    const candidates = byLength.get(route.segments.length) ?? []
+    candidates.push({ ...route, pattern: route.segments.join("/") })
+    byLength.set(route.segments.length, candidates)
+  }
   return (method: string, path: string): string => {
     const segments = splitPath(path)
-    const fitting = routes.filter((route) => fits(route, segments))
-    const route = fitting.find(
-      (candidate) => candidate.method === method || (method === "HEAD" && candidate.method === "GET")
-    )
-    return (route ?? fitting[0])?.segments.join("/") || "/*"
+    let other: string | undefined
+    for (const route of byLength.get(segments.length) ?? []) {
+      if (!fits(route, segments)) continue
+      if (route.method === method || (method === "HEAD" && route.method === "GET")) return route.pattern
+      other ??= route.pattern
+    }
+    return other ?? "/*"
   }
 }
 

@@ -2,6 +2,7 @@ import { ConnectionStore, newestReadingTimestamp } from "@bg-ingest/domain"
 import { Clock, Effect, Layer, Metric } from "effect"
 import { HttpRouter, HttpServerResponse } from "effect/http"
 import { PrometheusMetrics } from "effect/observability"
+import { requestDurations } from "./RequestObservability.ts"
 
 const connectionsByStatus = Metric.gauge("bg_ingest_connections", {
   description: "Provider connections by status"
@@ -44,6 +45,7 @@ export const MetricsRoute = Layer.effectDiscard(
       refreshScrapeGauges.pipe(
         Effect.provideService(ConnectionStore, connections),
         Effect.andThen(PrometheusMetrics.format()),
+        Effect.map((text) => `${text}${text.endsWith("\n") || text === "" ? "" : "\n"}${requestDurations.render()}`),
         Effect.map((text) => HttpServerResponse.text(text, { contentType: "text/plain; version=0.0.4; charset=utf-8" }))
       )
     )
