@@ -41,9 +41,9 @@ export class RequestDurations {
       `# TYPE ${HISTOGRAM} histogram`
     ]
     for (const { labels, buckets, sum, count } of this.series.values()) {
-      BOUNDARIES.forEach((boundary, index) =>
+      for (const [index, boundary] of BOUNDARIES.entries()) {
         lines.push(`${HISTOGRAM}_bucket{${labels},le="${boundary}"} ${buckets[index]}`)
-      )
+      }
       lines.push(`${HISTOGRAM}_bucket{${labels},le="+Inf"} ${count}`)
       lines.push(`${HISTOGRAM}_sum{${labels}} ${sum}`)
       lines.push(`${HISTOGRAM}_count{${labels}} ${count}`)
