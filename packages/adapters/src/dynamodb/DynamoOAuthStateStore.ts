@@ -8,7 +8,7 @@ import {
 } from "@bg-ingest/domain"
 import { DateTime, Effect, Layer, Option } from "effect"
 import { DynamoDbClient } from "./DynamoDbClient.ts"
-import { type DynamoFailure, describeFailure } from "./DynamoErrors.ts"
+import { type DynamoFailure, describeFailure, isConditionFailure } from "./DynamoErrors.ts"
 import { Attr } from "./TableLayout.ts"
 
 // Pending authorizations share the table: pk = `OAUTH_STATE#<sha-256 of the state>`, sk = `OAUTH_STATE`.
@@ -50,11 +50,24 @@ export const makeDynamoOAuthStateStore = Effect.gen(function* () {
     consume: (stateHash: string) =>
       dynamo
         .call("DeleteItem", (sdk) =>
-          sdk.send(new DeleteItemCommand({ TableName: dynamo.table, Key: key(stateHash), ReturnValues: "ALL_OLD" }))
+          sdk.send(
+            new DeleteItemCommand({
+              TableName: dynamo.table,
+              Key: key(stateHash),
+              // Of two concurrent consumes only one may see the item: the other's condition fails. (DynamoDB Local
+              // returned the old item to both without it.)
+              ConditionExpression: "attribute_exists(pk)",
+              ReturnValues: "ALL_OLD"
+            })
+          )
         )
         .pipe(
-          Effect.map((output) => {
-            const item = output.Attributes
+          Effect.map((output) => output.Attributes),
+          Effect.catchIf(
+            (error) => isConditionFailure(error.cause),
+            () => Effect.succeed(undefined)
+          ),
+          Effect.map((item) => {
             if (item === undefined) return Option.none()
             return Option.some({
               stateHash,
