@@ -11,7 +11,7 @@ import { tmpdir } from "node:os"
 import { join } from "node:path"
 import { Ingest, type Reading, UserId } from "@bg-ingest/domain"
 import { Effect } from "effect"
-import { adapterSqlDrift, makeAdapterSqlWriter } from "./support/adapterSql.ts"
+import { makeAdapterSqlWriter } from "./support/adapterSql.ts"
 import {
   batches,
   currentAnchorSeconds,
@@ -121,9 +121,7 @@ const measure = async (batchSize: number): Promise<ReadonlyArray<Row>> => {
       ratio: formatRatio(floorRatio),
       target: "—",
       verdict: "report",
-      note:
-        adapterSqlDrift() ??
-        `the SQLite adapter's statements in a bare loop (upsert … RETURNING, then the outbox confirmation, two transactions per batch) run at ${formatRatio(median(pairedRatios(adapterSql, insert)))} of bare INSERT: the storage design's ceiling for Ingest`
+      note: `the SQLite adapter's statements in a bare loop (upsert … RETURNING, then the outbox confirmation, two transactions per batch) run at ${formatRatio(median(pairedRatios(adapterSql, insert)))} of bare INSERT: the storage design's ceiling for Ingest`
     }
   ]
 }

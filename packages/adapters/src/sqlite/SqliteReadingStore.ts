@@ -11,6 +11,7 @@ import {
   type UserId
 } from "@bg-ingest/domain"
 import { DateTime, Effect, Layer, Option } from "effect"
+import { CONFIRM_READING, READING_COLUMNS, UPSERT_READING } from "./ReadingStatements.ts"
 import { SqliteDatabase } from "./SqliteDatabase.ts"
 
 interface ReadingRow {
@@ -26,7 +27,7 @@ interface ReadingRow {
   readonly pending_event?: ReadingChangeKind | null
 }
 
-const COLUMNS = "user_id, ts, glucose_mg_dl, trend, trend_rate, status, provider, record_id, display_time"
+const COLUMNS = READING_COLUMNS
 
 // Rows are written only by this adapter from validated readings, so they are trusted on the way out.
 const toReading = (row: ReadingRow): Reading => ({
@@ -51,24 +52,11 @@ const failure = (operation: ReadingStoreError["operation"]) => (cause: unknown) 
 export const makeSqliteReadingStore = Effect.gen(function* () {
   const { db, transaction } = yield* SqliteDatabase
 
-  // An insert, or an update only when the measurement differs: RETURNING yields a row for exactly those two.
-  const upsert = db.prepare(`
-    INSERT INTO readings (${COLUMNS}, ingested_at, updated_at, revision, pending_event)
-    VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 0, 'created')
-    ON CONFLICT (user_id, ts) DO UPDATE SET
-      glucose_mg_dl = excluded.glucose_mg_dl, trend = excluded.trend, trend_rate = excluded.trend_rate,
-      status = excluded.status, provider = excluded.provider, record_id = excluded.record_id,
-      display_time = excluded.display_time, updated_at = excluded.updated_at,
-      revision = readings.revision + 1, pending_event = COALESCE(readings.pending_event, 'updated')
-    WHERE readings.glucose_mg_dl IS NOT excluded.glucose_mg_dl OR readings.trend IS NOT excluded.trend
-       OR readings.trend_rate IS NOT excluded.trend_rate OR readings.status IS NOT excluded.status
-    RETURNING revision, pending_event`)
+  const upsert = db.prepare(UPSERT_READING)
   const pendingOf = db.prepare(
     "SELECT pending_event FROM readings WHERE user_id = ? AND ts = ? AND pending_event IS NOT NULL"
   )
-  const confirm = db.prepare(`
-    UPDATE readings SET pending_event = NULL
-    WHERE user_id = ? AND ts = ? AND glucose_mg_dl = ? AND trend = ? AND trend_rate IS ? AND status = ?`)
+  const confirm = db.prepare(CONFIRM_READING)
   const unpublished = db.prepare(
     `SELECT ${COLUMNS}, pending_event FROM readings WHERE pending_event IS NOT NULL ORDER BY ingested_at LIMIT ?`
   )

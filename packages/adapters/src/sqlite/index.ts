@@ -1,4 +1,5 @@
 export * from "./migrations.ts"
+export * from "./ReadingStatements.ts"
 export * from "./SqliteConnectionStore.ts"
 export * from "./SqliteDatabase.ts"
 export * from "./SqliteOAuthStateStore.ts"
