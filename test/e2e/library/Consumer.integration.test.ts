@@ -6,7 +6,7 @@ import { promisify } from "node:util"
 import { makeReading, ProviderId, readingEventId, UserId } from "@bg-ingest/domain"
 import { afterAll, assert, beforeAll, describe, it } from "@effect/vitest"
 import { DateTime } from "effect"
-import { type ServiceProcess, startService } from "../support/processes.ts"
+import { type ServiceProcess, startService } from "../../support/processes.ts"
 import { publishablePackages, REPOSITORY, readManifest } from "./manifests.ts"
 
 /**
@@ -323,7 +323,7 @@ import { InMemoryEventLog, InMemoryReadingStore } from "@bg-ingest/adapters/memo
 import { BgIngestApi, type ReadingJson } from "@bg-ingest/http"
 import { BgIngestClient } from "@bg-ingest/http/client"
 import { Effect, Layer } from "effect"
-import { latestGlucose } from "./consumer.js"
+import { latestGlucose } from "../../library/consumer.js"
 
 type IsAny<T> = 0 extends 1 & T ? true : false
 type Failure = Effect.Error<ReturnType<typeof latestGlucose>>

@@ -12,9 +12,9 @@ import {
 } from "@bg-ingest/domain"
 import { assert, describe, it } from "@effect/vitest"
 import { DateTime, Effect, Option } from "effect"
-import { type DexcomRecord, type ExpectedReading, egvSeries, impossibleRecord } from "../fakes/dexcomRecords.ts"
-import { type FakeDexcom, fakeDexcom } from "../fakes/FakeDexcomServer.ts"
-import { alignedFiveMinutes, dexcomServiceLayer } from "../support/dexcom.ts"
+import { type DexcomRecord, type ExpectedReading, egvSeries, impossibleRecord } from "../../fakes/dexcomRecords.ts"
+import { type FakeDexcom, fakeDexcom } from "../../fakes/FakeDexcomServer.ts"
+import { alignedFiveMinutes, dexcomServiceLayer } from "../../support/dexcom.ts"
 
 const alice = UserId.make("alice")
 const bob = UserId.make("bob")

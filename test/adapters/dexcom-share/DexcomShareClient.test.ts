@@ -2,7 +2,7 @@ import { DEXCOM_SHARE_PROVIDER_ID, makeDexcomShareClient, makeDexcomShareSetting
 import { assert, describe, it } from "@effect/vitest"
 import { Duration, Effect, Exit, Fiber, Redacted } from "effect"
 import { TestClock } from "effect/testing"
-import { type Scripted, scriptedHttpClient } from "../support/scriptedHttpClient.ts"
+import { type Scripted, scriptedHttpClient } from "../../support/scriptedHttpClient.ts"
 
 const settings = makeDexcomShareSettings({
   region: "ous",

@@ -3,17 +3,17 @@ import { assert, describe, it } from "@effect/vitest"
 import type * as amqp from "amqplib"
 import { Effect, Fiber, Redacted } from "effect"
 import { TestClock } from "effect/testing"
-import { BrokerSession } from "../../packages/adapters/src/rabbitmq/BrokerSession.ts"
+import { BrokerSession } from "../../../packages/adapters/src/rabbitmq/BrokerSession.ts"
 import {
   ConfirmTracker,
   type OutgoingMessage,
   publishConfirmed,
   watchConfirms
-} from "../../packages/adapters/src/rabbitmq/ConfirmedPublish.ts"
+} from "../../../packages/adapters/src/rabbitmq/ConfirmedPublish.ts"
 import {
   type RabbitMqPublisherOptions,
   resolveSettings
-} from "../../packages/adapters/src/rabbitmq/RabbitMqSettings.ts"
+} from "../../../packages/adapters/src/rabbitmq/RabbitMqSettings.ts"
 
 /** A confirm channel in memory: its buffer holds `capacity` messages until `drain`; confirms are sent by hand. */
 class FakeChannel extends EventEmitter {

@@ -4,7 +4,7 @@ import { join } from "node:path"
 import { DEVELOPMENT_KEY_FILE, loadTokenEncryptionKey, parseTokenEncryptionKey, TokenCipher } from "@bg-ingest/adapters"
 import { assert, describe, it } from "@effect/vitest"
 import { Effect, Option, Redacted, Result } from "effect"
-import { TEST_TOKEN_KEY } from "../support/dexcom.ts"
+import { TEST_TOKEN_KEY } from "../../support/dexcom.ts"
 
 const otherKey = Redacted.make(Uint8Array.from({ length: 32 }, (_, i) => 255 - i))
 const withCipher = <A, E>(

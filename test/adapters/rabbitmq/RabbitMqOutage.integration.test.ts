@@ -25,9 +25,15 @@ import {
 } from "@bg-ingest/domain"
 import { assert, it } from "@effect/vitest"
 import { Context, DateTime, Deferred, Duration, Effect, Fiber, Layer, Option, Redacted, Schedule } from "effect"
-import { connection, user } from "../support/fixtures.ts"
-import { describeWithBroker, makeTcpProxy, resolveTestBroker, TestConsumer, uniqueName } from "../support/rabbitmq.ts"
-import { scratchDirectory } from "../support/sqlite.ts"
+import { connection, user } from "../../support/fixtures.ts"
+import {
+  describeWithBroker,
+  makeTcpProxy,
+  resolveTestBroker,
+  TestConsumer,
+  uniqueName
+} from "../../support/rabbitmq.ts"
+import { scratchDirectory } from "../../support/sqlite.ts"
 
 const availability = await resolveTestBroker()
 const brokerUrl = availability.available ? availability.broker.url : ""

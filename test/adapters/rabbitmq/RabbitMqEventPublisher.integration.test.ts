@@ -7,8 +7,14 @@ import { EventPublisher, makeReadingEvent, type ReadingEvent } from "@bg-ingest/
 import { assert, describe, it } from "@effect/vitest"
 import * as amqp from "amqplib"
 import { Context, DateTime, Effect, Exit, Fiber, Layer, Logger, Redacted, Schedule, Scope } from "effect"
-import { reading, series, T0 } from "../support/fixtures.ts"
-import { describeWithBroker, makeTcpProxy, resolveTestBroker, TestConsumer, uniqueName } from "../support/rabbitmq.ts"
+import { reading, series, T0 } from "../../support/fixtures.ts"
+import {
+  describeWithBroker,
+  makeTcpProxy,
+  resolveTestBroker,
+  TestConsumer,
+  uniqueName
+} from "../../support/rabbitmq.ts"
 
 const availability = await resolveTestBroker()
 const brokerUrl = availability.available ? availability.broker.url : ""

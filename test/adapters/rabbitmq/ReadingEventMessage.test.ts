@@ -7,7 +7,7 @@ import {
 import { makeReadingEvent } from "@bg-ingest/domain"
 import { assert, describe, it } from "@effect/vitest"
 import { DateTime, Effect, Schema } from "effect"
-import { reading, T0 } from "../support/fixtures.ts"
+import { reading, T0 } from "../../support/fixtures.ts"
 
 const encode = Schema.encodeSync(ReadingEventJson)
 

@@ -4,7 +4,7 @@ import { assert, describe, it } from "@effect/vitest"
 import { Duration, Effect, Exit, Fiber, Redacted } from "effect"
 import { HttpClientRequest } from "effect/http"
 import { TestClock } from "effect/testing"
-import { type Scripted, scriptedHttpClient } from "../support/scriptedHttpClient.ts"
+import { type Scripted, scriptedHttpClient } from "../../support/scriptedHttpClient.ts"
 
 const provider = ProviderId.make("dexcom")
 const settings = makeDexcomSettings({

@@ -11,9 +11,9 @@ import {
 import { assert, describe, it } from "@effect/vitest"
 import { DateTime, Duration, Effect, Option } from "effect"
 import { TestClock } from "effect/testing"
-import { egvSeries } from "../fakes/dexcomRecords.ts"
-import { type FakeDexcom, fakeDexcom } from "../fakes/FakeDexcomServer.ts"
-import { dexcomServiceLayer, TEST_REDIRECT_URI } from "../support/dexcom.ts"
+import { egvSeries } from "../../fakes/dexcomRecords.ts"
+import { type FakeDexcom, fakeDexcom } from "../../fakes/FakeDexcomServer.ts"
+import { dexcomServiceLayer, TEST_REDIRECT_URI } from "../../support/dexcom.ts"
 
 const alice = UserId.make("alice")
 const mallory = UserId.make("mallory")

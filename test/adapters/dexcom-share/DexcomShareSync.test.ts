@@ -21,16 +21,16 @@ import { assert, describe, it } from "@effect/vitest"
 import { DateTime, Effect, Layer, Option } from "effect"
 import { FetchHttpClient } from "effect/http"
 import { TestClock } from "effect/testing"
-import { type FakeShare, type FakeShareOptions, fakeShare, SHARE_PATHS } from "../fakes/FakeShareServer.ts"
+import { type FakeShare, type FakeShareOptions, fakeShare, SHARE_PATHS } from "../../fakes/FakeShareServer.ts"
 import {
   type ExpectedShareReading,
   impossibleShareRecord,
   type ShareFormat,
   shareSeries
-} from "../fakes/shareRecords.ts"
-import { TEST_TOKEN_KEY } from "../support/dexcom.ts"
-import { connectShare, shareServiceLayer, shareTestSettings, storeShareConnection } from "../support/dexcomShare.ts"
-import { sqliteStoresLayer } from "../support/sqlite.ts"
+} from "../../fakes/shareRecords.ts"
+import { TEST_TOKEN_KEY } from "../../support/dexcom.ts"
+import { connectShare, shareServiceLayer, shareTestSettings, storeShareConnection } from "../../support/dexcomShare.ts"
+import { sqliteStoresLayer } from "../../support/sqlite.ts"
 
 const alice = UserId.make("alice")
 const bob = UserId.make("bob")

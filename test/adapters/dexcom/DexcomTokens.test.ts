@@ -4,9 +4,9 @@ import { assert, describe, it } from "@effect/vitest"
 import { Effect, Layer, Option } from "effect"
 import { FetchHttpClient } from "effect/http"
 import { TestClock } from "effect/testing"
-import { egvSeries } from "../fakes/dexcomRecords.ts"
-import { type FakeDexcom, type FakeDexcomOptions, fakeDexcom } from "../fakes/FakeDexcomServer.ts"
-import { connectDirectly, dexcomProviderLayer, dexcomTestSettings, TEST_TOKEN_KEY } from "../support/dexcom.ts"
+import { egvSeries } from "../../fakes/dexcomRecords.ts"
+import { type FakeDexcom, type FakeDexcomOptions, fakeDexcom } from "../../fakes/FakeDexcomServer.ts"
+import { connectDirectly, dexcomProviderLayer, dexcomTestSettings, TEST_TOKEN_KEY } from "../../support/dexcom.ts"
 
 const alice = UserId.make("alice")
 const bob = UserId.make("bob")

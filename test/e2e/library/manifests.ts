@@ -1,7 +1,7 @@
 import { readFileSync } from "node:fs"
 import { join } from "node:path"
 
-export const REPOSITORY = new URL("../../", import.meta.url).pathname
+export const REPOSITORY = new URL("../../../", import.meta.url).pathname
 export const SOURCE_CONDITION = "@bg-ingest/source"
 
 export interface WorkspacePackage {

@@ -5,7 +5,7 @@ import { migrations, SqliteConnectionStore, SqliteDatabase, SqliteReadingStore }
 import { ConnectionStore, makeWindow, ProviderId, ReadingStore } from "@bg-ingest/domain"
 import { afterAll, assert, describe, it } from "@effect/vitest"
 import { DateTime, Effect, Layer, Option } from "effect"
-import { at, connection, plain, series, user } from "../support/fixtures.ts"
+import { at, connection, plain, series, user } from "../../support/fixtures.ts"
 
 const directory = mkdtempSync(join(tmpdir(), "bg-ingest-persist-"))
 afterAll(() => rmSync(directory, { recursive: true, force: true }))

@@ -2,7 +2,7 @@ import { InMemoryEventLog, InMemoryEventPublisher } from "@bg-ingest/adapters/me
 import { EventPublisher, makeReadingEvent } from "@bg-ingest/domain"
 import { assert, describe, it } from "@effect/vitest"
 import { Effect } from "effect"
-import { reading, T0 } from "../support/fixtures.ts"
+import { reading, T0 } from "../../support/fixtures.ts"
 
 const events = (from: number, count: number) =>
   Array.from({ length: count }, (_, index) =>

@@ -13,7 +13,12 @@ import {
 import { makeWindow, type Reading, UserId } from "@bg-ingest/domain"
 import { assert, describe, it } from "@effect/vitest"
 import { DateTime, Option, Result, Schema } from "effect"
-import { type ExpectedShareReading, impossibleShareRecord, shareSeries, shareValueJson } from "../fakes/shareRecords.ts"
+import {
+  type ExpectedShareReading,
+  impossibleShareRecord,
+  shareSeries,
+  shareValueJson
+} from "../../fakes/shareRecords.ts"
 
 const alice = UserId.make("alice")
 const T = Date.UTC(2026, 3, 19, 16, 10, 55)
