@@ -1,7 +1,7 @@
 import { mkdirSync } from "node:fs"
 import { dirname } from "node:path"
 import { DatabaseSync } from "node:sqlite"
-import { Context, Effect, Layer, Schema } from "effect"
+import { Clock, Context, Effect, Layer, Schema } from "effect"
 import { type Migration, migrations } from "./migrations.ts"
 
 export class SqliteOpenError extends Schema.TaggedError<SqliteOpenError>()("SqliteOpenError", {
@@ -26,14 +26,16 @@ export class SqliteDatabase extends Context.Service<SqliteDatabase, SqliteDataba
     Layer.effect(
       SqliteDatabase,
       Effect.acquireRelease(
-        Effect.try({
-          try: () => openDatabase(options.filename, migrations),
-          catch: (cause) =>
-            new SqliteOpenError({
-              filename: options.filename,
-              message: `Cannot open the SQLite database ${options.filename}: ${cause instanceof Error ? cause.message : String(cause)}`
-            })
-        }),
+        Effect.flatMap(Clock.currentTimeMillis, (now) =>
+          Effect.try({
+            try: () => openDatabase(options.filename, migrations, new Date(now)),
+            catch: (cause) =>
+              new SqliteOpenError({
+                filename: options.filename,
+                message: `Cannot open the SQLite database ${options.filename}: ${cause instanceof Error ? cause.message : String(cause)}`
+              })
+          })
+        ),
         (database) => Effect.sync(() => database.db.close())
       )
     )
@@ -53,7 +55,12 @@ const makeTransaction =
     }
   }
 
-export const openDatabase = (filename: string, known: ReadonlyArray<Migration>): SqliteDatabaseShape => {
+/** Opens and migrates `filename`; `appliedAt` is recorded with each migration it applies. */
+export const openDatabase = (
+  filename: string,
+  known: ReadonlyArray<Migration>,
+  appliedAt: Date = new Date()
+): SqliteDatabaseShape => {
   if (filename !== ":memory:") mkdirSync(dirname(filename), { recursive: true })
   const db = new DatabaseSync(filename, { timeout: 5000 })
   try {
@@ -78,7 +85,7 @@ export const openDatabase = (filename: string, known: ReadonlyArray<Migration>):
       if (migration.version <= row.version) continue
       transaction(() => {
         db.exec(migration.sql)
-        record.run(migration.version, migration.name, new Date().toISOString())
+        record.run(migration.version, migration.name, appliedAt.toISOString())
       })
     }
     return { filename, db, transaction, schemaVersion: Math.max(row.version, newestKnown) }

@@ -10,7 +10,7 @@ import {
   type Trend,
   type UserId
 } from "@bg-ingest/domain"
-import { DateTime, Effect, Layer, Option } from "effect"
+import { Clock, DateTime, Effect, Layer, Option } from "effect"
 import { CONFIRM_READING, READING_COLUMNS, UPSERT_READING } from "./ReadingStatements.ts"
 import { SqliteDatabase } from "./SqliteDatabase.ts"
 
@@ -69,46 +69,47 @@ export const makeSqliteReadingStore = Effect.gen(function* () {
 
   return ReadingStore.of({
     putMany: (readings) =>
-      Effect.try({
-        try: () => {
-          const now = Date.now()
-          let inserted = 0
-          let updated = 0
-          let unchanged = 0
-          const changes: Array<ReadingChange> = []
-          transaction(() => {
-            for (const reading of readings) {
-              const second = readingEpochSeconds(reading)
-              const written = upsert.get(
-                reading.userId,
-                second,
-                reading.glucoseMgDl,
-                reading.trend,
-                reading.trendRate,
-                reading.status,
-                reading.source.provider,
-                reading.source.recordId,
-                reading.displayTime,
-                now,
-                now
-              ) as { revision: number; pending_event: ReadingChangeKind } | undefined
-              if (written !== undefined) {
-                if (written.revision === 0) inserted += 1
-                else updated += 1
-                changes.push({ kind: written.pending_event, reading })
-              } else {
-                unchanged += 1
-                const pending = pendingOf.get(reading.userId, second) as
-                  | { pending_event: ReadingChangeKind }
-                  | undefined
-                if (pending !== undefined) changes.push({ kind: pending.pending_event, reading })
+      Effect.flatMap(Clock.currentTimeMillis, (now) =>
+        Effect.try({
+          try: () => {
+            let inserted = 0
+            let updated = 0
+            let unchanged = 0
+            const changes: Array<ReadingChange> = []
+            transaction(() => {
+              for (const reading of readings) {
+                const second = readingEpochSeconds(reading)
+                const written = upsert.get(
+                  reading.userId,
+                  second,
+                  reading.glucoseMgDl,
+                  reading.trend,
+                  reading.trendRate,
+                  reading.status,
+                  reading.source.provider,
+                  reading.source.recordId,
+                  reading.displayTime,
+                  now,
+                  now
+                ) as { revision: number; pending_event: ReadingChangeKind } | undefined
+                if (written !== undefined) {
+                  if (written.revision === 0) inserted += 1
+                  else updated += 1
+                  changes.push({ kind: written.pending_event, reading })
+                } else {
+                  unchanged += 1
+                  const pending = pendingOf.get(reading.userId, second) as
+                    | { pending_event: ReadingChangeKind }
+                    | undefined
+                  if (pending !== undefined) changes.push({ kind: pending.pending_event, reading })
+                }
               }
-            }
-          })
-          return { inserted, updated, unchanged, unpublished: changes }
-        },
-        catch: failure("putMany")
-      }),
+            })
+            return { inserted, updated, unchanged, unpublished: changes }
+          },
+          catch: failure("putMany")
+        })
+      ),
     markPublished: (readings) =>
       Effect.try({
         try: () =>
