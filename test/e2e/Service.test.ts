@@ -2,8 +2,10 @@ import { execFileSync } from "node:child_process"
 import { existsSync, mkdtempSync, rmSync } from "node:fs"
 import { tmpdir } from "node:os"
 import { join } from "node:path"
+import { modelReadings, profileOf } from "@bg-ingest/adapters/simulator"
 import { afterAll, assert, describe, it } from "@effect/vitest"
-import { startService } from "../support/processes.ts"
+import { available, itNeeding, unavailable } from "../support/needs.ts"
+import { runServiceToExit, startService } from "../support/processes.ts"
 
 const dataDir = mkdtempSync(join(tmpdir(), "bg-ingest-e2e-"))
 afterAll(() => rmSync(dataDir, { recursive: true, force: true }))
@@ -13,21 +15,45 @@ const json = async (url: string) => {
   return { status: response.status, type: response.headers.get("content-type"), body: (await response.json()) as any }
 }
 
+interface Connection {
+  readonly backfill_from: string
+  readonly synced_through: string | null
+}
+
+/** What the simulator's model says demo user `userId` measured between its connection's start and its cursor. */
+const modelled = (userId: string, connection: Connection) =>
+  modelReadings(
+    profileOf(userId),
+    Date.parse(connection.backfill_from) / 1000,
+    Date.parse(connection.synced_through!) / 1000
+  )
+    .filter((record) => record.value !== null)
+    .map((record) => [record.epochSeconds, record.value])
+
+const stored = (readings: ReadonlyArray<{ timestamp: string; glucose_mg_dl: number }>) =>
+  readings.map((reading) => [Date.parse(reading.timestamp) / 1000, reading.glucose_mg_dl])
+
+/** A Node.js older than 24 on this machine, to try the service's refusal with. */
+const oldNode = ["/usr/bin/node", "/usr/local/bin/node"].find((path) => {
+  if (!existsSync(path)) return false
+  const version = execFileSync(path, ["--version"]).toString().trim()
+  return Number(version.slice(1).split(".")[0]) < 24
+})
+
 describe("the service as a new user starts it", () => {
   it("serves the demo users' last 24 hours, keeps them across a restart and stops cleanly on SIGTERM", async () => {
     const first = await startService({ DATA_DIR: dataDir })
     const latest = await json(`${first.baseUrl}/api/bg/demo-1/latest`)
     assert.strictEqual(latest.status, 200)
     assert.match(latest.body.timestamp, /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}Z$/)
-    assert.isTrue(Number.isInteger(latest.body.glucose_mg_dl))
-    assert.isTrue(latest.body.glucose_mg_dl >= 40 && latest.body.glucose_mg_dl <= 400)
 
-    const day = await json(`${first.baseUrl}/api/bg/demo-1`)
-    const times = (day.body as Array<{ timestamp: string }>).map((reading) => Date.parse(reading.timestamp))
-    // 288 a day at a 5-minute cadence, less the simulated sensor gaps.
-    assert.isAtLeast(times.length, 250)
-    assert.isAtMost(times.length, 288)
-    assert.isTrue(times.every((time, index) => index === 0 || time > times[index - 1]!))
+    // Exactly what the simulator measured from the connection's start to its cursor: nothing missing, nothing more.
+    const [connection] = (await json(`${first.baseUrl}/api/bg/demo-1/connections`)).body as Array<Connection>
+    const day = await json(
+      `${first.baseUrl}/api/bg/demo-1?from=${connection!.backfill_from}&to=${connection!.synced_through}`
+    )
+    assert.deepStrictEqual(stored(day.body), modelled("demo-1", connection!))
+    assert.strictEqual(day.body.at(-1).timestamp, latest.body.timestamp)
     for (const user of ["demo-2", "demo-3"]) {
       assert.strictEqual((await json(`${first.baseUrl}/api/bg/${user}/latest`)).status, 200)
     }
@@ -37,49 +63,33 @@ describe("the service as a new user starts it", () => {
     assert.isTrue(existsSync(join(dataDir, "bg-ingest.db")))
 
     const second = await startService({ DATA_DIR: dataDir })
-    const after = await json(`${second.baseUrl}/api/bg/demo-1?from=${day.body[0].timestamp}`)
-    const afterTimes = (after.body as Array<{ timestamp: string }>).map((reading) => Date.parse(reading.timestamp))
-    // Nothing lost, nothing doubled: the same readings, plus any that arrived meanwhile.
-    assert.deepStrictEqual(afterTimes.slice(0, times.length), times)
-    assert.strictEqual(new Set(afterTimes).size, afterTimes.length)
+    const [resumed] = (await json(`${second.baseUrl}/api/bg/demo-1/connections`)).body as Array<Connection>
+    // Nothing lost, nothing doubled: the same readings, plus exactly the ones measured meanwhile.
+    assert.strictEqual(resumed!.backfill_from, connection!.backfill_from)
+    const after = await json(
+      `${second.baseUrl}/api/bg/demo-1?from=${resumed!.backfill_from}&to=${resumed!.synced_through}`
+    )
+    assert.deepStrictEqual(stored(after.body), modelled("demo-1", resumed!))
+    assert.deepStrictEqual(stored(after.body).slice(0, day.body.length), stored(day.body))
     assert.strictEqual(await second.stop(), 0)
   })
 
   it("refuses bad configuration with one readable message and exit code 1", () => {
-    try {
-      execFileSync(process.execPath, ["--conditions=@bg-ingest/source", "packages/runner/bin/bg-ingest.mjs"], {
-        cwd: new URL("../../", import.meta.url).pathname,
-        env: { PATH: process.env.PATH ?? "", PORT: "seventy", STORE: "oracle", DATA_DIR: dataDir },
-        stdio: "pipe"
-      })
-      assert.fail("the service started with a bad configuration")
-    } catch (error) {
-      const failure = error as { status: number; stderr: Buffer }
-      assert.strictEqual(failure.status, 1)
-      const message = failure.stderr.toString()
-      assert.include(message, "PORT must be an integer")
-      assert.include(message, "STORE must be one of sqlite, dynamodb, memory")
-      assert.notInclude(message, "    at ")
-    }
+    const { status, stderr } = runServiceToExit({ PORT: "seventy", STORE: "oracle", DATA_DIR: dataDir })
+    assert.strictEqual(status, 1, stderr)
+    assert.include(stderr, "PORT must be an integer")
+    assert.include(stderr, "STORE must be one of sqlite, dynamodb, memory")
+    assert.notInclude(stderr, "    at ")
   })
 
-  it("refuses to start on a Node.js older than 24, saying how to get the right one", () => {
-    const old = ["/usr/bin/node", "/usr/local/bin/node"].find((path) => {
-      if (!existsSync(path)) return false
-      const version = execFileSync(path, ["--version"]).toString().trim()
-      return Number(version.slice(1).split(".")[0]) < 24
-    })
-    if (old === undefined) return // no older Node on this machine to try it with
-    try {
-      execFileSync(old, ["packages/runner/bin/bg-ingest.mjs"], {
-        cwd: new URL("../../", import.meta.url).pathname,
-        stdio: "pipe"
-      })
-      assert.fail("started on an old Node")
-    } catch (error) {
-      const failure = error as { status: number; stderr: Buffer }
-      assert.strictEqual(failure.status, 1)
-      assert.include(failure.stderr.toString(), "bg-ingest needs Node.js 24 or newer")
+  itNeeding(
+    "old-node",
+    oldNode === undefined ? unavailable("no Node.js older than 24 on this machine") : available,
+    "refuses to start on a Node.js older than 24, saying how to get the right one",
+    () => {
+      const { status, stderr } = runServiceToExit({ DATA_DIR: dataDir }, { node: oldNode! })
+      assert.strictEqual(status, 1, stderr)
+      assert.include(stderr, "bg-ingest needs Node.js 24 or newer")
     }
-  })
+  )
 })

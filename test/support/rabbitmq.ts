@@ -1,10 +1,11 @@
 import { randomBytes } from "node:crypto"
 import * as net from "node:net"
 import { brokerAddress } from "@bg-ingest/adapters/rabbitmq"
-import { afterAll, describe, it } from "@effect/vitest"
+import { afterAll } from "@effect/vitest"
 import * as amqp from "amqplib"
 import { Context, Effect, Layer } from "effect"
 import { GenericContainer, getContainerRuntimeClient, type StartedTestContainer, Wait } from "testcontainers"
+import { available, describeNeeding, unavailable } from "./needs.ts"
 
 export interface TestBroker {
   /** The broker's AMQP URL (guest credentials). */
@@ -70,27 +71,18 @@ export const resolveTestBroker = async (): Promise<BrokerAvailability> => {
 }
 
 /**
- * A `describe` block that runs against the broker, stopped afterwards. Without a broker it is skipped with a
- * message, except under `CI=true`, where it is one failing test instead: CI must not pass without RabbitMQ.
+ * A `describe` block that runs against the broker, stopped afterwards. Without a broker it is skipped (tagged
+ * `needs-rabbitmq`), except under `CI=true`, where it is one failing test instead: CI must not pass without RabbitMQ.
  */
 export const describeWithBroker = (
   title: string,
   availability: BrokerAvailability,
   body: (broker: TestBroker) => void
 ): void => {
-  if (availability.available) {
-    afterAll(() => availability.broker.stop())
-    describe(title, () => body(availability.broker))
-  } else if (process.env.CI === "true") {
-    describe(title, () => {
-      it("needs a reachable RabbitMQ under CI=true", () => {
-        throw new Error(`${availability.problem}; under CI=true the RabbitMQ integration tests must run`)
-      })
-    })
-  } else {
-    console.warn(`Skipping "${title}": ${availability.problem}. Start rabbitmq-server or set RABBITMQ_URL.`)
-    describe.skip(title, () => body({ url: "", description: "none", stop: async () => {} }))
-  }
+  if (availability.available) afterAll(() => availability.broker.stop())
+  describeNeeding("rabbitmq", availability.available ? available : unavailable(availability.problem), title, () =>
+    body(availability.available ? availability.broker : { url: "", description: "none", stop: async () => {} })
+  )
 }
 
 /** A name no other test (or run) uses, for exchanges and queues. */

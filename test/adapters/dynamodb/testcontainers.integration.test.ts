@@ -1,13 +1,16 @@
-import { afterAll, describe } from "@effect/vitest"
-import { reportSkip, startDynamoDbContainer } from "../../support/dynamodb.ts"
+import { afterAll } from "@effect/vitest"
+import { availabilityOf, startDynamoDbContainer } from "../../support/dynamodb.ts"
+import { describeNeeding } from "../../support/needs.ts"
 import { dynamoDbSuites } from "./suites.ts"
 
-// DynamoDB Local's container image, when a container runtime is reachable; skipped (with the reason) otherwise.
+// DynamoDB Local's container image, when a container runtime is reachable (testcontainers decides).
 const server = await startDynamoDbContainer()
-reportSkip("DynamoDB Local container (testcontainers)", server)
 afterAll(() => (server.available ? server.stop() : undefined))
 
-const suite = server.available ? describe.concurrent : describe.skip
-suite("DynamoDB Local container", () => {
-  dynamoDbSuites("DynamoDB Local container", () => (server.available ? server.endpoint : ""))
-})
+describeNeeding(
+  "docker",
+  availabilityOf(server),
+  "DynamoDB Local container",
+  () => dynamoDbSuites("DynamoDB Local container", () => (server.available ? server.endpoint : "")),
+  { concurrent: true }
+)
