@@ -309,3 +309,45 @@ export const makeTcpProxy = (targetUrl: string) =>
           })
       )
   ).pipe(Effect.map(({ proxy }) => proxy))
+
+/** An event as an independent consumer sees it. */
+export interface ConsumedEvent {
+  readonly messageId: unknown
+  readonly routingKey: string
+  readonly persistent: boolean
+  readonly body: { readonly event_id: string; readonly user_id: string; readonly reading: any }
+}
+
+/**
+ * An independent consumer for tests of real processes: its own exclusive queue, bound to `exchange` before the
+ * service publishes, connected to the broker directly. `close` deletes the exchange.
+ */
+export const startQueueConsumer = async (url: string, exchange: string) => {
+  const connection = await amqp.connect(url)
+  connection.on("error", () => {})
+  const channel = await connection.createChannel()
+  await channel.assertExchange(exchange, "topic", { durable: true })
+  const { queue } = await channel.assertQueue("", { exclusive: true, autoDelete: true })
+  await channel.bindQueue(queue, exchange, "bg.reading.*")
+  const received: Array<ConsumedEvent> = []
+  await channel.consume(
+    queue,
+    (message) => {
+      if (message === null) return
+      received.push({
+        messageId: message.properties.messageId,
+        routingKey: message.fields.routingKey,
+        persistent: message.properties.deliveryMode === 2,
+        body: JSON.parse(message.content.toString())
+      })
+    },
+    { noAck: true }
+  )
+  return {
+    received,
+    close: async () => {
+      await channel.deleteExchange(exchange).catch(() => {})
+      await connection.close().catch(() => {})
+    }
+  }
+}
