@@ -1,9 +1,9 @@
 import { createHmac } from "node:crypto"
 import { mkdtempSync, rmSync } from "node:fs"
-import { createServer } from "node:http"
 import { tmpdir } from "node:os"
 import { join } from "node:path"
 import { afterAll, assert, describe, it } from "@effect/vitest"
+import { readBody, startFakeServer } from "../fakes/FakeServer.ts"
 import { startService } from "../support/processes.ts"
 
 const dataDir = mkdtempSync(join(tmpdir(), "bg-ingest-ops-"))
@@ -20,21 +20,18 @@ const BODY_MARKER = "body-marker-a91c3e"
 /** A stand-in OTLP/HTTP collector that keeps what it receives. */
 const startCollector = async () => {
   const received: Array<{ path: string; body: string }> = []
-  const server = createServer((request, response) => {
-    let body = ""
-    request.on("data", (chunk) => {
-      body += chunk
-    })
-    request.on("end", () => {
-      received.push({ path: request.url ?? "", body })
+  const server = await startFakeServer({
+    handle: async (request, response) => {
+      received.push({ path: request.url ?? "", body: await readBody(request, 64 * 1_048_576) })
       response.setHeader("content-type", "application/json")
       response.end("{}")
-    })
+    },
+    onError: (_, response) => {
+      response.statusCode = 500
+      response.end()
+    }
   })
-  await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve))
-  const address = server.address()
-  const port = typeof address === "object" && address !== null ? address.port : 0
-  return { url: `http://127.0.0.1:${port}`, received, close: () => server.close() }
+  return { url: server.url, received, close: server.close }
 }
 
 describe("operating the service", () => {
@@ -116,6 +113,6 @@ describe("operating the service", () => {
     assert.include(spans, "Sync.sync")
     assert.include(spans, "Ingest.ingest")
     for (const secret of [...Object.values(SECRETS), BODY_MARKER]) assert.notInclude(spans, secret)
-    collector.close()
+    await collector.close()
   })
 })

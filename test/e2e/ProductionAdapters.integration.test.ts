@@ -2,10 +2,16 @@ import { mkdtempSync, rmSync } from "node:fs"
 import { tmpdir } from "node:os"
 import { join } from "node:path"
 import { afterAll, assert, it } from "@effect/vitest"
-import * as amqp from "amqplib"
 import { startDynalite } from "../support/dynamodb.ts"
+import { simulatorUserCheck, waitFor } from "../support/e2e.ts"
 import { startService } from "../support/processes.ts"
-import { describeWithBroker, resolveTestBroker, uniqueName } from "../support/rabbitmq.ts"
+import {
+  type ConsumedEvent,
+  describeWithBroker,
+  resolveTestBroker,
+  startQueueConsumer,
+  uniqueName
+} from "../support/rabbitmq.ts"
 
 const dataDir = mkdtempSync(join(tmpdir(), "bg-ingest-prod-adapters-"))
 afterAll(() => rmSync(dataDir, { recursive: true, force: true }))
@@ -17,13 +23,7 @@ describeWithBroker("the service on DynamoDB and RabbitMQ", availability, (broker
     const dynamo = await startDynalite()
     const exchange = uniqueName("bg.e2e")
     // An independent consumer: its own queue, bound before the service starts ingesting.
-    const connection = await amqp.connect(broker.url)
-    const channel = await connection.createChannel()
-    await channel.assertExchange(exchange, "topic", { durable: true })
-    const { queue } = await channel.assertQueue("", { exclusive: true, autoDelete: true })
-    await channel.bindQueue(queue, exchange, "bg.reading.*")
-    const received: Array<amqp.ConsumeMessage> = []
-    await channel.consume(queue, (message) => message && received.push(message), { noAck: true })
+    const consumer = await startQueueConsumer(broker.url, exchange)
 
     const users = ["e2e-1", "e2e-2"]
     const service = await startService({
@@ -39,36 +39,27 @@ describeWithBroker("the service on DynamoDB and RabbitMQ", availability, (broker
       assert.deepStrictEqual(ready.checks, { store: "ok", broker: "ok" })
       const stored = new Set<string>()
       for (const userId of users) {
-        const readings = (await (await fetch(`${service.baseUrl}/api/bg/${userId}`)).json()) as Array<{
-          timestamp: string
-        }>
-        assert.isAbove(readings.length, 250)
-        for (const reading of readings) stored.add(`${userId}|${reading.timestamp}`)
+        // Exactly what the simulator measured over the connection's span, read back from DynamoDB.
+        const check = await simulatorUserCheck(service.baseUrl, userId)
+        assert.deepStrictEqual(check.storedPairs, check.expectedPairs, userId)
+        for (const reading of check.stored) stored.add(`${userId}|${reading.timestamp}`)
       }
-      const deadline = Date.now() + 15_000
-      while (received.length < stored.size && Date.now() < deadline) await new Promise((r) => setTimeout(r, 100))
-      const delivered = new Set(
-        received.map((message) => {
-          const body = JSON.parse(message.content.toString()) as { user_id: string; reading: { timestamp: string } }
-          assert.strictEqual(
-            message.properties.messageId,
-            (JSON.parse(message.content.toString()) as { event_id: string }).event_id
-          )
-          assert.strictEqual(message.properties.deliveryMode, 2)
-          return `${body.user_id}|${body.reading.timestamp}`
-        })
-      )
-      assert.deepStrictEqual(
-        [...stored].filter((key) => !delivered.has(key)),
-        [],
-        "stored readings without an event"
-      )
-      assert.strictEqual(delivered.size, stored.size)
-      assert.isTrue(received.every((message) => message.fields.routingKey === "bg.reading.created"))
+      const keyOf = (event: ConsumedEvent) => `${event.body.user_id}|${event.body.reading.timestamp}`
+      // Every stored reading's event arrives (the wait ends when they have, or fails the test).
+      await waitFor(async () => {
+        const delivered = new Set(consumer.received.map(keyOf))
+        return [...stored].every((key) => delivered.has(key)) ? true : undefined
+      })
+      const delivered = new Set(consumer.received.map(keyOf))
+      assert.deepStrictEqual([...delivered].sort(), [...stored].sort(), "events of exactly the stored readings")
+      for (const event of consumer.received) {
+        assert.strictEqual(event.messageId, event.body.event_id)
+        assert.isTrue(event.persistent)
+        assert.strictEqual(event.routingKey, "bg.reading.created")
+      }
     } finally {
       assert.strictEqual(await service.stop(), 0)
-      await channel.deleteExchange(exchange)
-      await connection.close()
+      await consumer.close()
       await dynamo.stop()
     }
   })

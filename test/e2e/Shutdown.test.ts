@@ -3,8 +3,8 @@ import { mkdtempSync, rmSync } from "node:fs"
 import { request } from "node:http"
 import { tmpdir } from "node:os"
 import { join } from "node:path"
-import { modelReadings, profileOf } from "@bg-ingest/adapters/simulator"
 import { afterAll, assert, describe, it } from "@effect/vitest"
+import { json, simulatorUserCheck } from "../support/e2e.ts"
 import { spawnService, startService } from "../support/processes.ts"
 
 const dataDir = mkdtempSync(join(tmpdir(), "bg-ingest-shutdown-"))
@@ -12,8 +12,6 @@ afterAll(() => rmSync(dataDir, { recursive: true, force: true }))
 
 const USERS = Array.from({ length: 80 }, (_, index) => `shutdown-${index}`)
 const WEBHOOK_SECRET = "shutdown-webhook-secret-3c9e1a"
-
-const json = async (url: string) => (await (await fetch(url)).json()) as any
 
 /** Resolves once nothing listens at `baseUrl` any more: the server has begun its shutdown. */
 const stopsListening = async (baseUrl: string) => {
@@ -56,15 +54,6 @@ const slowDelivery = (baseUrl: string, path: string, body: Buffer, headers: Reco
   }
 }
 
-const expectedOf = (userId: string, connection: { backfill_from: string; synced_through: string }) =>
-  modelReadings(
-    profileOf(userId),
-    Date.parse(connection.backfill_from) / 1000,
-    Date.parse(connection.synced_through) / 1000
-  )
-    .filter((record) => record.value !== null)
-    .map((record) => [record.epochSeconds, record.value])
-
 describe("shutdown", () => {
   it("SIGTERM in the middle of syncing exits 0, and the next start has lost and doubled nothing", async () => {
     const env = { DATA_DIR: join(dataDir, "syncing"), DEMO_USERS: USERS.join(","), SHUTDOWN_TIMEOUT_SECONDS: "10" }
@@ -77,16 +66,9 @@ describe("shutdown", () => {
     const service = await startService(env, 60_000)
     try {
       for (const userId of [USERS[0]!, USERS[30]!, USERS[31]!, USERS[79]!]) {
-        const [connection] = await json(`${service.baseUrl}/api/bg/${userId}/connections`)
-        const stored: Array<{ timestamp: string; glucose_mg_dl: number }> = await json(
-          `${service.baseUrl}/api/bg/${userId}?from=${connection.backfill_from}&to=${connection.synced_through}`
-        )
         // Exactly what the sensor measured since the connection began: no gap, no duplicate.
-        assert.deepStrictEqual(
-          stored.map((reading) => [Date.parse(reading.timestamp) / 1000, reading.glucose_mg_dl]),
-          expectedOf(userId, connection),
-          userId
-        )
+        const check = await simulatorUserCheck(service.baseUrl, userId)
+        assert.deepStrictEqual(check.storedPairs, check.expectedPairs, userId)
       }
     } finally {
       assert.strictEqual(await service.stop(), 0)
@@ -121,9 +103,9 @@ describe("shutdown", () => {
 
     const second = await startService(env)
     try {
-      const stored: Array<{ timestamp: string }> = await json(
-        `${second.baseUrl}/api/bg/in-flight?from=2026-01-01T00:00:00Z&to=2026-01-08T00:00:00Z&limit=5000`
-      )
+      const stored: Array<{ timestamp: string }> = (
+        await json(`${second.baseUrl}/api/bg/in-flight?from=2026-01-01T00:00:00Z&to=2026-01-08T00:00:00Z&limit=5000`)
+      ).body
       assert.deepStrictEqual(
         stored.map((reading) => reading.timestamp),
         readings.map((reading) => reading.timestamp)

@@ -1,3 +1,4 @@
+import { modelReadings, profileOf } from "@bg-ingest/adapters/simulator"
 import type { FakeDexcom } from "../fakes/FakeDexcomServer.ts"
 import type { FakeShare } from "../fakes/FakeShareServer.ts"
 import { freePort } from "./processes.ts"
@@ -92,3 +93,34 @@ export const connectShare = (baseUrl: string, userId: string, username: string, 
     headers: { "content-type": "application/json" },
     body: JSON.stringify({ username, password })
   })
+
+/** A connection as the API lists it (the fields the tests read). */
+export interface ConnectionJson {
+  readonly provider: string
+  readonly backfill_from: string
+  readonly synced_through: string | null
+}
+
+/** The readings a service holds for a simulator user within its connection's span, and what the model says. */
+export const simulatorUserCheck = async (baseUrl: string, userId: string) => {
+  const list = await json(`${baseUrl}/api/bg/${userId}/connections`)
+  const connection = (list.body as Array<ConnectionJson>).find((candidate) => candidate.provider === "simulator")
+  if (connection?.synced_through === null || connection === undefined) throw new Error(`${userId} was never synced`)
+  const stored: Array<{ timestamp: string; glucose_mg_dl: number }> = (
+    await json(
+      `${baseUrl}/api/bg/${userId}?from=${connection.backfill_from}&to=${connection.synced_through}&limit=50000`
+    )
+  ).body
+  const expected = modelReadings(
+    profileOf(userId),
+    Date.parse(connection.backfill_from) / 1000,
+    Date.parse(connection.synced_through) / 1000
+  ).filter((record) => record.value !== null)
+  return {
+    connection,
+    stored,
+    /** `[epoch seconds, mg/dL]` of what is stored, and of what the simulator measured in the same span. */
+    storedPairs: stored.map((reading) => [Date.parse(reading.timestamp) / 1000, reading.glucose_mg_dl]),
+    expectedPairs: expected.map((record) => [record.epochSeconds, record.value])
+  }
+}

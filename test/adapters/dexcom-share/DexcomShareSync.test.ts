@@ -28,6 +28,7 @@ import {
   type ShareFormat,
   shareSeries
 } from "../../fakes/shareRecords.ts"
+import { instant, manualClock } from "../../support/clock.ts"
 import { TEST_TOKEN_KEY } from "../../support/dexcom.ts"
 import { connectShare, shareServiceLayer, shareTestSettings, storeShareConnection } from "../../support/dexcomShare.ts"
 import { sqliteStoresLayer } from "../../support/sqlite.ts"
@@ -46,14 +47,13 @@ const asExpected = (reading: Reading): ExpectedShareReading => ({
   displayTime: reading.displayTime
 })
 
+/** The instant the tests run at: the service, the fake and the records all read this clock. */
+const NOW = instant("2026-02-10T12:00:00Z")
+
 const stored = (userId: UserId) =>
-  ReadingStore.use((store) =>
-    store.range(
-      userId,
-      makeWindow(DateTime.makeUnsafe(Date.now() - 100 * HOUR), DateTime.makeUnsafe(Date.now() + HOUR)),
-      100_000
-    )
-  ).pipe(Effect.map((readings) => readings.map(asExpected)))
+  ReadingStore.use((store) => store.range(userId, makeWindow(at(NOW - 100 * HOUR), at(NOW + HOUR)), 100_000)).pipe(
+    Effect.map((readings) => readings.map(asExpected))
+  )
 
 const at = (millis: number) => DateTime.makeUnsafe(millis)
 
@@ -67,8 +67,8 @@ const connectionOf = (userId: UserId) =>
 
 /** Makes the connection due again, as the scheduler would after its interval. */
 const due = (userId: UserId) =>
-  ConnectionStore.use((store) =>
-    store.update(userId, DEXCOM_SHARE_PROVIDER_ID, { nextPollAt: DateTime.makeUnsafe(Date.now()) })
+  Effect.flatMap(DateTime.now, (now) =>
+    ConnectionStore.use((store) => store.update(userId, DEXCOM_SHARE_PROVIDER_ID, { nextPollAt: now }))
   )
 
 /**
@@ -94,11 +94,22 @@ const account = (now: number, format: ShareFormat = "modern") => {
 const setUp = (
   body: (fake: FakeShare, now: number) => Effect.Effect<void, unknown, any>,
   options: { readonly fake?: FakeShareOptions; readonly settings?: Parameters<typeof shareServiceLayer>[1] } = {}
-) =>
-  Effect.gen(function* () {
-    const fake = yield* fakeShare(options.fake)
-    yield* body(fake, Date.now()).pipe(Effect.provide(shareServiceLayer(fake, options.settings)))
-  })
+) => {
+  const clock = manualClock(NOW)
+  return Effect.gen(function* () {
+    const fake = yield* fakeShare({ ...options.fake, now: clock.now })
+    yield* body(fake, NOW).pipe(Effect.provide(shareServiceLayer(fake, options.settings)))
+  }).pipe(clock.provide)
+}
+
+/** The Share provider alone, made by the test (replicas, restarts), on the fake and the test's clock. */
+const withProviders = (body: (fake: FakeShare, now: number) => Effect.Effect<void, unknown, any>) => {
+  const clock = manualClock(NOW)
+  return Effect.gen(function* () {
+    const fake = yield* fakeShare({ now: clock.now })
+    yield* body(fake, NOW).pipe(Effect.provide(providerDependencies))
+  }).pipe(clock.provide)
+}
 
 describe("Dexcom Share through the domain: connect, backfill, poll", () => {
   it.live("connecting stores exactly the valid values of the last 24 h; a second sync adds nothing; one login", () =>
@@ -113,9 +124,7 @@ describe("Dexcom Share through the domain: connect, backfill, poll", () => {
         assert.isTrue(connected.created)
         assert.deepInclude(connected.connection, { status: "active", syncedThrough: null, lastError: null })
         // Share's history is 24 hours, shorter than BACKFILL_DAYS: the backfill starts there.
-        const backfillAgo = now - DateTime.toEpochMillis(connected.connection.backfillFrom)
-        assert.isAtLeast(backfillAgo, 24 * HOUR - 1000)
-        assert.isAtMost(backfillAgo, 24 * HOUR + 5000)
+        assert.strictEqual(DateTime.toEpochMillis(connected.connection.backfillFrom), now - 24 * HOUR)
         assert.strictEqual(fake.loginAttempts(ALICE), 2, "account id, then session")
 
         const sync = yield* Sync
@@ -208,16 +217,16 @@ describe("Dexcom Share through the domain: connect, backfill, poll", () => {
         assert.strictEqual((yield* Effect.flip(sync.sync(alice, "dexcom-share")))._tag, "ProviderUnavailable")
         const failing = yield* connectionOf(alice)
         assert.strictEqual(failing.status, "error")
-        assert.isAbove(DateTime.toEpochMillis(failing.nextPollAt!), Date.now() + 10_000)
+        // The first failure's backoff: half to all of 30 seconds.
+        const backoff = DateTime.toEpochMillis(failing.nextPollAt!) - now
+        assert.isTrue(backoff >= 15_000 && backoff <= 30_000, `${backoff} ms`)
 
         yield* due(alice)
         fake.inject({ kind: "status", status: 429, retryAfter: "300" }, { path: SHARE_PATHS.glucose })
         assert.strictEqual((yield* Effect.flip(sync.sync(alice, "dexcom-share")))._tag, "RateLimited")
         const limited = yield* connectionOf(alice)
         assert.strictEqual(limited.status, "rate_limited")
-        const retryIn = DateTime.toEpochMillis(limited.nextPollAt!) - Date.now()
-        assert.isAtLeast(retryIn, 290_000)
-        assert.isAtMost(retryIn, 300_000)
+        assert.strictEqual(DateTime.toEpochMillis(limited.nextPollAt!), now + 300_000)
         assert.strictEqual(fake.loginAttempts(ALICE), 2, "no failure of a read leads to a login")
       })
     )
@@ -393,12 +402,10 @@ describe("Dexcom Share never loops on a login", () => {
 
 describe("Dexcom Share sessions", () => {
   it.live("concurrent reads of one user after the session expired open one new session between them", () =>
-    Effect.gen(function* () {
-      const now = Date.now()
-      const fake = yield* fakeShare()
-      const series = shareSeries({ start: now - 5 * HOUR, count: 50 })
-      fake.addAccount(ALICE, { password: PASSWORD, records: series.records })
-      yield* Effect.gen(function* () {
+    withProviders((fake, now) =>
+      Effect.gen(function* () {
+        const series = shareSeries({ start: now - 5 * HOUR, count: 50 })
+        fake.addAccount(ALICE, { password: PASSWORD, records: series.records })
         const provider = yield* makeDexcomShareProvider(shareTestSettings(fake))
         yield* storeShareConnection(provider, alice, ALICE, PASSWORD)
         fake.expireSessions()
@@ -412,18 +419,16 @@ describe("Dexcom Share sessions", () => {
           Array(8).fill(series.expected.length)
         )
         assert.strictEqual(fake.loginAttempts(ALICE), 3, "the connect's two steps, then one renewal")
-      }).pipe(Effect.provide(providerDependencies))
-    })
+      })
+    )
   )
 
   it.live(
     "another replica (or a restart) logs in once for its own session; refused at once, it does not log in again",
     () =>
-      Effect.gen(function* () {
-        const now = Date.now()
-        const fake = yield* fakeShare()
-        fake.addAccount(ALICE, { password: PASSWORD, records: shareSeries({ start: now - HOUR, count: 10 }).records })
-        yield* Effect.gen(function* () {
+      withProviders((fake, now) =>
+        Effect.gen(function* () {
+          fake.addAccount(ALICE, { password: PASSWORD, records: shareSeries({ start: now - HOUR, count: 10 }).records })
           const first = yield* makeDexcomShareProvider(shareTestSettings(fake))
           const second = yield* makeDexcomShareProvider(shareTestSettings(fake))
           yield* storeShareConnection(first, alice, ALICE, PASSWORD)
@@ -435,39 +440,39 @@ describe("Dexcom Share sessions", () => {
           assert.strictEqual((yield* second.fetchReadings(alice, window)).readings.length, 10)
           assert.strictEqual((yield* first.fetchReadings(alice, window)).readings.length, 10)
           assert.strictEqual(fake.loginAttempts(ALICE), 4)
-        }).pipe(Effect.provide(providerDependencies))
-      })
+        })
+      )
   )
 
   it.live("credentials are stored encrypted: neither the password nor the username is in the database", () =>
-    Effect.gen(function* () {
-      const now = Date.now()
-      const fake = yield* fakeShare()
-      fake.addAccount(ALICE, { password: PASSWORD, records: shareSeries({ start: now - HOUR, count: 10 }).records })
-      yield* Effect.gen(function* () {
-        yield* connectShare(alice, ALICE, PASSWORD)
-        assert.strictEqual((yield* (yield* Sync).sync(alice, "dexcom-share")).inserted, 10)
-        const { db, filename } = yield* SqliteDatabase
-        const rows = db.prepare("SELECT * FROM connections").all()
-        assert.strictEqual(rows.length, 1)
-        const credentials = String((rows[0] as { credentials: unknown }).credentials)
-        assert.match(credentials, /^v1\.[0-9a-f]{8}\.[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+$/)
-        db.exec("PRAGMA wal_checkpoint(FULL)")
-        for (const bytes of [JSON.stringify(rows), readFileSync(filename, "latin1")]) {
-          assert.notInclude(bytes, PASSWORD)
-          assert.notInclude(bytes, ALICE)
-        }
-        // What is stored is the credentials, sealed for this user: it opens with the key.
-        const cipher = yield* TokenCipher
-        const opened = JSON.parse(yield* cipher.open(credentials, `dexcom-share:${alice}`))
-        assert.deepStrictEqual(opened, { username: ALICE, password: PASSWORD })
-        assert.strictEqual(
-          (yield* Effect.flip(cipher.open(credentials, `dexcom-share:${bob}`))).reason,
-          "tampered",
-          "bound to its user"
-        )
-      }).pipe(Effect.provide(shareServiceLayer(fake, { stores: sqliteStoresLayer() })))
-    })
+    setUp(
+      (fake, now) =>
+        Effect.gen(function* () {
+          fake.addAccount(ALICE, { password: PASSWORD, records: shareSeries({ start: now - HOUR, count: 10 }).records })
+          yield* connectShare(alice, ALICE, PASSWORD)
+          assert.strictEqual((yield* (yield* Sync).sync(alice, "dexcom-share")).inserted, 10)
+          const { db, filename } = yield* SqliteDatabase
+          const rows = db.prepare("SELECT * FROM connections").all()
+          assert.strictEqual(rows.length, 1)
+          const credentials = String((rows[0] as { credentials: unknown }).credentials)
+          assert.match(credentials, /^v1\.[0-9a-f]{8}\.[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+$/)
+          db.exec("PRAGMA wal_checkpoint(FULL)")
+          for (const bytes of [JSON.stringify(rows), readFileSync(filename, "latin1")]) {
+            assert.notInclude(bytes, PASSWORD)
+            assert.notInclude(bytes, ALICE)
+          }
+          // What is stored is the credentials, sealed for this user: it opens with the key.
+          const cipher = yield* TokenCipher
+          const opened = JSON.parse(yield* cipher.open(credentials, `dexcom-share:${alice}`))
+          assert.deepStrictEqual(opened, { username: ALICE, password: PASSWORD })
+          assert.strictEqual(
+            (yield* Effect.flip(cipher.open(credentials, `dexcom-share:${bob}`))).reason,
+            "tampered",
+            "bound to its user"
+          )
+        }),
+      { settings: { stores: sqliteStoresLayer() } }
+    )
   )
 })
 

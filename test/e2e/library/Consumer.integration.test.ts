@@ -3,6 +3,7 @@ import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "nod
 import { tmpdir } from "node:os"
 import { dirname, join } from "node:path"
 import { promisify } from "node:util"
+import { modelReadings, profileOf } from "@bg-ingest/adapters/simulator"
 import { makeReading, ProviderId, readingEventId, UserId } from "@bg-ingest/domain"
 import { afterAll, assert, beforeAll, describe, it } from "@effect/vitest"
 import { DateTime } from "effect"
@@ -289,8 +290,14 @@ process.on("exit", () => writeSync(1, JSON.stringify(loaded)))
       const to = new Date(Date.parse(latest.timestamp) + 1000)
       const from = new Date(to.getTime() - 3_600_000)
       const lastHour: Array<any> = await api(`/api/bg/demo-1?from=${from.toISOString()}&to=${to.toISOString()}`)
-      // The simulator writes a reading every 5 minutes, less the occasional sensor gap.
-      assert.isAtLeast(lastHour.length, 10)
+      // Exactly what the simulator measured in that hour (its gaps and a new sensor's warm-up included).
+      const measured = modelReadings(profileOf("demo-1"), from.getTime() / 1000, to.getTime() / 1000).filter(
+        (record) => record.value !== null
+      )
+      assert.deepStrictEqual(
+        lastHour.map((reading) => [Date.parse(reading.timestamp) / 1000, reading.glucose_mg_dl]),
+        measured.map((record) => [record.epochSeconds, record.value])
+      )
       assert.strictEqual(lastHour.at(-1).timestamp, latest.timestamp)
       assert.strictEqual(
         output,
@@ -323,7 +330,7 @@ import { InMemoryEventLog, InMemoryReadingStore } from "@bg-ingest/adapters/memo
 import { BgIngestApi, type ReadingJson } from "@bg-ingest/http"
 import { BgIngestClient } from "@bg-ingest/http/client"
 import { Effect, Layer } from "effect"
-import { latestGlucose } from "../../library/consumer.js"
+import { latestGlucose } from "./consumer.js"
 
 type IsAny<T> = 0 extends 1 & T ? true : false
 type Failure = Effect.Error<ReturnType<typeof latestGlucose>>
