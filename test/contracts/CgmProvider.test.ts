@@ -1,4 +1,4 @@
-import { SimulatorProvider } from "@bg-ingest/adapters"
+import { modelReadings, profileOf, SimulatorProvider } from "@bg-ingest/adapters"
 import { CgmProvider, UserId } from "@bg-ingest/domain"
 import { Clock, Context, DateTime, Effect, Layer } from "effect"
 import { egvSeries, impossibleRecord } from "../fakes/dexcomRecords.ts"
@@ -9,16 +9,42 @@ import { alignedFiveMinutes, connectDirectly, dexcomProviderLayer } from "../sup
 import { shareProviderLayer, storeShareConnection } from "../support/dexcomShare.ts"
 import { cgmProviderContract } from "./CgmProviderContract.ts"
 
+const simulatorUser = UserId.make("demo-1")
+const simulatorWindow = Effect.map(DateTime.now, (now) => ({ from: DateTime.subtract(now, { days: 2 }), to: now }))
+
 cgmProviderContract("simulator", {
   makeLayer: () => SimulatorProvider.layer,
-  userWithData: UserId.make("demo-1"),
-  dataWindow: Effect.map(DateTime.now, (now) => ({ from: DateTime.subtract(now, { days: 2 }), to: now }))
+  userWithData: simulatorUser,
+  dataWindow: simulatorWindow,
+  // The simulator's own model says what its sensor measured in the window.
+  expected: Effect.map(simulatorWindow, ({ from, to }) => {
+    const records = modelReadings(
+      profileOf(simulatorUser),
+      DateTime.toEpochMillis(from) / 1000,
+      DateTime.toEpochMillis(to) / 1000
+    )
+    const withValue = records.filter((record) => record.value !== null).length
+    return { readings: withValue, skippedWithoutValue: records.length - withValue }
+  }),
+  availableRange: "reported"
 })
 
-class DexcomHarness extends Context.Service<
-  DexcomHarness,
-  { readonly window: { readonly from: DateTime.Utc; readonly to: DateTime.Utc }; readonly expected: number }
->()("test/DexcomHarness") {}
+/** What a fake-server harness knows: its window and what the fake holds in it. */
+class FakeHarness extends Context.Service<
+  FakeHarness,
+  {
+    readonly window: { readonly from: DateTime.Utc; readonly to: DateTime.Utc }
+    readonly expected: { readonly readings: number; readonly skippedWithoutValue: number }
+  }
+>()("test/contracts/FakeHarness") {}
+
+const fromHarness = {
+  dataWindow: FakeHarness.use((harness) => Effect.succeed(harness.window)),
+  expected: FakeHarness.use((harness) => Effect.succeed(harness.expected))
+}
+
+/** The fake's own clock: the test's. */
+const fakeClock = Effect.map(Effect.service(Clock.Clock), (clock) => () => clock.currentTimeMillisUnsafe())
 
 const dexcomUser = UserId.make("dexcom-contract-user")
 
@@ -26,7 +52,7 @@ cgmProviderContract("dexcom (fake server)", {
   makeLayer: () =>
     Layer.unwrap(
       Effect.gen(function* () {
-        const fake = yield* fakeDexcom()
+        const fake = yield* fakeDexcom({ now: yield* fakeClock })
         const now = yield* Clock.currentTimeMillis
         const start = alignedFiveMinutes(now - 2 * 86_400_000)
         const series = egvSeries({
@@ -39,22 +65,22 @@ cgmProviderContract("dexcom (fake server)", {
         })
         fake.addUser("SandboxUser1", { records: [...series.records, impossibleRecord(start / 1000 + 150)] })
         const window = { from: DateTime.makeUnsafe(start), to: DateTime.makeUnsafe(start + 500 * 300_000) }
-        const provider = dexcomProviderLayer(fake)
+        const expected = {
+          readings: series.expected.length,
+          skippedWithoutValue: series.records.filter((record) => record.value === null).length
+        }
         return Layer.mergeAll(
-          Layer.effectDiscard(connectDirectly(fake, dexcomUser, "SandboxUser1")).pipe(Layer.provideMerge(provider)),
-          Layer.succeed(DexcomHarness, { window, expected: series.expected.length })
+          Layer.effectDiscard(connectDirectly(fake, dexcomUser, "SandboxUser1")).pipe(
+            Layer.provideMerge(dexcomProviderLayer(fake))
+          ),
+          Layer.succeed(FakeHarness, { window, expected })
         )
       })
     ),
   userWithData: dexcomUser,
-  dataWindow: DexcomHarness.use((harness) => Effect.succeed(harness.window)),
-  expectedReadings: DexcomHarness.use((harness) => Effect.succeed(harness.expected))
+  ...fromHarness,
+  availableRange: "reported"
 })
-
-class ShareHarness extends Context.Service<
-  ShareHarness,
-  { readonly window: { readonly from: DateTime.Utc; readonly to: DateTime.Utc }; readonly expected: number }
->()("test/ShareHarness") {}
 
 const shareUser = UserId.make("share-contract-user")
 
@@ -63,7 +89,7 @@ for (const format of ["modern", "legacy"] satisfies ReadonlyArray<ShareFormat>) 
     makeLayer: () =>
       Layer.unwrap(
         Effect.gen(function* () {
-          const fake = yield* fakeShare()
+          const fake = yield* fakeShare({ now: yield* fakeClock })
           const now = yield* Clock.currentTimeMillis
           // Share keeps the last 24 hours: the data ends well before now and starts well after now − 24 h.
           const start = Math.floor((now - 20 * 3_600_000) / 1000) * 1000 + 17_000
@@ -74,18 +100,23 @@ for (const format of ["modern", "legacy"] satisfies ReadonlyArray<ShareFormat>) 
             format
           })
           const window = { from: DateTime.makeUnsafe(start), to: DateTime.makeUnsafe(start + 200 * 300_000) }
+          const expected = {
+            readings: series.expected.length,
+            skippedWithoutValue: series.records.filter((record) => record.value === null).length
+          }
           return Layer.mergeAll(
             Layer.effectDiscard(
               CgmProvider.use((provider) =>
                 storeShareConnection(provider, shareUser, "contract@example.org", "correct horse battery")
               )
             ).pipe(Layer.provideMerge(shareProviderLayer(fake))),
-            Layer.succeed(ShareHarness, { window, expected: series.expected.length })
+            Layer.succeed(FakeHarness, { window, expected })
           )
         })
       ),
     userWithData: shareUser,
-    dataWindow: ShareHarness.use((harness) => Effect.succeed(harness.window)),
-    expectedReadings: ShareHarness.use((harness) => Effect.succeed(harness.expected))
+    ...fromHarness,
+    // Share has no call that tells the span of an account's data.
+    availableRange: "unknown"
   })
 }

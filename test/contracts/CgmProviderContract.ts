@@ -1,6 +1,7 @@
 import { CgmProvider, type CgmProviderShape, makeWindow, Reading, type UserId } from "@bg-ingest/domain"
 import { assert, describe, it } from "@effect/vitest"
 import { DateTime, Duration, Effect, type Layer, Option, Schema } from "effect"
+import { manualClock } from "../support/clock.ts"
 
 export interface CgmProviderHarness<R> {
   /** The provider under test, with whatever it needs (a fake server, stored credentials), fresh per test. */
@@ -8,9 +9,14 @@ export interface CgmProviderHarness<R> {
   /** A user the provider holds readings for, in the window `dataWindow` of at most the provider's maximum. */
   readonly userWithData: UserId
   readonly dataWindow: Effect.Effect<{ readonly from: DateTime.Utc; readonly to: DateTime.Utc }, never, R>
-  /** The readings the provider is known to hold for `userWithData` in `dataWindow`, if the harness knows them. */
-  readonly expectedReadings?: Effect.Effect<number, never, R>
+  /** What the provider holds for `userWithData` in `dataWindow`: readings with a value, and records without. */
+  readonly expected: Effect.Effect<{ readonly readings: number; readonly skippedWithoutValue: number }, never, R>
+  /** Whether the provider tells the span of a user's data (`availableRange`), or always says it does not know. */
+  readonly availableRange: "reported" | "unknown"
 }
+
+/** The instant the contract runs at: the provider, its fake server and the harness's data all read this clock. */
+export const CONTRACT_NOW = "2026-02-10T12:00:00Z"
 
 const decodeReading = Schema.decodeUnknownSync(Reading)
 
@@ -21,7 +27,7 @@ export const cgmProviderContract = <R>(name: string, harness: CgmProviderHarness
       it.live(title, () =>
         Effect.gen(function* () {
           return yield* body(yield* CgmProvider)
-        }).pipe(Effect.provide(harness.makeLayer()))
+        }).pipe(Effect.provide(harness.makeLayer()), manualClock(CONTRACT_NOW).provide)
       )
 
     test("declares sane limits", (provider) =>
@@ -33,13 +39,14 @@ export const cgmProviderContract = <R>(name: string, harness: CgmProviderHarness
         if (Option.isSome(maxHistory)) assert.isTrue(Duration.isGreaterThan(maxHistory.value, Duration.zero))
       }))
 
-    test("returns valid readings of that user, inside the window, in whole seconds", (provider) =>
+    test("returns exactly the user's valid readings inside the window, in whole seconds", (provider) =>
       Effect.gen(function* () {
         const window = yield* harness.dataWindow
         const fetched = yield* provider.fetchReadings(harness.userWithData, makeWindow(window.from, window.to))
-        assert.isAbove(fetched.readings.length, 0)
-        assert.isAtLeast(fetched.skippedWithoutValue, 0)
-        if (harness.expectedReadings) assert.strictEqual(fetched.readings.length, yield* harness.expectedReadings)
+        const expected = yield* harness.expected
+        assert.isAbove(expected.readings, 0, "the harness holds data in its window")
+        assert.strictEqual(fetched.readings.length, expected.readings)
+        assert.strictEqual(fetched.skippedWithoutValue, expected.skippedWithoutValue)
         const seconds = new Set<number>()
         for (const reading of fetched.readings) {
           decodeReading(reading)
@@ -47,8 +54,10 @@ export const cgmProviderContract = <R>(name: string, harness: CgmProviderHarness
           assert.strictEqual(reading.source.provider, provider.id)
           const millis = DateTime.toEpochMillis(reading.timestamp)
           assert.strictEqual(millis % 1000, 0)
-          assert.isAtLeast(millis, DateTime.toEpochMillis(window.from))
-          assert.isBelow(millis, DateTime.toEpochMillis(window.to))
+          assert.isTrue(
+            millis >= DateTime.toEpochMillis(window.from) && millis < DateTime.toEpochMillis(window.to),
+            `${DateTime.formatIso(reading.timestamp)} is outside the window`
+          )
           seconds.add(millis)
         }
         assert.strictEqual(seconds.size, fetched.readings.length, "one reading per instant")
@@ -71,16 +80,24 @@ export const cgmProviderContract = <R>(name: string, harness: CgmProviderHarness
         assert.strictEqual(fetched.readings.length, 0)
       }))
 
-    test("the available range, when known, covers the readings", (provider) =>
-      Effect.gen(function* () {
-        const range = yield* provider.availableRange(harness.userWithData)
-        if (Option.isNone(range)) return
-        assert.isFalse(DateTime.isGreaterThan(range.value.earliest, range.value.latest))
-        const window = yield* harness.dataWindow
-        const fetched = yield* provider.fetchReadings(harness.userWithData, makeWindow(window.from, window.to))
-        for (const reading of fetched.readings) {
-          assert.isFalse(DateTime.isLessThan(reading.timestamp, range.value.earliest))
-          assert.isFalse(DateTime.isGreaterThan(reading.timestamp, range.value.latest))
-        }
-      }))
+    if (harness.availableRange === "reported") {
+      test("the available range it reports covers the readings", (provider) =>
+        Effect.gen(function* () {
+          const range = yield* provider.availableRange(harness.userWithData)
+          assert.isTrue(Option.isSome(range), "a provider that reports its range reports it for a user with data")
+          const { earliest, latest } = Option.getOrThrow(range)
+          assert.isFalse(DateTime.isGreaterThan(earliest, latest))
+          const window = yield* harness.dataWindow
+          const fetched = yield* provider.fetchReadings(harness.userWithData, makeWindow(window.from, window.to))
+          for (const reading of fetched.readings) {
+            assert.isFalse(DateTime.isLessThan(reading.timestamp, earliest))
+            assert.isFalse(DateTime.isGreaterThan(reading.timestamp, latest))
+          }
+        }))
+    } else {
+      test("it says it does not know the available range, rather than guess one", (provider) =>
+        Effect.gen(function* () {
+          assert.isTrue(Option.isNone(yield* provider.availableRange(harness.userWithData)))
+        }))
+    }
   })

@@ -1,4 +1,4 @@
-import { makeSimulatorProvider, SIMULATOR_PROVIDER_ID } from "@bg-ingest/adapters/simulator"
+import { makeSimulatorProvider, modelReadings, profileOf, SIMULATOR_PROVIDER_ID } from "@bg-ingest/adapters/simulator"
 import {
   ConnectionStore,
   NeedsReauthorization,
@@ -9,6 +9,7 @@ import {
 } from "@bg-ingest/domain"
 import { assert, describe, it } from "@effect/vitest"
 import { DateTime, Duration, Effect, Layer } from "effect"
+import { manualClock } from "../support/clock.ts"
 import { domainLayer } from "../support/domain.ts"
 import { makeScriptedProvider } from "../support/ScriptedProvider.ts"
 import { del, get, post, testServer } from "../support/server.ts"
@@ -32,8 +33,12 @@ const connect = (userId: string, provider: ProviderId, hours = 24) =>
     )
   })
 
+/** The service's clock stands here, so what the simulator has measured by then is known exactly. */
+const NOW = DateTime.makeUnsafe("2026-02-10T12:00:00Z")
+const nowSeconds = DateTime.toEpochMillis(NOW) / 1000
+
 const withServer = <A, E>(body: Effect.Effect<A, E, any>) =>
-  body.pipe(Effect.provide(testServer(core).pipe(Layer.provideMerge(core))), Effect.scoped)
+  body.pipe(Effect.provide(testServer(core).pipe(Layer.provideMerge(core))), Effect.scoped, manualClock(NOW).provide)
 
 describe("connections over HTTP", () => {
   it.live("sync now fetches, stores and answers the counts; the list shows the connection's health", () =>
@@ -43,8 +48,13 @@ describe("connections over HTTP", () => {
         const sync = yield* post("/api/bg/alice/connections/simulator/sync")
         assert.strictEqual(sync.status, 200)
         assert.strictEqual(sync.body.provider, "simulator")
-        assert.isAbove(sync.body.inserted, 250)
-        assert.strictEqual(sync.body.inserted + sync.body.unchanged + sync.body.updated, sync.body.received)
+        // Every reading the simulator measured for alice in the last 24 hours (its gaps and warm-ups excluded).
+        const measured = modelReadings(profileOf("alice"), nowSeconds - 86_400, nowSeconds + 1)
+        assert.deepInclude(sync.body, {
+          received: measured.filter((record) => record.value !== null).length,
+          inserted: measured.filter((record) => record.value !== null).length,
+          skipped_without_value: measured.filter((record) => record.value === null).length
+        })
         const again = yield* post("/api/bg/alice/connections/simulator/sync")
         assert.strictEqual(again.body.inserted, 0)
 
@@ -86,6 +96,7 @@ describe("connections over HTTP", () => {
         assert.deepStrictEqual([limited.status, limited.body.retry_after_seconds], [429, 90])
         const status = (yield* get("/api/bg/carol/connections")).body[0]
         assert.strictEqual(status.status, "rate_limited")
+        assert.strictEqual(Date.parse(status.next_poll_at), DateTime.toEpochMillis(NOW) + 90_000)
         assert.strictEqual(status.last_error, "HTTP 429")
 
         scripted.failNext(new NeedsReauthorization({ provider: scripted.provider.id, message: "invalid_grant" }))

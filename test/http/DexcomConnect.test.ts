@@ -5,6 +5,7 @@ import { Effect, Layer } from "effect"
 import { HttpServer } from "effect/http"
 import { type ExpectedReading, egvSeries, impossibleRecord } from "../fakes/dexcomRecords.ts"
 import { type FakeDexcom, fakeDexcom } from "../fakes/FakeDexcomServer.ts"
+import { instant, manualClock } from "../support/clock.ts"
 import { alignedFiveMinutes, dexcomServiceLayer, TEST_REDIRECT_URI } from "../support/dexcom.ts"
 import { del, get, post, postRaw, TEST_WEBHOOK_SECRET, testServer } from "../support/server.ts"
 
@@ -17,15 +18,20 @@ const serverUrl = Effect.gen(function* () {
   return `http://127.0.0.1:${address.port}`
 })
 
+/** The instant the tests run at: the service, the fake and the records all read this clock. */
+const NOW = instant("2026-02-10T12:00:00Z")
+
 const withService = (
   body: (fake: FakeDexcom, now: number) => Effect.Effect<void, unknown, any>,
   apiKeys: ReadonlyArray<string> = []
 ) =>
   Effect.gen(function* () {
-    const fake = yield* fakeDexcom({ redirectUris: [TEST_REDIRECT_URI] })
+    const clock = manualClock(NOW)
+    const fake = yield* fakeDexcom({ redirectUris: [TEST_REDIRECT_URI], now: clock.now })
     const core = dexcomServiceLayer(fake)
-    yield* body(fake, Date.now()).pipe(
-      Effect.provide(testServer(core, { formats: [dexcomWebhookFormat] }, apiKeys).pipe(Layer.provideMerge(core)))
+    yield* body(fake, NOW).pipe(
+      Effect.provide(testServer(core, { formats: [dexcomWebhookFormat] }, apiKeys).pipe(Layer.provideMerge(core))),
+      clock.provide
     )
   }).pipe(Effect.scoped)
 
@@ -204,9 +210,7 @@ describe("connecting Dexcom over HTTP, end to end on loopback", () => {
         assert.strictEqual(limited.body.retry_after_seconds, 300)
         const [bob] = (yield* get("/api/bg/bob/connections")).body
         assert.strictEqual(bob.status, "rate_limited")
-        const retryIn = Date.parse(bob.next_poll_at) - Date.now()
-        assert.isAtLeast(retryIn, 290_000)
-        assert.isAtMost(retryIn, 300_000)
+        assert.strictEqual(Date.parse(bob.next_poll_at), now + 300_000)
         isProblem(
           yield* connectOverHttp(fake, "carol", "SandboxUser1"),
           429,
@@ -233,7 +237,7 @@ describe("connecting Dexcom over HTTP, end to end on loopback", () => {
       Effect.gen(function* () {
         const series = egvSeries({ start: alignedFiveMinutes(now - DAY), count: 30, unit: "mmol/L", nullEvery: 10 })
         const body = new TextEncoder().encode(JSON.stringify({ recordType: "egv", records: series.records }))
-        const timestamp = String(Math.floor(Date.now() / 1000))
+        const timestamp = String(Math.floor(now / 1000))
         const mac = createHmac("sha256", TEST_WEBHOOK_SECRET).update(`${timestamp}.`).update(body).digest("hex")
         const answer = yield* postRaw("/api/bg/dana/webhook", body, {
           "content-type": "application/json",

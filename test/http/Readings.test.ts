@@ -2,11 +2,13 @@ import { Ingest, makeReading, ProviderId, UserId } from "@bg-ingest/domain"
 import { ReadingJson } from "@bg-ingest/http"
 import { assert, layer } from "@effect/vitest"
 import { DateTime, Effect, Layer, Schema } from "effect"
+import { manualClock } from "../support/clock.ts"
 import { domainLayer } from "../support/domain.ts"
 import { get, testServer } from "../support/server.ts"
 
 const provider = ProviderId.make("test")
-const NOW = DateTime.nowUnsafe()
+/** The server's clock stands here: "the last 24 hours" is the same whenever the test runs. */
+const NOW = DateTime.makeUnsafe("2026-02-10T12:00:00Z")
 // The newest reading is 2 minutes old; one every 5 minutes for 2 days.
 const NEWEST = DateTime.subtract(NOW, { minutes: 2 })
 const readings = Array.from({ length: 576 }, (_, index) =>
@@ -40,7 +42,7 @@ const isBadField = (answer: { status: number; contentType: string; body: any }, 
   assert.deepStrictEqual(answer.body.errors[0].path.slice(0, 2), [slot, field])
 }
 
-layer(testServer(seeded), { excludeTestServices: true })(
+layer(testServer(seeded).pipe(Layer.provide(manualClock(NOW).layer)), { excludeTestServices: true })(
   "GET /api/bg/:userId/latest and ranges on a real server",
   (it) => {
     it.effect("latest answers the newest reading in the seed's shape", () =>

@@ -4,7 +4,7 @@ import {
   InMemoryOAuthStateStore,
   InMemoryReadingStore
 } from "@bg-ingest/adapters/memory"
-import { makeSimulatorProvider } from "@bg-ingest/adapters/simulator"
+import { makeSimulatorProvider, modelReadings, profileOf } from "@bg-ingest/adapters/simulator"
 import {
   CgmProviders,
   Connect,
@@ -21,6 +21,7 @@ import { ApiKeys, ApiRoutes, routerConfig, WebhookConfig } from "@bg-ingest/http
 import { assert, describe, it } from "@effect/vitest"
 import { DateTime, Effect, Layer, Logger, Redacted, References } from "effect"
 import { HttpRouter } from "effect/http"
+import { manualClock } from "../support/clock.ts"
 import { del, get, observedTestServer, post } from "../support/server.ts"
 
 interface Line {
@@ -39,7 +40,8 @@ const capture = Logger.make((options) => {
   })
 })
 
-const now = DateTime.nowUnsafe()
+/** The service's clock stands here, so what the simulator has measured by then is known exactly. */
+const now = DateTime.makeUnsafe("2026-02-10T12:00:00Z")
 const u1 = UserId.make("u1")
 const simulator = ProviderId.make("simulator")
 
@@ -84,8 +86,16 @@ const server = HttpRouter.serve(ApiRoutes, { disableListenLog: true, disableLogg
   Layer.provideMerge(observedTestServer),
   Layer.provide(seeded),
   Layer.provide(Logger.layer([capture])),
-  Layer.provide(Layer.succeed(References.MinimumLogLevel, "Debug"))
+  Layer.provide(Layer.succeed(References.MinimumLogLevel, "Debug")),
+  Layer.provide(manualClock(now).layer)
 )
+
+/** The readings with a value the simulator measured for u1 in the connection's hour, but the one seeded. */
+const simulated = modelReadings(
+  profileOf("u1"),
+  DateTime.toEpochMillis(now) / 1000 - 3600,
+  DateTime.toEpochMillis(now) / 1000 + 1
+).filter((record) => record.value !== null && record.epochSeconds !== DateTime.toEpochMillis(now) / 1000 - 180)
 
 describe("request logs", () => {
   it.live(
@@ -137,7 +147,7 @@ describe("request logs", () => {
           ["u1", "simulator", synced.body.inserted]
         )
         assert.isString(said[0]!.annotations.request_id)
-        assert.isAbove(synced.body.inserted, 0)
+        assert.strictEqual(synced.body.inserted, simulated.length)
         assert.strictEqual(said[1]!.annotations.provider, "nope")
       }).pipe(Effect.provide(server), Effect.scoped)
   )

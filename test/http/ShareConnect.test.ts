@@ -4,6 +4,7 @@ import { assert, describe, it } from "@effect/vitest"
 import { Effect, Layer, Option } from "effect"
 import { type FakeShare, fakeShare, SHARE_PATHS } from "../fakes/FakeShareServer.ts"
 import { type ExpectedShareReading, impossibleShareRecord, shareSeries } from "../fakes/shareRecords.ts"
+import { instant, manualClock } from "../support/clock.ts"
 import { shareServiceLayer } from "../support/dexcomShare.ts"
 import { del, get, post, putJson, testServer } from "../support/server.ts"
 
@@ -13,14 +14,21 @@ const PASSWORD = "Correct-Horse-Battery-7"
 const API_KEY = "share-test-api-key-0123456789"
 const CONNECTION = "/api/bg/alice/connections/dexcom-share"
 
+/** The instant the tests run at: the service, the fake and the records all read this clock. */
+const NOW = instant("2026-02-10T12:00:00Z")
+
 const withService = (
   body: (fake: FakeShare, now: number) => Effect.Effect<void, unknown, any>,
   apiKeys: ReadonlyArray<string> = []
 ) =>
   Effect.gen(function* () {
-    const fake = yield* fakeShare()
+    const clock = manualClock(NOW)
+    const fake = yield* fakeShare({ now: clock.now })
     const core = shareServiceLayer(fake)
-    yield* body(fake, Date.now()).pipe(Effect.provide(testServer(core, {}, apiKeys).pipe(Layer.provideMerge(core))))
+    yield* body(fake, NOW).pipe(
+      Effect.provide(testServer(core, {}, apiKeys).pipe(Layer.provideMerge(core))),
+      clock.provide
+    )
   }).pipe(Effect.scoped)
 
 const json = (reading: ExpectedShareReading) => ({
@@ -75,9 +83,8 @@ describe("connecting Dexcom Share over HTTP, end to end on loopback", () => {
             last_error: null,
             consecutive_failures: 0
           })
-          const backfillAgo = now - Date.parse(created.body.backfill_from)
-          assert.isAtLeast(backfillAgo, 24 * HOUR - 1000)
-          assert.isAtMost(backfillAgo, 24 * HOUR + 5000)
+          // Share keeps 24 hours: the backfill starts there, not BACKFILL_DAYS back.
+          assert.strictEqual(Date.parse(created.body.backfill_from), now - 24 * HOUR)
           noSecrets(created)
           const listed = yield* get("/api/bg/alice/connections")
           assert.deepStrictEqual(listed.body, [created.body])
