@@ -12,6 +12,8 @@ const alice = UserId.make("alice")
 const bob = UserId.make("bob")
 const DATA_RANGE = "/v3/users/self/dataRange"
 const TOKEN = "/v2/oauth2/token"
+/** The records' first instant: fixed (the provider runs on TestClock; only its token times matter here). */
+const RECORDS_START = Date.UTC(2026, 1, 10, 11)
 
 /** A fake with two accounts, the provider on it, and alice (and bob) connected. */
 const withDexcom = <A, E>(
@@ -20,7 +22,7 @@ const withDexcom = <A, E>(
 ) =>
   Effect.gen(function* () {
     const fake = yield* fakeDexcom(options)
-    const records = egvSeries({ start: Date.now() - 3_600_000, count: 10 }).records
+    const records = egvSeries({ start: RECORDS_START, count: 10 }).records
     fake.addUser("SandboxUser1", { records }).addUser("SandboxUser2", { records })
     return yield* Effect.gen(function* () {
       yield* connectDirectly(fake, alice, "SandboxUser1")
@@ -76,7 +78,7 @@ describe("Dexcom token lifecycle", () => {
   it.effect("never uses a renewed token it could not store; stores it first next time without renewing again", () =>
     Effect.gen(function* () {
       const fake = yield* fakeDexcom()
-      fake.addUser("SandboxUser1", { records: egvSeries({ start: Date.now() - 3_600_000, count: 5 }).records })
+      fake.addUser("SandboxUser1", { records: egvSeries({ start: RECORDS_START, count: 5 }).records })
       let storeDown = false
       // A store whose credential writes fail while `storeDown`.
       const flakyStore = Layer.effect(
@@ -118,7 +120,7 @@ describe("Dexcom token lifecycle", () => {
   it.effect("a renewal that lands after the user disconnected does not bring the tokens back", () =>
     Effect.gen(function* () {
       const fake = yield* fakeDexcom()
-      fake.addUser("SandboxUser1", { records: egvSeries({ start: Date.now() - 3_600_000, count: 5 }).records })
+      fake.addUser("SandboxUser1", { records: egvSeries({ start: RECORDS_START, count: 5 }).records })
       // The user disconnects (DELETE) between the renewal's read of the tokens and its write of the new pair.
       const racingStore = Layer.effect(
         ConnectionStore,
@@ -222,7 +224,7 @@ describe("Dexcom token lifecycle", () => {
   it.effect("when another replica rotated the token meanwhile, uses the stored one instead of giving up", () =>
     Effect.gen(function* () {
       const fake = yield* fakeDexcom()
-      fake.addUser("SandboxUser1", { records: egvSeries({ start: Date.now() - 3_600_000, count: 5 }).records })
+      fake.addUser("SandboxUser1", { records: egvSeries({ start: RECORDS_START, count: 5 }).records })
       const store = yield* makeInMemoryConnectionStore
       const cipher = yield* Layer.build(TokenCipher.layer(TEST_TOKEN_KEY))
       const replica = (connections: ConnectionStore["Service"]) =>

@@ -41,11 +41,10 @@ const deleteExchangeAfterwards = (exchange: string) =>
     })
   )
 
+/** Waits until the publisher says it is connected (it reconnects by itself); the bound only stops a hang. */
 const awaitReady = EventPublisher.use((publisher) =>
-  publisher.ping.pipe(Effect.retry(Schedule.spaced("50 millis").pipe(Schedule.upTo({ times: 200 }))))
+  publisher.ping.pipe(Effect.retry(Schedule.spaced("50 millis").pipe(Schedule.upTo({ times: 1200 }))))
 )
-
-const elapsedSince = (start: number) => Date.now() - start
 
 describeWithBroker("RabbitMqEventPublisher", availability, () => {
   it.live("publishes one persistent message per event, with the DESIGN §4 body, routing key and properties", () => {
@@ -212,11 +211,9 @@ describeWithBroker("RabbitMqEventPublisher", availability, () => {
       yield* Effect.gen(function* () {
         const publisher = yield* EventPublisher
         yield* proxy.freeze
-        const start = Date.now()
+        // How the time is counted is ConfirmedPublish's unit test, on TestClock; here: a real broker gone silent.
         const error = yield* publisher.publish(events(5)).pipe(Effect.flip)
         assert.strictEqual(error.reason, "timeout")
-        assert.isAtLeast(elapsedSince(start), 400)
-        assert.isBelow(elapsedSince(start), 5000)
         yield* proxy.thaw
         yield* publisher.publish(events(5, "u2"))
       }).pipe(
@@ -244,7 +241,6 @@ describeWithBroker("RabbitMqEventPublisher", availability, () => {
         assert.strictEqual(down.reason, "unavailable")
         assert.strictEqual((yield* publisher.ping.pipe(Effect.flip)).reason, "unavailable")
 
-        yield* Effect.sleep("300 millis")
         yield* proxy.restore
         yield* awaitReady
         const after = events(100, "u3")
@@ -288,32 +284,33 @@ describeWithBroker("RabbitMqEventPublisher", availability, () => {
   })
 
   describe("start-up", () => {
-    it.live("with the broker down, starts at once, reports unavailable, and connects when it comes", () =>
-      Effect.gen(function* () {
-        const proxy = yield* makeTcpProxy(brokerUrl)
-        const exchange = uniqueName("test.startup")
-        yield* proxy.cut
-        const scope = yield* Scope.make()
-        const start = Date.now()
-        const context = yield* Layer.buildWithScope(
-          Layer.merge(
-            publisherLayer(proxy.urlFor(brokerUrl), exchange, { connectTimeout: "2 seconds" }),
-            TestConsumer.layer({ url: brokerUrl, exchange })
-          ),
-          scope
-        )
-        assert.isBelow(elapsedSince(start), 2000)
-        const publisher = Context.get(context, EventPublisher)
-        const notReady = yield* publisher.ping.pipe(Effect.flip)
-        assert.strictEqual(notReady.reason, "unavailable")
-        assert.include(notReady.message, `127.0.0.1:${proxy.port}`)
-        assert.strictEqual((yield* publisher.publish(events(1)).pipe(Effect.flip)).reason, "unavailable")
+    it.live(
+      "with the broker down, starts without waiting for it to come, reports unavailable, and connects when it comes",
+      () =>
+        Effect.gen(function* () {
+          const proxy = yield* makeTcpProxy(brokerUrl)
+          const exchange = uniqueName("test.startup")
+          // The broker refuses connections: a start-up that waited for it to come back would never finish.
+          yield* proxy.cut
+          const scope = yield* Scope.make()
+          const context = yield* Layer.buildWithScope(
+            Layer.merge(
+              publisherLayer(proxy.urlFor(brokerUrl), exchange, { connectTimeout: "1 hour" }),
+              TestConsumer.layer({ url: brokerUrl, exchange })
+            ),
+            scope
+          )
+          const publisher = Context.get(context, EventPublisher)
+          const notReady = yield* publisher.ping.pipe(Effect.flip)
+          assert.strictEqual(notReady.reason, "unavailable")
+          assert.include(notReady.message, `127.0.0.1:${proxy.port}`)
+          assert.strictEqual((yield* publisher.publish(events(1)).pipe(Effect.flip)).reason, "unavailable")
 
-        yield* proxy.restore
-        yield* awaitReady.pipe(Effect.provideContext(context))
-        yield* publisher.publish(events(10))
-        yield* Scope.close(scope, Exit.void)
-      })
+          yield* proxy.restore
+          yield* awaitReady.pipe(Effect.provideContext(context))
+          yield* publisher.publish(events(10))
+          yield* Scope.close(scope, Exit.void)
+        })
     )
 
     it.live("refused credentials fail the layer, without printing the password", () =>
@@ -368,14 +365,14 @@ describeWithBroker("RabbitMqEventPublisher", availability, () => {
           lines.push(JSON.stringify(Logger.formatStructured.log(options)))
         })
         const url = `amqp://someone:pa55-UNIQUE-token@127.0.0.1:${proxy.port}/`
+        const broker = `127.0.0.1:${proxy.port}`
+        // Until it has said that it cannot reach the broker.
         yield* Effect.gen(function* () {
-          yield* Effect.sleep("400 millis")
+          while (!lines.some((line) => line.includes(broker))) yield* Effect.sleep("20 millis")
         }).pipe(
           Effect.provide(publisherLayer(url, uniqueName("test.logs"), { connectTimeout: "1 second" })),
           Effect.provide(Logger.layer([capture]))
         )
-        assert.isAbove(lines.length, 1)
-        assert.isTrue(lines.some((line) => line.includes(`127.0.0.1:${proxy.port}`)))
         for (const line of lines) {
           assert.notInclude(line, "pa55-UNIQUE-token")
           assert.notInclude(line, "someone")
@@ -427,12 +424,14 @@ describeWithBroker("RabbitMqEventPublisher", availability, () => {
         )
         const publisher = Context.get(context, EventPublisher)
         yield* proxy.freeze
+        const sentBefore = yield* proxy.bytesUp
         const publishing = yield* publisher.publish(events(100)).pipe(Effect.forkDetach)
-        yield* Effect.sleep("100 millis")
-        const start = Date.now()
+        // The publish is in progress once its messages went out.
+        while ((yield* proxy.bytesUp) === sentBefore) yield* Effect.sleep("5 millis")
+        // The confirms cannot come and would be awaited for a minute: closing ends (the test does not hang) only
+        // because the shutdown gives up after its timeout.
         yield* Scope.close(scope, Exit.void)
-        assert.isAtLeast(elapsedSince(start), 650)
-        assert.isBelow(elapsedSince(start), 4000)
+        // The connection it left behind goes with the process; the publish in progress then fails, never succeeds.
         yield* proxy.cut
         const exit = yield* Fiber.await(publishing)
         assert.isTrue(Exit.isFailure(exit))

@@ -3,6 +3,8 @@ import {
   InMemoryConnectionStore,
   InMemoryReadingStore,
   makeSimulatorProvider,
+  modelReadings,
+  profileOf,
   SIMULATOR_PROVIDER_ID,
   SqliteConnectionStore,
   SqliteDatabase,
@@ -25,6 +27,7 @@ import {
 } from "@bg-ingest/domain"
 import { assert, it } from "@effect/vitest"
 import { Context, DateTime, Deferred, Duration, Effect, Fiber, Layer, Option, Redacted, Schedule } from "effect"
+import { manualClock } from "../../support/clock.ts"
 import { connection, user } from "../../support/fixtures.ts"
 import {
   describeWithBroker,
@@ -111,6 +114,18 @@ const auditedConnections = Layer.effectContext(
   })
 ).pipe(Layer.provide(InMemoryConnectionStore.layer))
 
+/** The tests run at this instant (the simulator's data, the windows), with real sleeps and a real broker. */
+const NOW = "2026-02-10T12:00:00Z"
+
+/** `[epoch second, mg/dL]` of what the simulator measured for `userId` in `[from, to)`. */
+const simulated = (userId: UserId, from: DateTime.Utc, to: DateTime.Utc) =>
+  modelReadings(profileOf(userId), DateTime.toEpochMillis(from) / 1000, DateTime.toEpochMillis(to) / 1000)
+    .filter((record) => record.value !== null)
+    .map((record) => [record.epochSeconds, record.value])
+
+const pairs = (readings: ReadonlyArray<{ readonly timestamp: DateTime.Utc; readonly glucoseMgDl: number }>) =>
+  readings.map((reading) => [DateTime.toEpochMillis(reading.timestamp) / 1000, reading.glucoseMgDl])
+
 const everyStoredReading = (userId: UserId, from: DateTime.Utc) =>
   Effect.gen(function* () {
     const readings = yield* ReadingStore
@@ -156,7 +171,6 @@ describeWithBroker("RabbitMQ outages and crashes, through Sync and Ingest", avai
           // Readings past the cursor were stored, and still owe their events.
           assert.isAbove((yield* readings.unpublished(1_000_000)).length, 0)
 
-          yield* Effect.sleep("500 millis")
           yield* proxy.restore
           const result = yield* sync
             .sync(userId, SIMULATOR_PROVIDER_ID)
@@ -164,7 +178,7 @@ describeWithBroker("RabbitMQ outages and crashes, through Sync and Ingest", avai
           assert.isTrue(DateTime.isGreaterThan(result.syncedThrough, DateTime.subtract(now, { minutes: 10 })))
 
           const stored = yield* everyStoredReading(userId, backfillFrom)
-          assert.isAbove(stored.length, 3500)
+          assert.deepStrictEqual(pairs(stored), simulated(userId, backfillFrom, result.syncedThrough))
           assert.deepStrictEqual(yield* consumer.missingEventIds(stored.map(readingEventId)), [])
           assert.deepStrictEqual(yield* readings.unpublished(1_000_000), [])
 
@@ -175,7 +189,7 @@ describeWithBroker("RabbitMQ outages and crashes, through Sync and Ingest", avai
           assert.isTrue(checks.some((check) => DateTime.isGreaterThan(check.cursor, cursorAtOutage)))
           assert.isTrue(checks.some((check) => check.readingsBefore >= stored.length))
         }).pipe(Effect.provide(app))
-      }),
+      }).pipe(manualClock(NOW).provide),
     60_000
   )
 
@@ -222,9 +236,16 @@ describeWithBroker("RabbitMQ outages and crashes, through Sync and Ingest", avai
         return yield* (yield* ReadingStore).unpublished(1_000_000)
       }).pipe(Effect.provide(syncLayer(sqliteStores(), dyingPublisher)))
 
-      assert.isAbove(owed.length, 100)
+      // Owed: the third 12-hour window, stored but never published. Received: the first two.
+      const hours = (count: number) => DateTime.add(backfillFrom, { hours: count })
+      assert.deepStrictEqual(
+        pairs(owed.map((change) => change.reading)).sort((a, b) => a[0]! - b[0]!),
+        simulated(userId, hours(24), hours(36))
+      )
+      const published = simulated(userId, hours(0), hours(24)).length
+      yield* consumer.awaitCount(published)
       const receivedBeforeRestart = yield* consumer.eventIds
-      assert.isAbove(receivedBeforeRestart.size, 200)
+      assert.strictEqual(receivedBeforeRestart.size, published)
       for (const change of owed) assert.isFalse(receivedBeforeRestart.has(readingEventId(change.reading)))
 
       // The next process, on the same database, with a working publisher.
@@ -238,7 +259,7 @@ describeWithBroker("RabbitMQ outages and crashes, through Sync and Ingest", avai
         assert.deepStrictEqual(yield* consumer.missingEventIds(stored.map(readingEventId)), [])
         assert.deepStrictEqual(yield* (yield* ReadingStore).unpublished(1_000_000), [])
       }).pipe(Effect.provide(syncLayer(sqliteStores(), publisherLayer(brokerUrl, exchange))))
-    })
+    }).pipe(manualClock(NOW).provide)
   )
 
   it.live("a publish that fails once leaves events owed; the scheduler's next cycle re-publishes them", () =>
@@ -277,8 +298,12 @@ describeWithBroker("RabbitMQ outages and crashes, through Sync and Ingest", avai
 
         const first = yield* scheduler.runCycle
         assert.deepStrictEqual({ claimed: first.claimed, failed: first.failed }, { claimed: 1, failed: 1 })
+        // The second 12-hour window's publish failed: its readings are stored and owe their events.
         const owed = yield* readings.unpublished(1_000_000)
-        assert.isAbove(owed.length, 100)
+        assert.deepStrictEqual(
+          pairs(owed.map((change) => change.reading)).sort((a, b) => a[0]! - b[0]!),
+          simulated(userId, DateTime.add(backfillFrom, { hours: 12 }), DateTime.add(backfillFrom, { hours: 24 }))
+        )
 
         const second = yield* scheduler.runCycle
         assert.strictEqual(second.republished, owed.length)
@@ -288,6 +313,6 @@ describeWithBroker("RabbitMQ outages and crashes, through Sync and Ingest", avai
         )
         assert.deepStrictEqual(yield* readings.unpublished(1_000_000), [])
       }).pipe(Effect.provide(app))
-    })
+    }).pipe(manualClock(NOW).provide)
   )
 })
