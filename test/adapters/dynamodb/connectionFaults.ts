@@ -1,0 +1,183 @@
+import {
+  type Connection,
+  ConnectionStore,
+  OAuthStateStore,
+  type PendingAuthorization,
+  ProviderId
+} from "@bg-ingest/domain"
+import { assert, describe, it } from "@effect/vitest"
+import { DateTime, Effect, Option } from "effect"
+import { dynamoStoresLayer } from "../../support/dynamodb.ts"
+import { at, connection, T0, user } from "../../support/fixtures.ts"
+import { type FaultPlan, type Injected, injectFaults, noInjections } from "./faults.ts"
+
+const dexcom = ProviderId.make("dexcom")
+const users = (count: number) => Array.from({ length: count }, (_, index) => `faulty-${index}`)
+const asPlain = (found: Connection) => ({
+  ...found,
+  ...Object.fromEntries(
+    Object.entries(found).map(([key, value]) => [
+      key,
+      DateTime.isDateTime(value) ? DateTime.toEpochMillis(value) : value
+    ])
+  )
+})
+
+const pending = (stateHash: string): PendingAuthorization => ({
+  stateHash,
+  userId: user("u1"),
+  provider: dexcom,
+  createdAt: at(0),
+  expiresAt: at(10)
+})
+
+/**
+ * The connection and OAuth-state stores under the faults DynamoDB really shows: throttling of reads, queries and
+ * writes (the adapter's own retries), and answers lost after a conditional write landed (the SDK sends it again,
+ * and the condition then sees the adapter's own first write).
+ */
+export const connectionFaultSuites = (server: string, endpoint: () => string) =>
+  describe(`DynamoDB connection and OAuth-state stores under faults (${server})`, () => {
+    /**
+     * Stores on a fresh table whose faults follow `plan` only while `armed.on` is set, so a test can set its stage
+     * up without them; `injected` counts what happened.
+     */
+    const faulty = (plan: FaultPlan) => {
+      const armed = { on: false }
+      const injected: Injected = noInjections()
+      const layer = dynamoStoresLayer(endpoint(), {
+        // Short pauses between retries: what is tested is that they happen, not how long they take.
+        options: { tuning: { maxRetries: 8, baseDelayMillis: 1, maxDelayMillis: 10 } },
+        instrument: injectFaults(
+          {
+            throttle: (command, n) => armed.on && plan.throttle(command, n),
+            loseAnswer: (command, n) => armed.on && plan.loseAnswer(command, n),
+            partialBatch: (command, n) => armed.on && plan.partialBatch(command, n)
+          },
+          injected
+        )
+      })
+      return { armed, injected, layer }
+    }
+
+    it.live("throttled gets, queries and writes of connections still give the right answers", () => {
+      const { armed, injected, layer } = faulty({
+        throttle: (command, n) => ["GetItem", "Query", "PutItem", "UpdateItem"].includes(command) && n % 2 === 0,
+        loseAnswer: () => false,
+        partialBatch: () => false
+      })
+      return Effect.gen(function* () {
+        const store = yield* ConnectionStore
+        armed.on = true
+        const all = users(12).map((id, index) =>
+          connection(id, "dexcom", { nextPollAt: at(-index), status: index % 4 === 3 ? "error" : "active" })
+        )
+        yield* Effect.forEach(all, (c) => store.upsert(c), { concurrency: 4 })
+        for (const expected of all) {
+          assert.deepStrictEqual(
+            asPlain(Option.getOrThrow(yield* store.get(expected.userId, dexcom))),
+            asPlain(expected)
+          )
+          assert.deepStrictEqual(
+            (yield* store.listForUser(expected.userId)).map(asPlain),
+            [asPlain(expected)],
+            "listForUser (a query)"
+          )
+        }
+        const patched = yield* store.update(user("faulty-0"), dexcom, { lastError: "HTTP 503", consecutiveFailures: 2 })
+        assert.deepInclude(Option.getOrThrow(patched), { lastError: "HTTP 503", consecutiveFailures: 2 })
+        const counts = yield* store.countByStatus
+        assert.deepInclude(counts, { active: 9, error: 3 })
+        const claimed = yield* store.claimDue({
+          now: T0,
+          leaseUntil: DateTime.add(T0, { minutes: 15 }),
+          providers: [dexcom],
+          limit: 100
+        })
+        // Earliest due first; "error" is pollable too.
+        assert.deepStrictEqual(
+          claimed.map((c) => c.userId),
+          users(12)
+            .reverse()
+            .map((id) => user(id))
+        )
+        assert.isAbove(injected.throttled, 10)
+      }).pipe(Effect.provide(layer))
+    })
+
+    it.live(
+      "a claim whose answer was lost goes to no one until its lease ends, then is due again: never twice, never lost",
+      () => {
+        const { armed, injected, layer } = faulty({
+          throttle: (command, n) => command === "Query" && n % 2 === 1,
+          loseAnswer: (command, n) => command === "UpdateItem" && n % 3 === 1,
+          partialBatch: () => false
+        })
+        return Effect.gen(function* () {
+          const store = yield* ConnectionStore
+          const ids = users(30)
+          yield* Effect.forEach(
+            ids,
+            (id, index) => store.upsert(connection(id, "dexcom", { nextPollAt: at(-index) })),
+            {
+              concurrency: 8
+            }
+          )
+          armed.on = true
+          const leaseUntil = DateTime.add(T0, { minutes: 15 })
+          const claim = (now: DateTime.Utc) => store.claimDue({ now, leaseUntil, providers: [dexcom], limit: 100 })
+          const first = (yield* claim(T0)).map((c) => c.userId)
+          assert.isAbove(injected.lostAnswers, 0)
+          assert.strictEqual(new Set(first).size, first.length, "a connection was claimed twice")
+          // The claims whose answers were lost still hold their lease: nobody may take them before it ends.
+          assert.deepStrictEqual(yield* claim(DateTime.add(T0, { minutes: 14 })), [])
+          armed.on = false
+          const after = (yield* claim(leaseUntil)).map((c) => c.userId)
+          assert.deepStrictEqual(
+            [...after].sort(),
+            ids.map((id) => user(id)).sort(),
+            "every connection is due again when the lease ends"
+          )
+        }).pipe(Effect.provide(layer))
+      }
+    )
+
+    it.live("an OAuth state under throttling is consumed exactly once", () => {
+      const { armed, injected, layer } = faulty({
+        throttle: (command, n) => (command === "PutItem" || command === "DeleteItem") && n % 2 === 1,
+        loseAnswer: () => false,
+        partialBatch: () => false
+      })
+      return Effect.gen(function* () {
+        const states = yield* OAuthStateStore
+        armed.on = true
+        const hashes = Array.from({ length: 6 }, (_, index) => String(index).repeat(64))
+        yield* Effect.forEach(hashes, (hash) => states.put(pending(hash)), { concurrency: 3 })
+        for (const hash of hashes) {
+          assert.strictEqual(Option.getOrThrow(yield* states.consume(hash)).stateHash, hash)
+          assert.isTrue(Option.isNone(yield* states.consume(hash)), "consumed twice")
+        }
+        assert.isAbove(injected.throttled, 4)
+      }).pipe(Effect.provide(layer))
+    })
+
+    it.live("a consume whose answer was lost fails closed: the state is gone and never given out", () => {
+      const { armed, injected, layer } = faulty({
+        throttle: () => false,
+        loseAnswer: (command) => command === "DeleteItem",
+        partialBatch: () => false
+      })
+      return Effect.gen(function* () {
+        const states = yield* OAuthStateStore
+        const hash = "f".repeat(64)
+        yield* states.put(pending(hash))
+        armed.on = true
+        // The delete landed and its answer was lost; the SDK's retry finds nothing to delete. The state is
+        // single-use, so the adapter answers "none" (the user starts the authorization again) rather than guess.
+        assert.isTrue(Option.isNone(yield* states.consume(hash)))
+        assert.strictEqual(injected.lostAnswers, 1)
+        armed.on = false
+        assert.isTrue(Option.isNone(yield* states.consume(hash)))
+      }).pipe(Effect.provide(layer))
+    })
+  })
