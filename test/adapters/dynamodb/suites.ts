@@ -10,6 +10,7 @@ import { DateTime, Effect } from "effect"
 import { connectionStoreContract } from "../../contracts/ConnectionStoreContract.ts"
 import { oauthStateStoreContract } from "../../contracts/OAuthStateStoreContract.ts"
 import { readingStoreContract } from "../../contracts/ReadingStoreContract.ts"
+import { readingStoreModelTest } from "../../contracts/ReadingStoreModel.ts"
 import { dynamoStoresLayer, type ScratchOptions } from "../../support/dynamodb.ts"
 import { at, connection, plain, reading, series, T0, user } from "../../support/fixtures.ts"
 import { connectionFaultSuites } from "./connectionFaults.ts"
@@ -40,6 +41,8 @@ export const dynamoDbSuites = (server: string, endpoint: () => string) => {
   connectionStoreContract(`DynamoDB (${server})`, () => dynamoStoresLayer(endpoint()))
   oauthStateStoreContract(`DynamoDB (${server})`, () => dynamoStoresLayer(endpoint()))
   connectionFaultSuites(server, endpoint)
+  // Each run creates a table: fewer runs than on the in-process adapters.
+  readingStoreModelTest(`DynamoDB (${server})`, () => dynamoStoresLayer(endpoint()), { runs: 15, timeout: 120_000 })
 
   describe(`DynamoDB stores under faults (${server})`, () => {
     const withFaults = (plan: FaultPlan, injected: Injected, scratch: Omit<ScratchOptions, "instrument"> = {}) =>
