@@ -1,6 +1,6 @@
 import { EventPublisher, makeReadingEvent, type ReadingEvent } from "@bg-ingest/domain"
 import { assert, describe, it } from "@effect/vitest"
-import { Effect, type Layer } from "effect"
+import { Effect, Exit, type Layer } from "effect"
 import { reading, series, T0 } from "../support/fixtures.ts"
 
 export interface EventPublisherHarness<R> {
@@ -67,6 +67,8 @@ export const eventPublisherContract = <R>(name: string, harness: EventPublisherH
 
     test(
       "ping succeeds when the broker is reachable",
-      EventPublisher.use((publisher) => publisher.ping)
+      Effect.gen(function* () {
+        assert.isTrue(Exit.isSuccess(yield* Effect.exit(EventPublisher.use((publisher) => publisher.ping))))
+      })
     )
   })

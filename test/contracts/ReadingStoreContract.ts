@@ -1,6 +1,6 @@
 import { makeWindow, ReadingStore, readingKey } from "@bg-ingest/domain"
 import { assert, describe, it } from "@effect/vitest"
-import { DateTime, Duration, Effect, type Layer, Option } from "effect"
+import { DateTime, Duration, Effect, Exit, type Layer, Option } from "effect"
 import { type ManualClock, manualClock } from "../support/clock.ts"
 import { at, plain, reading, series, T0, user } from "../support/fixtures.ts"
 
@@ -255,6 +255,8 @@ export const readingStoreContract = (name: string, makeLayer: () => Layer.Layer<
 
     test(
       "ping succeeds on a healthy store",
-      ReadingStore.use((store) => store.ping)
+      Effect.gen(function* () {
+        assert.isTrue(Exit.isSuccess(yield* Effect.exit(ReadingStore.use((store) => store.ping))))
+      })
     )
   })

@@ -73,9 +73,12 @@ describeWithBroker("production mode", availability, (broker) => {
         assert.strictEqual(await service.stop(), 0)
       }
       const output = service.output()
-      for (const line of output.split("\n").filter((line) => line.trim() !== "")) {
-        assert.isTrue(line.startsWith("{"), `production logs are JSON: ${line}`)
-      }
+      const lines = output.split("\n").filter((line) => line.trim() !== "")
+      assert.isTrue(
+        lines.some((line) => line.includes("HTTP request")),
+        "it logged its requests"
+      )
+      for (const line of lines) assert.isTrue(line.startsWith("{"), `production logs are JSON: ${line}`)
       for (const secret of Object.values(SECRETS)) assert.notInclude(output, secret)
     } finally {
       await dynamo.stop()

@@ -22,7 +22,7 @@ const withServer = <A, E>(body: Effect.Effect<A, E, any>, secrets?: ReadonlyArra
 
 const encoder = new TextEncoder()
 
-/** Signs exactly the bytes sent, as DESIGN §5 says: HMAC-SHA256 over `<timestamp>.<raw body>`. */
+/** Signs exactly the bytes sent, as the README says: HMAC-SHA256 over `<timestamp>.<raw body>`. */
 const signed = (body: Uint8Array, options: { secret?: string; timestamp?: number; contentType?: string } = {}) => {
   const timestamp = String(options.timestamp ?? nowSeconds())
   const mac = createHmac("sha256", options.secret ?? TEST_WEBHOOK_SECRET)
