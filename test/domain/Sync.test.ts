@@ -379,4 +379,26 @@ describe("Sync", () => {
       assert.strictEqual(millis((yield* connectionOf(alice)).changesSince!), millis(NOW))
     }).pipe(Effect.provide(layer))
   })
+
+  it.effect("a window named past now is fetched as named, but never more than a day past now", () => {
+    const { control, layer } = setup({ maxWindow: Duration.days(30) })
+    return Effect.gen(function* () {
+      control.setReadings(alice, history(alice, 1))
+      yield* connect(alice, 1)
+      yield* ConnectionStore.use((store) => store.update(alice, scripted, { changesSince: NOW }))
+      const named = [
+        { from: DateTime.subtract(NOW, { hours: 1 }), to: DateTime.add(NOW, { minutes: 20 }) },
+        { from: DateTime.add(NOW, { hours: 2 }), to: DateTime.add(NOW, { days: 400 }) }
+      ]
+      control.setChanges(() => DataChanges.ChangedSince({ windows: named, pulledAt: NOW }))
+      yield* Sync.use((sync) => sync.sync(alice, "scripted"))
+      assert.deepStrictEqual(
+        control.fetches.map(({ window }) => [millis(window.from), millis(window.to)]),
+        [
+          [millis(named[0]!.from), millis(named[0]!.to)],
+          [millis(named[1]!.from), millis(DateTime.add(NOW, { days: 1 }))]
+        ]
+      )
+    }).pipe(Effect.provide(layer))
+  })
 })

@@ -139,6 +139,29 @@ describe("Dexcom's dataRange with lastSyncTime", () => {
     )
   )
 
+  it.effect("readings stamped ahead of our clock are stored by the sync that sees them: Dexcom names them once", () =>
+    withDexcom((fake) =>
+      Effect.gen(function* () {
+        // The transmitter's clock runs 20 minutes ahead: its newest readings are stamped after now.
+        const series = egvSeries({ start: T0 - DAY, count: 293, recordIdPrefix: "ahead" })
+        fake.addUser("SandboxUser1", { records: series.records })
+        yield* TestClock.adjust("2 minutes")
+        yield* connectThroughConsent(fake, alice, "SandboxUser1")
+        const sync = yield* Sync
+        const first = yield* requestsDuring(fake, sync.sync(alice, "dexcom"))
+        assert.deepStrictEqual(dataCalls(first.requests), [
+          "dataRange - 200",
+          `egvs ${dexcomDate(T0 - DAY)}..${dexcomDate(T0 + 20 * MINUTE + 1000)} 200`
+        ])
+        assert.deepStrictEqual(yield* storedReadings(alice), [...series.expected].sort(byTime))
+        yield* TestClock.adjust("30 minutes")
+        const quiet = yield* requestsDuring(fake, sync.sync(alice, "dexcom"))
+        assert.deepStrictEqual(dataCalls(quiet.requests).length, 1)
+        assert.deepStrictEqual(yield* storedReadings(alice), [...series.expected].sort(byTime))
+      })
+    )
+  )
+
   it.effect("a lastSyncTime far in the past: windows of at most 30 days, never before the backfill horizon", () =>
     withDexcom((fake) =>
       Effect.gen(function* () {
