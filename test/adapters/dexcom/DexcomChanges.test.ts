@@ -162,6 +162,41 @@ describe("Dexcom's dataRange with lastSyncTime", () => {
     )
   )
 
+  it.effect(
+    "an account without readings yet: the first sync reads its window as before, the next polls ask since",
+    () =>
+      withDexcom((fake) =>
+        Effect.gen(function* () {
+          fake.addUser("SandboxUser1")
+          yield* TestClock.adjust("2 minutes")
+          const connection = yield* connectThroughConsent(fake, alice, "SandboxUser1")
+          const sync = yield* Sync
+          const first = yield* requestsDuring(fake, sync.sync(alice, "dexcom"))
+          const from = DateTime.toEpochMillis(connection.backfillFrom)
+          const to = yield* now
+          assert.deepStrictEqual(dataCalls(first.requests), [
+            "dataRange - 200",
+            ...Array.from({ length: 3 }, (_, i) => {
+              const start = from + i * 30 * DAY
+              return `egvs ${dexcomDate(start)}..${dexcomDate(Math.min(start + 30 * DAY, to))} 200`
+            })
+          ])
+          const pulledAt = lastSyncTimeOf(to)
+
+          yield* TestClock.adjust("10 minutes")
+          const sensor = egvSeries({ start: T0, count: 3, recordIdPrefix: "first" })
+          fake.addRecords("SandboxUser1", sensor.records)
+          yield* TestClock.adjust("10 minutes")
+          const poll = yield* requestsDuring(fake, sync.sync(alice, "dexcom"))
+          assert.deepStrictEqual(dataCalls(poll.requests), [
+            `dataRange ${dexcomDate(DateTime.toEpochMillis(pulledAt))} 200`,
+            `egvs ${dexcomDate(T0)}..${dexcomDate(T0 + 2 * 300_000 + 1000)} 200`
+          ])
+          assert.deepStrictEqual(yield* storedReadings(alice), [...sensor.expected].sort(byTime))
+        })
+      )
+  )
+
   it.effect("a lastSyncTime far in the past: windows of at most 30 days, never before the backfill horizon", () =>
     withDexcom((fake) =>
       Effect.gen(function* () {

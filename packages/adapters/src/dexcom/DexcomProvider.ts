@@ -157,7 +157,9 @@ export const makeDexcomProvider = Effect.fnUntraced(function* (settings: DexcomS
     if (start === undefined || end === undefined) {
       // Dexcom names EGVs but not where they are: fetch what a poll fetched before lastSyncTime, and ask from the
       // same time again next poll.
-      yield* Effect.logWarning("Dexcom's dataRange named EGVs without their range: the sync reads its usual window")
+      yield* Effect.logWarning(
+        "Dexcom's dataRange named EGVs without their range: the sync reads its usual window"
+      ).pipe(Effect.annotateLogs({ userId }))
       return DataChanges.CannotTell({})
     }
     const first = parseDexcomTime(start)
