@@ -26,7 +26,7 @@ cgmProviderContract("simulator", {
     const withValue = records.filter((record) => record.value !== null).length
     return { readings: withValue, skippedWithoutValue: records.length - withValue }
   }),
-  availableRange: "reported"
+  tells: "span"
 })
 
 /** What a fake-server harness knows: its window and what the fake holds in it. */
@@ -79,7 +79,7 @@ cgmProviderContract("dexcom (fake server)", {
     ),
   userWithData: dexcomUser,
   ...fromHarness,
-  availableRange: "reported"
+  tells: "changes-since"
 })
 
 const shareUser = UserId.make("share-contract-user")
@@ -116,7 +116,7 @@ for (const format of ["modern", "legacy"] satisfies ReadonlyArray<ShareFormat>) 
       ),
     userWithData: shareUser,
     ...fromHarness,
-    // Share has no call that tells the span of an account's data.
-    availableRange: "unknown"
+    // Share has no call that tells the span of an account's data, or what changed.
+    tells: "nothing"
   })
 }

@@ -1,4 +1,12 @@
-import { CgmProvider, type CgmProviderShape, makeWindow, Reading, type UserId } from "@bg-ingest/domain"
+import {
+  CgmProvider,
+  type CgmProviderShape,
+  DataChanges,
+  makeWindow,
+  Reading,
+  type UserId,
+  windowContains
+} from "@bg-ingest/domain"
 import { assert, describe, it } from "@effect/vitest"
 import { DateTime, Duration, Effect, type Layer, Option, Schema } from "effect"
 import { manualClock } from "../support/clock.ts"
@@ -11,8 +19,11 @@ export interface CgmProviderHarness<R> {
   readonly dataWindow: Effect.Effect<{ readonly from: DateTime.Utc; readonly to: DateTime.Utc }, never, R>
   /** What the provider holds for `userWithData` in `dataWindow`: readings with a value, and records without. */
   readonly expected: Effect.Effect<{ readonly readings: number; readonly skippedWithoutValue: number }, never, R>
-  /** Whether the provider tells the span of a user's data (`availableRange`), or always says it does not know. */
-  readonly availableRange: "reported" | "unknown"
+  /**
+   * What the provider tells about a user's data (`changes`): the span it holds; that span and, asked since an
+   * instant it gave, the windows that changed; or nothing at all.
+   */
+  readonly tells: "span" | "changes-since" | "nothing"
 }
 
 /** The instant the contract runs at: the provider, its fake server and the harness's data all read this clock. */
@@ -80,24 +91,50 @@ export const cgmProviderContract = <R>(name: string, harness: CgmProviderHarness
         assert.strictEqual(fetched.readings.length, 0)
       }))
 
-    if (harness.availableRange === "reported") {
-      test("the available range it reports covers the readings", (provider) =>
+    const covered = (reading: Reading, from: DateTime.Utc, to: DateTime.Utc) =>
+      !DateTime.isLessThan(reading.timestamp, from) && DateTime.isLessThan(reading.timestamp, to)
+
+    test(`what it tells about the user's data (${harness.tells}) agrees with the readings`, (provider) =>
+      Effect.gen(function* () {
+        const window = yield* harness.dataWindow
+        const changes = yield* provider.changes(harness.userWithData, Option.none())
+        const fetched = yield* provider.fetchReadings(harness.userWithData, makeWindow(window.from, window.to))
+        if (harness.tells === "nothing") {
+          assert.strictEqual(changes._tag, "CannotTell", "a provider that tells nothing says so")
+          return
+        }
+        // Asked without `since`, a provider tells what it holds, not what changed.
+        assert.strictEqual(changes._tag, "Span")
+        if (!DataChanges.$is("Span")(changes)) return
+        assert.isFalse(DateTime.isGreaterThan(changes.earliest, changes.latest))
+        const to = DateTime.add(changes.latest, { seconds: 1 })
+        for (const reading of fetched.readings)
+          assert.isTrue(covered(reading, changes.earliest, to), "outside the span")
+      }))
+
+    if (harness.tells === "changes-since") {
+      test("asked what changed since before any data reached it, it names windows holding every reading", (provider) =>
         Effect.gen(function* () {
-          const range = yield* provider.availableRange(harness.userWithData)
-          assert.isTrue(Option.isSome(range), "a provider that reports its range reports it for a user with data")
-          const { earliest, latest } = Option.getOrThrow(range)
-          assert.isFalse(DateTime.isGreaterThan(earliest, latest))
+          const first = yield* provider.changes(harness.userWithData, Option.none())
+          assert.isDefined(first.pulledAt, "an instant to ask from next time")
+          const changes = yield* provider.changes(harness.userWithData, Option.some(DateTime.makeUnsafe(0)))
+          assert.strictEqual(changes._tag, "ChangedSince")
+          if (changes._tag !== "ChangedSince") return
+          for (const named of changes.windows) assert.isTrue(DateTime.isLessThan(named.from, named.to), "empty window")
           const window = yield* harness.dataWindow
           const fetched = yield* provider.fetchReadings(harness.userWithData, makeWindow(window.from, window.to))
+          assert.isAbove(fetched.readings.length, 0)
           for (const reading of fetched.readings) {
-            assert.isFalse(DateTime.isLessThan(reading.timestamp, earliest))
-            assert.isFalse(DateTime.isGreaterThan(reading.timestamp, latest))
+            assert.isTrue(
+              changes.windows.some((named) => windowContains(named, reading.timestamp)),
+              `${DateTime.formatIso(reading.timestamp)} is in no named window`
+            )
           }
         }))
     } else {
-      test("it says it does not know the available range, rather than guess one", (provider) =>
+      test("it gives no instant to ask what changed since, so a sync never asks it", (provider) =>
         Effect.gen(function* () {
-          assert.isTrue(Option.isNone(yield* provider.availableRange(harness.userWithData)))
+          assert.isUndefined((yield* provider.changes(harness.userWithData, Option.none())).pulledAt)
         }))
     }
   })

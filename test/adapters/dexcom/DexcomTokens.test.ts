@@ -56,16 +56,15 @@ describe("Dexcom token lifecycle", () => {
       Effect.gen(function* () {
         const provider = yield* CgmProvider
         const before = yield* storedCredentials(alice)
-        assert.isTrue(Option.isSome(yield* provider.availableRange(alice)))
+        assert.strictEqual((yield* provider.changes(alice, Option.none()))._tag, "Span")
         assert.strictEqual(fake.count(TOKEN, "refresh_token"), 0)
         yield* nearExpiry
-        const range = yield* provider.availableRange(alice)
-        assert.isTrue(Option.isSome(range))
+        assert.strictEqual((yield* provider.changes(alice, Option.none()))._tag, "Span")
         assert.strictEqual(fake.count(TOKEN, "refresh_token"), 1)
         assert.notStrictEqual(yield* storedCredentials(alice), before)
         // The old refresh token is dead at Dexcom; the next renewal works only because the new one was stored.
         yield* nearExpiry
-        yield* provider.availableRange(alice)
+        yield* provider.changes(alice, Option.none())
         assert.strictEqual(fake.count(TOKEN, "refresh_token"), 2)
         assert.deepStrictEqual(
           fake.requests.filter((r) => r.path === TOKEN).map((r) => r.status),
@@ -101,12 +100,12 @@ describe("Dexcom token lifecycle", () => {
         yield* connectDirectly(fake, alice, "SandboxUser1")
         yield* nearExpiry
         storeDown = true
-        const error = yield* Effect.flip(provider.availableRange(alice))
+        const error = yield* Effect.flip(provider.changes(alice, Option.none()))
         assert.strictEqual(error._tag, "ProviderUnavailable")
         assert.strictEqual(fake.count(TOKEN, "refresh_token"), 1)
         assert.strictEqual(fake.count(DATA_RANGE), 0)
         storeDown = false
-        yield* provider.availableRange(alice)
+        yield* provider.changes(alice, Option.none())
         // The pair held in memory was stored and used: no second renewal (the first one's old token is dead).
         assert.strictEqual(fake.count(TOKEN, "refresh_token"), 1)
         assert.deepStrictEqual(
@@ -143,7 +142,7 @@ describe("Dexcom token lifecycle", () => {
         const provider = yield* CgmProvider
         yield* connectDirectly(fake, alice, "SandboxUser1")
         yield* nearExpiry
-        const error = yield* Effect.flip(provider.availableRange(alice))
+        const error = yield* Effect.flip(provider.changes(alice, Option.none()))
         assert.strictEqual(error._tag, "NeedsReauthorization")
         const connection = Option.getOrThrow(yield* (yield* ConnectionStore).get(alice, DEXCOM_PROVIDER_ID))
         assert.deepStrictEqual([connection.status, connection.credentials], ["disconnected", null])
@@ -158,10 +157,10 @@ describe("Dexcom token lifecycle", () => {
         const provider = yield* CgmProvider
         yield* nearExpiry
         const users = [alice, alice, alice, alice, alice, alice, bob, bob, bob, bob]
-        const results = yield* Effect.forEach(users, (userId) => provider.availableRange(userId), {
+        const results = yield* Effect.forEach(users, (userId) => provider.changes(userId, Option.none()), {
           concurrency: "unbounded"
         })
-        assert.strictEqual(results.filter(Option.isSome).length, users.length)
+        assert.strictEqual(results.filter((changes) => changes._tag === "Span").length, users.length)
         assert.strictEqual(fake.count(TOKEN, "refresh_token"), 2)
         assert.deepStrictEqual(
           fake.requests.filter((r) => r.path === TOKEN && r.grantType === "refresh_token").map((r) => r.status),
@@ -176,7 +175,7 @@ describe("Dexcom token lifecycle", () => {
       Effect.gen(function* () {
         const provider = yield* CgmProvider
         fake.expireAccessTokens("SandboxUser1")
-        assert.isTrue(Option.isSome(yield* provider.availableRange(alice)))
+        assert.strictEqual((yield* provider.changes(alice, Option.none()))._tag, "Span")
         assert.deepStrictEqual(
           fake.requests.filter((r) => r.path === DATA_RANGE).map((r) => r.status),
           [401, 200]
@@ -191,7 +190,7 @@ describe("Dexcom token lifecycle", () => {
       Effect.gen(function* () {
         const provider = yield* CgmProvider
         fake.inject({ kind: "status", status: 401 }, { path: DATA_RANGE, times: 5 })
-        const error = yield* Effect.flip(provider.availableRange(alice))
+        const error = yield* Effect.flip(provider.changes(alice, Option.none()))
         assert.strictEqual(error._tag, "ProviderUnavailable")
         assert.strictEqual(fake.count(DATA_RANGE), 2)
         assert.strictEqual(fake.count(TOKEN, "refresh_token"), 1)
@@ -205,7 +204,7 @@ describe("Dexcom token lifecycle", () => {
         const provider = yield* CgmProvider
         fake.revoke("SandboxUser1")
         const before = fake.requests.length
-        const error = yield* Effect.flip(provider.availableRange(alice))
+        const error = yield* Effect.flip(provider.changes(alice, Option.none()))
         assert.strictEqual(error._tag, "NeedsReauthorization")
         assert.include(error.message, "connect Dexcom again")
         assert.deepStrictEqual(
@@ -216,7 +215,7 @@ describe("Dexcom token lifecycle", () => {
           ]
         )
         // bob is not affected.
-        assert.isTrue(Option.isSome(yield* provider.availableRange(bob)))
+        assert.strictEqual((yield* provider.changes(bob, Option.none()))._tag, "Span")
       })
     )
   )
@@ -241,7 +240,7 @@ describe("Dexcom token lifecycle", () => {
       const stale = Option.getOrThrow(yield* store.get(alice, DEXCOM_PROVIDER_ID))
       // Replica A renews (rotating the refresh token); replica B then reads what it read before A did, twice.
       yield* nearExpiry
-      yield* replicaA.availableRange(alice)
+      yield* replicaA.changes(alice, Option.none())
       let staleReads = 2
       const replicaB = yield* replica(
         ConnectionStore.of({
@@ -250,7 +249,7 @@ describe("Dexcom token lifecycle", () => {
             staleReads-- > 0 ? Effect.succeed(Option.some(stale)) : store.get(userId, provider)
         })
       )
-      assert.isTrue(Option.isSome(yield* replicaB.availableRange(alice)))
+      assert.strictEqual((yield* replicaB.changes(alice, Option.none()))._tag, "Span")
       assert.deepStrictEqual(
         fake.requests.filter((r) => r.path === TOKEN && r.grantType === "refresh_token").map((r) => r.status),
         [200, 400]
