@@ -29,12 +29,13 @@ const complete = {
   ...PRODUCTION_SECRETS
 }
 
-/** The problems a refusal lists, one per line. */
+/** The problems a refusal lists, one per line, in alphabetical order (the order they are listed in is not a rule). */
 const problemsOf = (output: string) =>
   output
     .split("\n")
     .filter((line) => line.startsWith("  - "))
     .map((line) => line.slice(4))
+    .sort()
 
 const refused = (env: Record<string, string>) => {
   const { status, stdout, stderr } = runServiceToExit(env)
@@ -60,8 +61,8 @@ describe("staging and production refuse what is only for development", () => {
         }),
         [
           `DEMO_USERS is for development, not ${appEnv}`,
-          `STORE must be dynamodb when APP_ENV=${appEnv}`,
-          `EVENTS must be rabbitmq when APP_ENV=${appEnv}`
+          `EVENTS must be rabbitmq when APP_ENV=${appEnv}`,
+          `STORE must be dynamodb when APP_ENV=${appEnv}`
         ]
       )
       assert.deepStrictEqual(refused({ ...complete, APP_ENV: appEnv, STORE: "memory" }), [
