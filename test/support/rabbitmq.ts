@@ -166,17 +166,17 @@ export class TestConsumer extends Context.Service<
         )
         const awaitCount = (count: number, timeout = 20_000) =>
           Effect.gen(function* () {
-            const deadline = Date.now() + timeout
-            while (received.length < count && Date.now() < deadline) yield* Effect.sleep("20 millis")
+            const deadline = performance.now() + timeout
+            while (received.length < count && performance.now() < deadline) yield* Effect.sleep("20 millis")
             yield* Effect.sleep("150 millis")
             return received.slice()
           })
         const missingEventIds = (expected: Iterable<string>, timeout = 20_000) =>
           Effect.gen(function* () {
             const wanted = [...expected]
-            const deadline = Date.now() + timeout
+            const deadline = performance.now() + timeout
             let missing = wanted.filter((id) => !eventIds.has(id))
-            while (missing.length > 0 && Date.now() < deadline) {
+            while (missing.length > 0 && performance.now() < deadline) {
               yield* Effect.sleep("20 millis")
               missing = missing.filter((id) => !eventIds.has(id))
             }
