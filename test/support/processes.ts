@@ -25,12 +25,19 @@ const ENTRY = join(REPOSITORY, "packages/runner/bin/bg-ingest.mjs")
  */
 const INHERITED =
   /^(PATH|HOME|TMPDIR|TZ|LANG|LC_ALL|LD_PRELOAD|DYLD_INSERT_LIBRARIES|DYLD_FORCE_FLAT_NAMESPACE|FAKETIME.*|DONT_FAKE_MONOTONIC|NO_FAKE_MONOTONIC)$/
+/**
+ * libfaketime's own hand-off between processes (a semaphore it holds while it reads the clock), not a setting: a
+ * service the test kills with SIGKILL could die holding it and stop every process sharing it. Each service makes
+ * its own instead.
+ */
+const NOT_INHERITED = "FAKETIME_SHARED"
 
 /** The environment for a child process: the inherited variables, then `env`. */
 export const childEnvironment = (env: Record<string, string> = {}): Record<string, string> => ({
   ...Object.fromEntries(
     Object.entries(process.env).filter(
-      (entry): entry is [string, string] => INHERITED.test(entry[0]) && entry[1] !== undefined
+      (entry): entry is [string, string] =>
+        INHERITED.test(entry[0]) && entry[0] !== NOT_INHERITED && entry[1] !== undefined
     )
   ),
   ...env
