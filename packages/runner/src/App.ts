@@ -7,6 +7,7 @@ import { DynamoStores } from "@bg-ingest/adapters/dynamodb"
 import {
   InMemoryConnectionStore,
   InMemoryEventPublisher,
+  InMemoryNightscoutSiteStore,
   InMemoryOAuthStateStore,
   InMemoryReadingStore
 } from "@bg-ingest/adapters/memory"
@@ -15,6 +16,7 @@ import { makeSimulatorProvider } from "@bg-ingest/adapters/simulator"
 import {
   SqliteConnectionStore,
   SqliteDatabase,
+  SqliteNightscoutSiteStore,
   SqliteOAuthStateStore,
   SqliteReadingStore
 } from "@bg-ingest/adapters/sqlite"
@@ -26,6 +28,8 @@ import {
   ConnectSettings,
   type EventPublisher,
   Ingest,
+  type NightscoutSiteStore,
+  NightscoutSites,
   type OAuthStateStore,
   type ReadingStore,
   Scheduler,
@@ -44,15 +48,25 @@ import { webhookConfigLayer } from "./WebhookSecrets.ts"
 
 const failStartup = (message: string) => Layer.effectContext(Effect.fail(new StartupError({ message })))
 
-/** The configured `ReadingStore`, `ConnectionStore` and `OAuthStateStore`. */
+/** The configured `ReadingStore`, `ConnectionStore`, `OAuthStateStore` and `NightscoutSiteStore`. */
 export const storesLayer = (
   config: AppConfig
-): Layer.Layer<ReadingStore | ConnectionStore | OAuthStateStore, StartupError> => {
+): Layer.Layer<ReadingStore | ConnectionStore | OAuthStateStore | NightscoutSiteStore, StartupError> => {
   switch (config.store) {
     case "memory":
-      return Layer.mergeAll(InMemoryReadingStore.layer, InMemoryConnectionStore.layer, InMemoryOAuthStateStore.layer)
+      return Layer.mergeAll(
+        InMemoryReadingStore.layer,
+        InMemoryConnectionStore.layer,
+        InMemoryOAuthStateStore.layer,
+        InMemoryNightscoutSiteStore.layer
+      )
     case "sqlite":
-      return Layer.mergeAll(SqliteReadingStore.layer, SqliteConnectionStore.layer, SqliteOAuthStateStore.layer).pipe(
+      return Layer.mergeAll(
+        SqliteReadingStore.layer,
+        SqliteConnectionStore.layer,
+        SqliteOAuthStateStore.layer,
+        SqliteNightscoutSiteStore.layer
+      ).pipe(
         Layer.provide(SqliteDatabase.layer({ filename: join(config.dataDir, "bg-ingest.db") })),
         Layer.catchTag("SqliteOpenError", (error) => failStartup(error.message))
       )
@@ -132,7 +146,7 @@ export const settingsLayer = (config: AppConfig) =>
 
 /** The domain's use cases on the configured adapters. */
 export const coreLayer = (config: AppConfig) =>
-  Layer.mergeAll(Scheduler.layer, Connect.layer).pipe(
+  Layer.mergeAll(Scheduler.layer, Connect.layer, NightscoutSites.layer).pipe(
     Layer.provideMerge(Sync.layer),
     Layer.provideMerge(Ingest.layer),
     Layer.provideMerge(providersLayer(config)),

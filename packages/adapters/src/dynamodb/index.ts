@@ -1,6 +1,7 @@
 export * from "./DynamoConnectionStore.ts"
 export * from "./DynamoDbClient.ts"
 export * from "./DynamoErrors.ts"
+export * from "./DynamoNightscoutSiteStore.ts"
 export * from "./DynamoOAuthStateStore.ts"
 export * from "./DynamoReadingStore.ts"
 export * from "./DynamoStores.ts"

@@ -60,5 +60,18 @@ export const migrations: ReadonlyArray<Migration> = [
       ) WITHOUT ROWID;
       CREATE INDEX oauth_states_expiry ON oauth_states (expires_at);
     `
+  },
+  {
+    version: 3,
+    name: "nightscout sites",
+    sql: `
+      CREATE TABLE nightscout_sites (
+        user_id     TEXT    PRIMARY KEY,
+        secret_hash TEXT    NOT NULL UNIQUE,             -- digests of the credentials' SHA-1, never the credentials
+        token_hash  TEXT    NOT NULL UNIQUE,
+        created_at  INTEGER NOT NULL,                    -- epoch milliseconds
+        updated_at  INTEGER NOT NULL
+      ) WITHOUT ROWID;
+    `
   }
 ]
