@@ -1,6 +1,7 @@
 import {
   InMemoryConnectionStore,
   InMemoryEventPublisher,
+  InMemoryNightscoutSiteStore,
   InMemoryOAuthStateStore,
   InMemoryReadingStore
 } from "@bg-ingest/adapters/memory"
@@ -12,6 +13,7 @@ import {
   formatInstant,
   Ingest,
   makeReading,
+  NightscoutSites,
   newConnection,
   ProviderId,
   Sync,
@@ -65,6 +67,7 @@ const seeded = Layer.effectDiscard(
   })
 ).pipe(
   Layer.provideMerge(Layer.mergeAll(Sync.layer, Connect.layer)),
+  Layer.provideMerge(NightscoutSites.layer.pipe(Layer.provide(InMemoryNightscoutSiteStore.layer))),
   Layer.provideMerge(Ingest.layer),
   Layer.provideMerge(
     Layer.mergeAll(

@@ -1,6 +1,7 @@
 import {
   InMemoryConnectionStore,
   InMemoryEventPublisher,
+  InMemoryNightscoutSiteStore,
   InMemoryOAuthStateStore,
   InMemoryReadingStore
 } from "@bg-ingest/adapters/memory"
@@ -9,6 +10,7 @@ import {
   CgmProviders,
   Connect,
   Ingest,
+  NightscoutSites,
   Scheduler,
   SchedulerSettings,
   type SchedulerSettingsShape,
@@ -39,7 +41,7 @@ export const domainLayer = (
   providers: ReadonlyArray<CgmProviderShape>,
   settings?: { readonly sync?: Partial<SyncSettingsShape>; readonly scheduler?: Partial<SchedulerSettingsShape> }
 ) =>
-  Layer.mergeAll(Scheduler.layer, Connect.layer).pipe(
+  Layer.mergeAll(Scheduler.layer, Connect.layer, NightscoutSites.layer).pipe(
     Layer.provideMerge(Sync.layer),
     Layer.provideMerge(Ingest.layer),
     Layer.provideMerge(
@@ -47,6 +49,7 @@ export const domainLayer = (
         InMemoryReadingStore.layer,
         InMemoryConnectionStore.layer,
         InMemoryOAuthStateStore.layer,
+        InMemoryNightscoutSiteStore.layer,
         InMemoryEventPublisher.layer(),
         CgmProviders.layer(providers),
         Layer.succeed(SyncSettings, { ...testSyncSettings, ...settings?.sync }),

@@ -126,3 +126,9 @@ export class ProviderTakesNoCredentials extends HttpApiError.Problem<ProviderTak
     title: "Provider takes no username and password"
   }
 ) {}
+
+export class NightscoutSiteNotFound extends HttpApiError.Problem<NightscoutSiteNotFound>()("NightscoutSiteNotFound", {
+  type: "urn:bg-ingest:problem:nightscout-site-not-found",
+  status: 404,
+  title: "Nightscout site not found"
+}) {}

@@ -1,6 +1,7 @@
 import type {
   ConnectionStoreError,
   EventPublishError,
+  NightscoutSiteStoreError,
   OAuthStateStoreError,
   ReadingStoreError
 } from "@bg-ingest/domain"
@@ -12,7 +13,7 @@ import { DependencyUnavailable } from "../api/Problems.ts"
  * operation and never carries request data.
  */
 export const dependencyUnavailable = (
-  error: ReadingStoreError | ConnectionStoreError | EventPublishError | OAuthStateStoreError
+  error: ReadingStoreError | ConnectionStoreError | EventPublishError | OAuthStateStoreError | NightscoutSiteStoreError
 ) => {
   const dependency = error._tag === "EventPublishError" ? "broker" : "store"
   return Effect.logError("Dependency unavailable", { dependency, reason: error.message }).pipe(
