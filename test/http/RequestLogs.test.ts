@@ -1,7 +1,6 @@
 import {
   InMemoryConnectionStore,
   InMemoryEventPublisher,
-  InMemoryNightscoutSiteStore,
   InMemoryOAuthStateStore,
   InMemoryReadingStore
 } from "@bg-ingest/adapters/memory"
@@ -13,7 +12,6 @@ import {
   formatInstant,
   Ingest,
   makeReading,
-  NightscoutSites,
   newConnection,
   ProviderId,
   Sync,
@@ -23,6 +21,7 @@ import { ApiKeys, ApiRoutes, routerConfig, WebhookConfig } from "@bg-ingest/http
 import { assert, describe, it } from "@effect/vitest"
 import { DateTime, Effect, Layer, Logger, Redacted, References } from "effect"
 import { HttpRouter } from "effect/http"
+import { nightscoutSitesInMemory } from "../support/domain.ts"
 import { del, get, observedTestServer, post } from "../support/server.ts"
 
 interface Line {
@@ -67,7 +66,7 @@ const seeded = Layer.effectDiscard(
   })
 ).pipe(
   Layer.provideMerge(Layer.mergeAll(Sync.layer, Connect.layer)),
-  Layer.provideMerge(NightscoutSites.layer.pipe(Layer.provide(InMemoryNightscoutSiteStore.layer))),
+  Layer.provideMerge(nightscoutSitesInMemory),
   Layer.provideMerge(Ingest.layer),
   Layer.provideMerge(
     Layer.mergeAll(

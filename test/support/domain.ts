@@ -36,12 +36,15 @@ export const testSchedulerSettings: SchedulerSettingsShape = {
   republishBatch: 1000
 }
 
+/** Every user's Nightscout site, on an in-memory credential store. */
+export const nightscoutSitesInMemory = NightscoutSites.layer.pipe(Layer.provideMerge(InMemoryNightscoutSiteStore.layer))
+
 /** The use cases on in-memory adapters and the given providers, with every service exposed to the test. */
 export const domainLayer = (
   providers: ReadonlyArray<CgmProviderShape>,
   settings?: { readonly sync?: Partial<SyncSettingsShape>; readonly scheduler?: Partial<SchedulerSettingsShape> }
 ) =>
-  Layer.mergeAll(Scheduler.layer, Connect.layer, NightscoutSites.layer).pipe(
+  Layer.mergeAll(Scheduler.layer, Connect.layer, nightscoutSitesInMemory).pipe(
     Layer.provideMerge(Sync.layer),
     Layer.provideMerge(Ingest.layer),
     Layer.provideMerge(
@@ -49,7 +52,6 @@ export const domainLayer = (
         InMemoryReadingStore.layer,
         InMemoryConnectionStore.layer,
         InMemoryOAuthStateStore.layer,
-        InMemoryNightscoutSiteStore.layer,
         InMemoryEventPublisher.layer(),
         CgmProviders.layer(providers),
         Layer.succeed(SyncSettings, { ...testSyncSettings, ...settings?.sync }),
