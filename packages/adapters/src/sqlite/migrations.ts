@@ -63,6 +63,13 @@ export const migrations: ReadonlyArray<Migration> = [
   },
   {
     version: 3,
+    name: "connections remember when the provider was last pulled",
+    sql: `
+      ALTER TABLE connections ADD COLUMN changes_since INTEGER;  -- epoch milliseconds; null until first known
+    `
+  },
+  {
+    version: 4,
     name: "nightscout sites",
     sql: `
       CREATE TABLE nightscout_sites (

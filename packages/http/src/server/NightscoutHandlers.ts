@@ -5,7 +5,7 @@ import { HttpApiBuilder } from "effect/http-api"
 import { BgIngestApi } from "../api/Api.ts"
 import type { NightscoutSiteJson } from "../api/NightscoutApi.ts"
 import { NightscoutSiteNotFound } from "../api/Problems.ts"
-import { dependencyUnavailable } from "./DependencyFailures.ts"
+import { toProblem } from "./DomainProblems.ts"
 
 /** `POST` and `DELETE /api/bg/:userId/nightscout`. Needs `NightscoutSites`. */
 export const NightscoutHandlers = HttpApiBuilder.group(
@@ -17,9 +17,7 @@ export const NightscoutHandlers = HttpApiBuilder.group(
       .handle(
         "open",
         Effect.fnUntraced(function* ({ params }) {
-          const opened = yield* sites
-            .open(params.userId)
-            .pipe(Effect.catchTag("NightscoutSiteStoreError", dependencyUnavailable))
+          const opened = yield* sites.open(params.userId).pipe(Effect.catchTag("NightscoutSiteStoreError", toProblem))
           const body: NightscoutSiteJson = {
             site_path: `/ns/${params.userId}`,
             api_secret: Redacted.value(opened.apiSecret),
@@ -35,9 +33,7 @@ export const NightscoutHandlers = HttpApiBuilder.group(
       .handle(
         "close",
         Effect.fnUntraced(function* ({ params }) {
-          const existed = yield* sites
-            .close(params.userId)
-            .pipe(Effect.catchTag("NightscoutSiteStoreError", dependencyUnavailable))
+          const existed = yield* sites.close(params.userId).pipe(Effect.catchTag("NightscoutSiteStoreError", toProblem))
           if (!existed) {
             return yield* new NightscoutSiteNotFound({ detail: `${params.userId} has no Nightscout site` })
           }
