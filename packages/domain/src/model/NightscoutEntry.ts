@@ -1,5 +1,5 @@
 import { DateTime, Option, Result, Schema, SchemaIssue } from "effect"
-import { GLUCOSE_MG_DL_MAX, type GlucoseStatus, type Trend } from "./Glucose.ts"
+import { GLUCOSE_MG_DL_MAX, type GlucoseStatus, TRENDS_BY_NUMBER, type Trend, trendFromNumber } from "./Glucose.ts"
 import type { ProviderId, UserId } from "./Identifiers.ts"
 import { makeReading, type Reading } from "./Reading.ts"
 
@@ -30,18 +30,6 @@ export const nightscoutTrends: Readonly<Record<Trend, { readonly direction: stri
   unknown: { direction: "NOT COMPUTABLE", trend: 8 }
 }
 
-const TRENDS_BY_NUMBER: ReadonlyArray<Trend> = [
-  "none",
-  "doubleUp",
-  "singleUp",
-  "fortyFiveUp",
-  "flat",
-  "fortyFiveDown",
-  "singleDown",
-  "doubleDown",
-  "notComputable",
-  "rateOutOfRange"
-]
 
 const squeeze = (text: string) => text.replace(/[\s_-]/g, "").toLowerCase()
 
@@ -62,7 +50,7 @@ export const trendOfEntry = (direction: unknown, trend: unknown): Trend => {
     if (named !== undefined) return named
   }
   const number = typeof trend === "number" ? trend : typeof trend === "string" ? Number(trend.trim()) : Number.NaN
-  return Number.isInteger(number) ? (TRENDS_BY_NUMBER[number] ?? "unknown") : "unknown"
+  return Number.isInteger(number) ? trendFromNumber(number) : "unknown"
 }
 
 /** `low` at Nightscout's LOW, `high` above its HIGH, as the sensor limits they stand for. */
