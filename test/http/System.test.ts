@@ -136,10 +136,11 @@ describe("system routes and error answers", () => {
         assert.property(range.responses, "400")
         const connect = openapi.body.paths["/api/bg/{userId}/connections/{provider}"]
         assert.deepStrictEqual(Object.keys(connect).sort(), ["delete", "put"])
-        assert.strictEqual(
-          connect.put.requestBody.content["application/json"].schema.$ref,
-          "#/components/schemas/Credentials"
-        )
+        assert.deepStrictEqual(connect.put.requestBody.content["application/json"].schema.anyOf, [
+          { $ref: "#/components/schemas/Credentials" },
+          { $ref: "#/components/schemas/SiteAccess" }
+        ])
+        assert.deepStrictEqual(openapi.body.components.schemas.SiteAccess.required, ["url"])
         assert.deepStrictEqual(openapi.body.components.schemas.Credentials.required, ["username", "password"])
         for (const status of ["200", "201", "400", "401", "404", "429", "502", "503"]) {
           assert.property(connect.put.responses, status)

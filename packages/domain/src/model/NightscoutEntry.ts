@@ -30,7 +30,6 @@ export const nightscoutTrends: Readonly<Record<Trend, { readonly direction: stri
   unknown: { direction: "NOT COMPUTABLE", trend: 8 }
 }
 
-
 const squeeze = (text: string) => text.replace(/[\s_-]/g, "").toLowerCase()
 
 const TRENDS_BY_DIRECTION = new Map<string, Trend>([

@@ -12,7 +12,9 @@ import {
   type ProviderAuthorization,
   type ProviderCredentials,
   type ProviderUnavailable,
-  type RateLimited
+  type RateLimited,
+  type SiteAccess,
+  type SiteRefused
 } from "../ports/CgmProvider.ts"
 import { CgmProviders, type UnknownProvider } from "../ports/CgmProviders.ts"
 import { ConnectionStore, type ConnectionStoreError } from "../ports/ConnectionStore.ts"
@@ -22,8 +24,8 @@ import { ConnectSettings } from "./Settings.ts"
 /** The provider cannot be connected this way: it needs no consent (the simulator), or uses another way to connect. */
 export class ProviderNotConnectable extends Schema.TaggedError<ProviderNotConnectable>()("ProviderNotConnectable", {
   provider: Schema.String,
-  /** The way that was asked for: through OAuth, or with a username and password. */
-  way: Schema.Literals(["oauth", "credentials"]),
+  /** The way that was asked for: through OAuth, with a username and password, or with the user's own site. */
+  way: Schema.Literals(["oauth", "credentials", "site"]),
   message: Schema.String
 }) {}
 
@@ -87,6 +89,16 @@ export type ConnectWithCredentialsError =
   | InvalidProviderResponse
   | ConnectionStoreError
 
+export type ConnectToSiteError =
+  | UnknownProvider
+  | NotConnectable<"site">
+  | SiteRefused
+  | CredentialsRejected
+  | RateLimited
+  | ProviderUnavailable
+  | InvalidProviderResponse
+  | ConnectionStoreError
+
 export type DisconnectError = ConnectionNotFound | ConnectionStoreError
 
 export interface CredentialsConnected {
@@ -125,6 +137,15 @@ export class Connect extends Context.Service<
       credentials: ProviderCredentials
     ) => Effect.Effect<CredentialsConnected, ConnectWithCredentialsError>
     /**
+     * Connects a user's own site of a self-hosted provider (Nightscout): one call checks that the service may use
+     * the site and that the credential opens it, then the connection is stored with both encrypted by the adapter.
+     */
+    readonly connectToSite: (
+      userId: UserId,
+      provider: string,
+      access: SiteAccess
+    ) => Effect.Effect<CredentialsConnected, ConnectToSiteError>
+    /**
      * Forgets the user's credentials and stops polling the connection; its readings and its cursor are kept, so
      * connecting again resumes where it stopped. Works whether or not the provider is still configured.
      */
@@ -146,9 +167,11 @@ export class Connect extends Context.Service<
         return yield* notConnectable(
           "oauth",
           provider.id,
-          provider.credentialsLogin === undefined
-            ? `${provider.id} needs no authorization: it cannot be connected through OAuth`
-            : `${provider.id} connects with a username and password, not through OAuth`
+          provider.credentialsLogin !== undefined
+            ? `${provider.id} connects with a username and password, not through OAuth`
+            : provider.siteLogin !== undefined
+              ? `${provider.id} connects with the address of the user's site, not through OAuth`
+              : `${provider.id} needs no authorization: it cannot be connected through OAuth`
         )
       }
       return { provider, authorization: provider.authorization }
@@ -281,6 +304,33 @@ export class Connect extends Context.Service<
       return { connection, created: Option.isNone(existing) }
     })
 
+    /** Connects with what the user gave, checked by the provider's `verify` (none: the provider takes no such thing). */
+    const connectWith = Effect.fnUntraced(function* <E extends { readonly _tag: string; readonly message: string }, W>(
+      userId: UserId,
+      provider: CgmProviderShape,
+      verify: Effect.Effect<string, E> | undefined,
+      refusal: W
+    ) {
+      if (verify === undefined) return yield* Effect.fail(refusal)
+      const sealed = yield* verify.pipe(
+        Effect.tapError((error) =>
+          Effect.logWarning("Credentials not accepted").pipe(
+            Effect.annotateLogs({ userId, provider: provider.id, error: error._tag, reason: error.message })
+          )
+        )
+      )
+      return yield* store(provider, userId, sealed)
+    })
+
+    const otherWay = (provider: CgmProviderShape) =>
+      provider.authorization !== undefined
+        ? "through OAuth (its authorize endpoint)"
+        : provider.credentialsLogin !== undefined
+          ? "with a username and password"
+          : provider.siteLogin !== undefined
+            ? "with the address of the user's site"
+            : undefined
+
     const connectWithCredentials = Effect.fn("Connect.connectWithCredentials")(function* (
       userId: UserId,
       providerId: string,
@@ -288,26 +338,33 @@ export class Connect extends Context.Service<
     ) {
       yield* Effect.annotateCurrentSpan({ userId, provider: providerId })
       const provider = yield* providers.get(providerId)
-      const login = provider.credentialsLogin
-      if (login === undefined) {
-        return yield* notConnectable(
-          "credentials",
-          provider.id,
-          provider.authorization === undefined
-            ? `${provider.id} needs no credentials: it cannot be connected with a username and password`
-            : `${provider.id} connects through OAuth (its authorize endpoint), not with a username and password`
-        )
-      }
-      const sealed = yield* login
-        .verify(userId, credentials)
-        .pipe(
-          Effect.tapError((error) =>
-            Effect.logWarning("Credentials not accepted").pipe(
-              Effect.annotateLogs({ userId, provider: provider.id, error: error._tag, reason: error.message })
-            )
-          )
-        )
-      return yield* store(provider, userId, sealed)
+      const way = otherWay(provider)
+      const refusal = notConnectable(
+        "credentials",
+        provider.id,
+        way === undefined
+          ? `${provider.id} needs no credentials: it cannot be connected with a username and password`
+          : `${provider.id} connects ${way}, not with a username and password`
+      )
+      return yield* connectWith(userId, provider, provider.credentialsLogin?.verify(userId, credentials), refusal)
+    })
+
+    const connectToSite = Effect.fn("Connect.connectToSite")(function* (
+      userId: UserId,
+      providerId: string,
+      access: SiteAccess
+    ) {
+      yield* Effect.annotateCurrentSpan({ userId, provider: providerId })
+      const provider = yield* providers.get(providerId)
+      const way = otherWay(provider)
+      const refusal = notConnectable(
+        "site",
+        provider.id,
+        way === undefined
+          ? `${provider.id} needs no credentials: it cannot be connected with a site address`
+          : `${provider.id} connects ${way}, not with a site address`
+      )
+      return yield* connectWith(userId, provider, provider.siteLogin?.verify(userId, access), refusal)
     })
 
     const disconnect = Effect.fn("Connect.disconnect")(function* (userId: UserId, providerId: string) {
@@ -326,7 +383,7 @@ export class Connect extends Context.Service<
       return updated.value
     })
 
-    return { authorize, complete, connectWithCredentials, disconnect }
+    return { authorize, complete, connectWithCredentials, connectToSite, disconnect }
   })
 }) {
   /** Needs `CgmProviders`, a `ConnectionStore` and an `OAuthStateStore`. */

@@ -1,7 +1,7 @@
 import { Schema } from "effect"
 import { HttpApiEndpoint, HttpApiGroup, HttpApiSchema, OpenApi } from "effect/http-api"
 import { ApiKeyAuth } from "./ApiKeyAuth.ts"
-import { ConnectionJson, CredentialsJson, SyncResultJson } from "./Json.ts"
+import { ConnectionJson, CredentialsJson, SiteAccessJson, SyncResultJson } from "./Json.ts"
 import {
   ConnectionNeedsAttention,
   ConnectionNotFoundProblem,
@@ -10,7 +10,9 @@ import {
   ProviderFailed,
   ProviderNotConfigured,
   ProviderRateLimited,
-  ProviderTakesNoCredentials
+  ProviderTakesNoCredentials,
+  ProviderTakesNoSite,
+  SiteRefusedProblem
 } from "./Problems.ts"
 import { UserIdParams } from "./ReadingsApi.ts"
 import { RequestIdLogs } from "./RequestIdLogs.ts"
@@ -36,11 +38,13 @@ export class ConnectionsApi extends HttpApiGroup.make("connections")
     ),
     HttpApiEndpoint.put("connect", "/api/bg/:userId/connections/:provider", {
       params: ProviderParams,
-      payload: CredentialsJson,
+      payload: Schema.Union([CredentialsJson, SiteAccessJson]),
       success: [ConnectionJson, ConnectionJson.pipe(HttpApiSchema.status(201))],
       error: [
         CredentialsRejectedProblem,
+        SiteRefusedProblem,
         ProviderTakesNoCredentials,
+        ProviderTakesNoSite,
         ProviderNotConfigured,
         ProviderRateLimited,
         ProviderFailed,
@@ -48,13 +52,16 @@ export class ConnectionsApi extends HttpApiGroup.make("connections")
       ]
     }).annotateMerge(
       OpenApi.annotations({
-        summary: "Connect a provider account with its username and password",
+        summary: "Connect a provider account with its username and password, or a user's own site",
         description:
-          "For providers without OAuth, such as dexcom-share. One login at the provider checks the credentials " +
-          "(a refused login is never repeated, so that retries cannot lock the account), then they are stored " +
-          "encrypted and the connection is polled from now on, backfilling as far as the provider keeps data " +
-          "(Dexcom Share: 24 hours). 201 when the connection is new; 200 when it existed (its credentials are " +
-          "replaced and polling resumes where it stopped). The password is never shown by any endpoint."
+          "For providers without OAuth. dexcom-share takes { username, password }: one login at the provider checks " +
+          "the credentials (a refused login is never repeated, so that retries cannot lock the account). nightscout " +
+          "takes { url, token } or { url, api_secret } (a read link with ?token= needs no more): one call checks that " +
+          "the site is one the service may call (https outside development; never a loopback, private, link-local or " +
+          "metadata address) and that the credential opens it. Then they are stored encrypted and the connection is " +
+          "polled from now on, backfilling as far as the provider keeps data (Dexcom Share: 24 hours). 201 when the " +
+          "connection is new; 200 when it existed (its credentials are replaced and polling resumes where it " +
+          "stopped). Passwords, secrets and tokens are never shown by any endpoint."
       })
     ),
     HttpApiEndpoint.post("sync", "/api/bg/:userId/connections/:provider/sync", {

@@ -2,6 +2,7 @@ import type {
   AuthorizeError,
   CompleteError,
   ConnectionStoreError,
+  ConnectToSiteError,
   ConnectWithCredentialsError,
   DisconnectError,
   EventPublishError,
@@ -21,7 +22,9 @@ import {
   ProviderNotConfigured,
   ProviderNotConnectable,
   ProviderRateLimited,
-  ProviderTakesNoCredentials
+  ProviderTakesNoCredentials,
+  ProviderTakesNoSite,
+  SiteRefusedProblem
 } from "../api/Problems.ts"
 
 /**
@@ -32,6 +35,7 @@ export type DomainError =
   | AuthorizeError
   | CompleteError
   | ConnectWithCredentialsError
+  | ConnectToSiteError
   | DisconnectError
   | SyncError
   | ReadingStoreError
@@ -56,7 +60,10 @@ const problems = {
   ProviderNotConnectable: (error) =>
     error.way === "oauth"
       ? new ProviderNotConnectable({ detail: error.message })
-      : new ProviderTakesNoCredentials({ detail: error.message }),
+      : error.way === "site"
+        ? new ProviderTakesNoSite({ detail: error.message })
+        : new ProviderTakesNoCredentials({ detail: error.message }),
+  SiteRefused: (error) => new SiteRefusedProblem({ detail: error.message, reason: error.reason }),
   AuthorizationStateInvalid: (error) => new AuthorizationFailed({ detail: error.message, reason: error.reason }),
   AuthorizationRejected: (error) => new AuthorizationFailed({ detail: error.message, reason: error.reason }),
   CredentialsRejected: (error) => new CredentialsRejectedProblem({ detail: error.message, reason: error.reason }),
@@ -93,7 +100,9 @@ export type ProblemOf<E extends DomainError> =
     ? ProviderNotConnectable
     : E extends NotConnectable<"credentials">
       ? ProviderTakesNoCredentials
-      : ReturnType<(typeof problems)[E["_tag"]]>
+      : E extends NotConnectable<"site">
+        ? ProviderTakesNoSite
+        : ReturnType<(typeof problems)[E["_tag"]]>
 
 /**
  * Fails with the problem a domain error answers with. A store or broker failure answers 503 (the caller may
