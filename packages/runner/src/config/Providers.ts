@@ -2,6 +2,7 @@ import type { TokenCipher } from "@bg-ingest/adapters/crypto"
 import { dexcomConfig, makeDexcomProvider } from "@bg-ingest/adapters/dexcom"
 import { dexcomShareConfig, makeDexcomShareProvider } from "@bg-ingest/adapters/dexcom-share"
 import type { Strictness } from "@bg-ingest/adapters/environment"
+import { makeNightscoutProvider, nightscoutConfig } from "@bg-ingest/adapters/nightscout"
 import { makeSimulatorProvider } from "@bg-ingest/adapters/simulator"
 import type { CgmProviderShape, ConnectionStore } from "@bg-ingest/domain"
 import { Config, Effect } from "effect"
@@ -57,7 +58,9 @@ export const providerRegistry = {
       variables: ["DEXCOM_SHARE_REGION", "DEXCOM_SHARE_BASE_URL"],
       hint: "DEXCOM_SHARE_REGION for Dexcom Share"
     }
-  })
+  }),
+  // Users' own sites: it reads no variable, so only PROVIDERS turns it on.
+  nightscout: entry({ config: nightscoutConfig, make: makeNightscoutProvider, keepsCredentials: true })
 } as const
 
 export type ProviderKind = keyof typeof providerRegistry
