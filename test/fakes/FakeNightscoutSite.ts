@@ -50,7 +50,7 @@ export class FakeNightscout {
   private readonly faults: Array<{ fault: FakeNightscoutFault; path?: string; remaining: number }> = []
   private server: Server | undefined
   private origin = ""
-  private readonly options: Required<Omit<FakeNightscoutOptions, "apiSecret">> & { apiSecret: string }
+  private readonly options: { -readonly [K in keyof FakeNightscoutOptions]-?: NonNullable<FakeNightscoutOptions[K]> }
 
   constructor(options: FakeNightscoutOptions = {}) {
     this.options = {
@@ -89,6 +89,11 @@ export class FakeNightscout {
       this.server.closeAllConnections()
       this.server.close(() => resolve())
     })
+  }
+
+  /** The site's owner revoked a read token. */
+  revokeToken(token: string) {
+    this.options.readTokens = this.options.readTokens.filter((issued) => issued !== token)
   }
 
   addEntries(entries: ReadonlyArray<Record<string, unknown>>) {

@@ -1,15 +1,35 @@
 import { TokenCipher } from "@bg-ingest/adapters/crypto"
-import { InMemoryConnectionStore } from "@bg-ingest/adapters/memory"
+import {
+  InMemoryConnectionStore,
+  InMemoryEventPublisher,
+  InMemoryOAuthStateStore,
+  InMemoryReadingStore
+} from "@bg-ingest/adapters/memory"
 import {
   developmentSitePolicy,
+  makeNightscoutProvider,
   makeNightscoutSettings,
   NIGHTSCOUT_PROVIDER_ID,
   NightscoutProvider,
   type NightscoutSettings
 } from "@bg-ingest/adapters/nightscout"
-import { type CgmProviderShape, ConnectionStore, newConnection, type SiteAccess, type UserId } from "@bg-ingest/domain"
+import {
+  type CgmProviderShape,
+  CgmProviders,
+  Connect,
+  ConnectionStore,
+  Ingest,
+  newConnection,
+  Scheduler,
+  SchedulerSettings,
+  type SiteAccess,
+  Sync,
+  SyncSettings,
+  type UserId
+} from "@bg-ingest/domain"
 import { DateTime, Effect, Layer, Redacted } from "effect"
 import { TEST_TOKEN_KEY } from "./dexcom.ts"
+import { nightscoutSitesInMemory, testSchedulerSettings, testSyncSettings } from "./domain.ts"
 
 /** Settings for a fake site on loopback: development's policy, short timeouts, small pages (so paging happens). */
 export const nightscoutTestSettings = (overrides: Partial<NightscoutSettings> = {}) =>
@@ -51,3 +71,31 @@ export const storeSiteConnection = Effect.fnUntraced(function* (
     })
   )
 })
+
+/**
+ * The domain's use cases (Connect, Sync, Scheduler) with the nightscout provider (and every user's own site), on
+ * in-memory stores and publisher; every service is exposed to the test.
+ */
+export const nightscoutServiceLayer = (overrides: Partial<NightscoutSettings> = {}) => {
+  const base = Layer.mergeAll(
+    InMemoryReadingStore.layer,
+    InMemoryConnectionStore.layer,
+    InMemoryEventPublisher.layer(),
+    InMemoryOAuthStateStore.layer,
+    TokenCipher.layer(TEST_TOKEN_KEY),
+    Layer.succeed(SyncSettings, testSyncSettings),
+    Layer.succeed(SchedulerSettings, testSchedulerSettings)
+  )
+  const providers = Layer.effect(
+    CgmProviders,
+    Effect.map(makeNightscoutProvider(nightscoutTestSettings(overrides)), (nightscout) =>
+      CgmProviders.fromProviders([nightscout])
+    )
+  )
+  return Layer.mergeAll(Connect.layer, Scheduler.layer, nightscoutSitesInMemory).pipe(
+    Layer.provideMerge(Sync.layer),
+    Layer.provideMerge(Ingest.layer),
+    Layer.provideMerge(providers),
+    Layer.provideMerge(base)
+  )
+}
