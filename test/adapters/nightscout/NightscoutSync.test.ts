@@ -15,13 +15,15 @@ const stored = ReadingStore.use((store) =>
   store.range(alice, makeWindow(DateTime.makeUnsafe(0), DateTime.makeUnsafe(Date.UTC(2100, 0))), 50_000)
 )
 const plainReadings = Effect.map(stored, (readings) =>
-  readings.map((r): Record<keyof ExpectedNightscoutReading, string | number> => ({
-    epochSeconds: DateTime.toEpochMillis(r.timestamp) / 1000,
-    glucoseMgDl: r.glucoseMgDl,
-    trend: r.trend,
-    status: r.status,
-    recordId: r.source.recordId!
-  }))
+  readings.map(
+    (r): Record<keyof ExpectedNightscoutReading, string | number> => ({
+      epochSeconds: DateTime.toEpochMillis(r.timestamp) / 1000,
+      glucoseMgDl: r.glucoseMgDl,
+      trend: r.trend,
+      status: r.status,
+      recordId: r.source.recordId!
+    })
+  )
 )
 const connection = Effect.map(
   ConnectionStore.use((connections) => connections.get(alice, NIGHTSCOUT)),
