@@ -2,6 +2,7 @@ import {
   CgmProvider,
   type CgmProviderShape,
   type ConnectionStore,
+  fetchedFromRecords,
   InvalidProviderResponse,
   ProviderId,
   type ProviderLimits,
@@ -99,17 +100,7 @@ export const makeDexcomShareProvider = Effect.fnUntraced(function* (settings: De
         message: `Dexcom Share's glucose answer is unreadable: ${normalized.failure}`
       })
     }
-    const { readings, skippedWithoutValue, rejected } = normalized.success
-    if (rejected.length > 0) {
-      yield* Effect.logWarning("Dexcom Share values rejected").pipe(
-        Effect.annotateLogs({
-          userId,
-          count: rejected.length,
-          values: rejected.slice(0, 10).map((value) => `${value.instant}: ${value.reason}`)
-        })
-      )
-    }
-    return { readings, skippedWithoutValue, rejected: rejected.length }
+    return yield* fetchedFromRecords(provider, userId, normalized.success)
   })
 
   return CgmProvider.of({

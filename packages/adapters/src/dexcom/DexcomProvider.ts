@@ -2,6 +2,7 @@ import {
   CgmProvider,
   type CgmProviderShape,
   type ConnectionStore,
+  fetchedFromRecords,
   InvalidProviderResponse,
   ProviderId,
   type ProviderLimits,
@@ -141,19 +142,7 @@ export const makeDexcomProvider = Effect.fnUntraced(function* (settings: DexcomS
     }
     const normalized = normalizeEgvs(provider, userId, records, window)
     if (Result.isFailure(normalized)) return yield* invalid("egvs", normalized.failure)
-    const { readings, skippedWithoutValue, rejected } = normalized.success
-    if (rejected.length > 0) {
-      yield* Effect.logWarning("Dexcom records rejected").pipe(
-        Effect.annotateLogs({
-          userId,
-          count: rejected.length,
-          records: rejected
-            .slice(0, 10)
-            .map((record) => `${record.recordId ?? "?"}@${record.systemTime}: ${record.reason}`)
-        })
-      )
-    }
-    return { readings, skippedWithoutValue, rejected: rejected.length }
+    return yield* fetchedFromRecords(provider, userId, normalized.success)
   })
 
   const consentUrl = (state: string) =>

@@ -32,6 +32,16 @@ export const Connection = Schema.Struct({
 })
 export type Connection = typeof Connection.Type
 
+/** The user has no connection to the provider (or the provider id is not one at all). */
+export class ConnectionNotFound extends Schema.TaggedError<ConnectionNotFound>()("ConnectionNotFound", {
+  userId: Schema.String,
+  provider: Schema.String,
+  message: Schema.String
+}) {}
+
+export const connectionNotFound = (userId: string, provider: string): ConnectionNotFound =>
+  new ConnectionNotFound({ userId, provider, message: `${userId} has no ${provider} connection` })
+
 /** The fields a writer may change; absent keys are left as stored. */
 export type ConnectionPatch = Partial<Omit<Connection, "userId" | "provider" | "createdAt">>
 

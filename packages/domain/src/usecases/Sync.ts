@@ -1,5 +1,11 @@
 import { Context, DateTime, Duration, Effect, Layer, Option, Random, Schema } from "effect"
-import { type Connection, type ConnectionPatch, pollableStatuses } from "../model/Connection.ts"
+import {
+  type Connection,
+  type ConnectionNotFound,
+  type ConnectionPatch,
+  connectionNotFound,
+  pollableStatuses
+} from "../model/Connection.ts"
 import type { ProviderId, UserId } from "../model/Identifiers.ts"
 import { isEmptyWindow, makeWindow, splitWindow, type TimeWindow } from "../model/TimeWindow.ts"
 import type { CgmProviderShape, ProviderError } from "../ports/CgmProvider.ts"
@@ -12,12 +18,6 @@ import { Ingest } from "./Ingest.ts"
 import { makeKeyedLock } from "./KeyedLock.ts"
 import { countProviderCall, outcomeOf } from "./Metrics.ts"
 import { SyncSettings } from "./Settings.ts"
-
-export class ConnectionNotFound extends Schema.TaggedError<ConnectionNotFound>()("ConnectionNotFound", {
-  userId: Schema.String,
-  provider: Schema.String,
-  message: Schema.String
-}) {}
 
 /** The connection exists but waits for a person (re-authorization, reconnection) before it can sync. */
 export class ConnectionNotPollable extends Schema.TaggedError<ConnectionNotPollable>()("ConnectionNotPollable", {
@@ -233,11 +233,7 @@ export class Sync extends Context.Service<
         Effect.gen(function* () {
           const found = yield* connections.get(userId, provider.id)
           if (Option.isNone(found)) {
-            return yield* new ConnectionNotFound({
-              userId,
-              provider: provider.id,
-              message: `${userId} has no ${provider.id} connection`
-            })
+            return yield* connectionNotFound(userId, provider.id)
           }
           const connection = found.value
           if (!pollableStatuses.includes(connection.status)) {
