@@ -94,6 +94,7 @@ describe("glycemic summary: hand-computed figures", () => {
         cvPercent: null,
         gmiPercent: null,
         timeInRange: null,
+        rangeCounts: null,
         hypoglycemiaEvents: null,
         agp: null
       }
@@ -114,7 +115,10 @@ describe("glycemic summary: hand-computed figures", () => {
     assert.deepStrictEqual(summary.agp, [{ minute: 0, n: 1, p5: 65, p25: 65, p50: 65, p75: 65, p95: 65 }])
   })
 
-  it("answers the zone as the runtime spells it", () => {
-    assert.strictEqual(summaryOf([], DAY, "europe/berlin").timeZone, "Europe/Berlin")
+  it("answers the zone as given (zone names match whatever their case)", () => {
+    assert.strictEqual(summaryOf([], DAY, "Asia/Kolkata").timeZone, "Asia/Kolkata")
+    const lower = summaryOf(every(at("2025-06-02T00:00:00Z"), 300, [100]), DAY, "asia/kolkata")
+    assert.strictEqual(lower.timeZone, "asia/kolkata")
+    assert.strictEqual(lower.agp![0]!.minute, 330)
   })
 })

@@ -13,9 +13,6 @@ const formatterOf = (name: string): Intl.DateTimeFormat | undefined => {
   }
 }
 
-/** The zone's canonical spelling (`europe/berlin` → `Europe/Berlin`), or undefined when it is not a known zone. */
-export const canonicalTimeZone = (name: string): string | undefined => formatterOf(name)?.resolvedOptions().timeZone
-
 export const isTimeZone = (name: string): boolean => formatterOf(name) !== undefined
 
 /** A time zone of the IANA database that this runtime knows, e.g. `Europe/Berlin`, `Asia/Kolkata` or `UTC`. */

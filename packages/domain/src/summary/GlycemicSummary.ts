@@ -32,6 +32,16 @@ export interface TimeInRange {
   readonly tightTargetPercent: number
 }
 
+/** How many readings fall in each range (the numerators of `TimeInRange`). */
+export interface RangeCounts {
+  readonly veryLow: number
+  readonly low: number
+  readonly target: number
+  readonly high: number
+  readonly veryHigh: number
+  readonly tightTarget: number
+}
+
 export interface HypoglycemiaEvents {
   /** Events below 70 mg/dL. */
   readonly level1: number
@@ -48,7 +58,7 @@ export interface HypoglycemiaEvents {
 export interface GlycemicSummary {
   readonly from: DateTime.Utc
   readonly to: DateTime.Utc
-  /** The IANA zone of the AGP's times of day, as the runtime spells it. */
+  /** The IANA zone of the AGP's times of day, as given. */
   readonly timeZone: string
   readonly readings: number
   /** The most common gap between consecutive readings, in seconds (the smaller on a tie). */
@@ -63,6 +73,7 @@ export interface GlycemicSummary {
   /** `3.31 + 0.02392 · mean`. */
   readonly gmiPercent: number | null
   readonly timeInRange: TimeInRange | null
+  readonly rangeCounts: RangeCounts | null
   readonly hypoglycemiaEvents: HypoglycemiaEvents | null
   /** The Ambulatory Glucose Profile: 15-minute bins of the local time of day, those without readings left out. */
   readonly agp: ReadonlyArray<AgpBin> | null
@@ -140,6 +151,7 @@ const empty = (window: TimeWindow, timeZone: string): GlycemicSummary => ({
   cvPercent: null,
   gmiPercent: null,
   timeInRange: null,
+  rangeCounts: null,
   hypoglycemiaEvents: null,
   agp: null
 })
@@ -155,10 +167,9 @@ export const summarize = (
   timeZone: TimeZoneName
 ): GlycemicSummary => {
   const { seconds, values, count } = seriesOf(points, window)
-  const zone = new Intl.DateTimeFormat("en-US", { timeZone }).resolvedOptions().timeZone
-  if (count === 0) return empty(window, zone)
+  if (count === 0) return empty(window, timeZone)
 
-  const localSeconds = localSecondsCursor(zoneOffsets(zone, seconds[0]!, seconds[count - 1]!))
+  const localSeconds = localSecondsCursor(zoneOffsets(timeZone, seconds[0]!, seconds[count - 1]!))
   const bins = new Uint8Array(count)
   let sum = 0
   let sumOfSquares = 0
@@ -196,7 +207,7 @@ export const summarize = (
   return {
     from: window.from,
     to: window.to,
-    timeZone: zone,
+    timeZone,
     readings: count,
     intervalSeconds: interval,
     activePercent,
@@ -212,6 +223,7 @@ export const summarize = (
       veryHighPercent: percentOf(veryHigh),
       tightTargetPercent: percentOf(tightTarget)
     },
+    rangeCounts: { veryLow, low, target, high, veryHigh, tightTarget },
     hypoglycemiaEvents:
       interval === null
         ? null

@@ -67,3 +67,16 @@ export const localSecondsCursor = (zone: ZoneOffsets) => {
     return epochSeconds + offsets[segment]!
   }
 }
+
+/** The offset at any instant of the span (or the nearest end of it), by bisection over the segments. */
+export const offsetAt = (zone: ZoneOffsets, epochSeconds: number): number => {
+  const { starts, offsets } = zone
+  let low = 0
+  let high = starts.length - 1
+  while (low < high) {
+    const middle = Math.ceil((low + high) / 2)
+    if (starts[middle]! <= epochSeconds) low = middle
+    else high = middle - 1
+  }
+  return offsets[low]!
+}
