@@ -49,7 +49,7 @@ export const agpChart = (agp: ReadonlyArray<AgpBin>): Markup => {
   const band = (bins: ReadonlyArray<AgpBin>, low: (bin: AgpBin) => number, high: (bin: AgpBin) => number) =>
     [...points(bins, high), ...points(bins, low).reverse()].join(" ")
   const runs = segments(agp)
-  const yTicks = [0, 54, 70, 180, 250, yMax]
+  const yTicks = [0, 70, 180, 250, yMax]
   const hours = Array.from({ length: 9 }, (_, index) => index * 180)
   return html`<svg class="agp" viewBox="0 0 ${WIDTH} ${HEIGHT}" role="img" aria-labelledby="agp-title">
   <title id="agp-title">Ambulatory Glucose Profile: median, 25–75 % and 5–95 % of readings by time of day</title>
