@@ -43,7 +43,7 @@ table.metrics { width: 100%; border-collapse: collapse; font-size: 13.5px }
 .tir-legend li { display: grid; grid-template-columns: 14px auto 1fr auto; column-gap: 6px; align-items: baseline }
 .tir-legend .range { color: #5a626b; font-size: 12px }
 .tir-legend .value { text-align: right }
-.tir-legend .goal { grid-column: 2 / 5 }
+.tir-legend .goal { grid-column: 2 / 5; white-space: normal }
 .swatch { width: 12px; height: 12px; border-radius: 2px; display: inline-block }
 .very-high .swatch, rect.very-high { background: #e65100; fill: #e65100 }
 .high .swatch, rect.high { background: #ffb300; fill: #ffb300 }
@@ -75,10 +75,21 @@ svg.agp { width: 100%; height: auto; display: block }
 .empty { font-size: 10px; fill: #8a939c }
 .none { font-size: 15px; padding: 24px 0 }
 footer { margin-top: 18px; border-top: 1px solid #c5ccd4; padding-top: 6px; font-size: 11.5px; color: #5a626b }
-@media (max-width: 800px) { .overview { grid-template-columns: 1fr } .days { grid-template-columns: repeat(4, 1fr) } }
+@media screen and (max-width: 760px) { .overview { grid-template-columns: 1fr } .days { grid-template-columns: repeat(4, 1fr) } }
 @media print {
   body { -webkit-print-color-adjust: exact; print-color-adjust: exact }
   .report { max-width: none; padding: 0 }
+  h1 { font-size: 18px }
+  .who { font-size: 12px }
+  h2 { margin: 10px 0 6px }
+  .overview { gap: 16px }
+  table.metrics, .tir-legend { font-size: 11.5px }
+  .metrics th, .metrics td { padding: 3px 4px }
+  .goal, .metrics td.target, .tir-legend .range { font-size: 10.5px }
+  .tir-bar { height: 240px }
+  .note { font-size: 11px }
+  .day figcaption { font-size: 9.5px }
+  footer { font-size: 10px }
   .overview, .profile, .day, tr { break-inside: avoid }
   h2 { break-after: avoid }
   .bin:hover { fill: transparent }
