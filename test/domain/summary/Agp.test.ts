@@ -22,7 +22,8 @@ describe("AGP: percentiles", () => {
   })
 
   it("rounds each percentile half up to one decimal from its exact value", () => {
-    // 100.05, 100.25, 100.5, 100.75, 100.95: numpy gives 100.05 as 100.04999…, 100.95 as 100.9500…03.
+    // Exactly 100.05, 100.25, 100.5, 100.75, 100.95. numpy holds 100.05 as 100.04999… and its round() answers 100.0
+    // and 100.2 (half to even); half up from the exact values gives 100.1 and 100.3.
     assert.deepStrictEqual(summaryOf(every(at("2025-06-02T00:00:00Z"), 60, [101, 100]), YEAR).agp, [
       { minute: 0, n: 2, p5: 100.1, p25: 100.3, p50: 100.5, p75: 100.8, p95: 101 }
     ])
