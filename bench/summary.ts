@@ -8,6 +8,7 @@
  */
 
 import { mkdtempSync, rmSync } from "node:fs"
+import { get } from "node:http"
 import { tmpdir } from "node:os"
 import { join } from "node:path"
 import { DatabaseSync } from "node:sqlite"
@@ -24,6 +25,7 @@ import {
 } from "./support/dataset.ts"
 import { recordRequested, runBenchmarks } from "./support/main.ts"
 import { plainSummary, type Row as StoreRow } from "./support/plainSummary.ts"
+import { cpuMillis } from "./support/processes.ts"
 import { atMost, duration, formatRatio, type Row, show, spread } from "./support/report.ts"
 import { alternate, settings } from "./support/rounds.ts"
 import { startService } from "./support/service.ts"
@@ -33,22 +35,46 @@ const ZONE = "Europe/Berlin"
 /** Answers timed per round; the median is the round's figure. */
 const SAMPLES = Number(process.env.BENCH_SUMMARY_SAMPLES ?? 15)
 
-const timed = async (samples: number, once: () => Promise<unknown> | unknown): Promise<number> => {
+const timed = async (samples: number, once: () => Promise<unknown> | unknown): Promise<number> =>
+  (await timedWithCpu(samples, once, () => 0)).wall
+
+/** CPU milliseconds this process has used. */
+const ownCpuMillis = () => {
+  const usage = process.cpuUsage()
+  return (usage.user + usage.system) / 1000
+}
+
+/** The median wall time of `samples` calls, and the CPU time per call read from `cpu` around them. */
+const timedWithCpu = async (samples: number, once: () => Promise<unknown> | unknown, cpu: () => number) => {
   const times: Array<number> = []
+  const cpuBefore = cpu()
   for (let i = 0; i < samples; i++) {
     const started = performance.now()
     await once()
     times.push(performance.now() - started)
   }
-  return median(times)
+  return { wall: median(times), cpu: (cpu() - cpuBefore) / samples }
 }
 
-const fetchText = async (url: string) => {
-  const response = await fetch(url)
-  const text = await response.text()
-  if (response.status !== 200) throw new Error(`${url}: ${response.status} ${text.slice(0, 200)}`)
-  return text
-}
+/**
+ * One GET on a fresh connection: the benchmark's pauses between requests outlast the server's keep-alive, and a
+ * pooled connection closed by the server while being reused would fail the request.
+ */
+const fetchText = (url: string) =>
+  new Promise<string>((resolve, reject) => {
+    get(url, { agent: false }, (response) => {
+      let text = ""
+      response.setEncoding("utf8")
+      response.on("data", (chunk: string) => {
+        text += chunk
+      })
+      response.on("end", () =>
+        response.statusCode === 200
+          ? resolve(text)
+          : reject(new Error(`${url}: ${response.statusCode} ${text.slice(0, 200)}`))
+      )
+    }).on("error", reject)
+  })
 
 export const summaryBenchmark = async (): Promise<ReadonlyArray<Row>> => {
   const dataDir = mkdtempSync(join(tmpdir(), "bg-ingest-bench-summary-"))
@@ -81,11 +107,18 @@ export const summaryBenchmark = async (): Promise<ReadonlyArray<Row>> => {
 
     await timed(3, () => fetchText(summaryUrl))
     await timed(3, baseline)
-    const http = await alternate(
+    const measured = await alternate(
       settings.rounds,
-      () => timed(SAMPLES, baseline),
-      () => timed(SAMPLES, () => fetchText(summaryUrl))
+      () => timedWithCpu(SAMPLES, baseline, ownCpuMillis),
+      () =>
+        timedWithCpu(
+          SAMPLES,
+          () => fetchText(summaryUrl),
+          () => cpuMillis(service.process.pid)
+        )
     )
+    const http = { baseline: measured.baseline.map((m) => m.wall), target: measured.target.map((m) => m.wall) }
+    const cpu = { baseline: measured.baseline.map((m) => m.cpu), target: measured.target.map((m) => m.cpu) }
 
     const rows = readRows()
     const readings = rows.map((row) =>
@@ -123,6 +156,15 @@ export const summaryBenchmark = async (): Promise<ReadonlyArray<Row>> => {
         target: "≤ 2.00×",
         verdict: atMost(httpRatio, 2),
         note: `the service over loopback HTTP (its SELECT, readings, summary, JSON) vs the adapter's SELECT and a plain loop in the benchmark's process; ${same}; ${SAMPLES} sequential answers per round, median`
+      },
+      {
+        benchmark: "GET /summary, 90 days, CPU per answer",
+        figure: spread(duration(median(cpu.target)), cpu.target),
+        baseline: `${show(duration(median(cpu.baseline)), median(cpu.baseline))} (SELECT + plain loop)`,
+        ratio: formatRatio(median(pairedRatios(cpu.target, cpu.baseline))),
+        target: "—",
+        verdict: "report",
+        note: "the service process's CPU time per answer (from /proc, 10 ms ticks) vs the benchmark process's own for the plain loop: the steadier figure on a busy machine"
       },
       {
         benchmark: "summarize, 90 days in memory, time per call",
