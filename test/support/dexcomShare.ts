@@ -8,8 +8,7 @@ import {
   InMemoryReadingStore,
   makeDexcomShareProvider,
   makeDexcomShareSettings,
-  makeSimulatorProvider,
-  TokenCipher
+  makeSimulatorProvider
 } from "@bg-ingest/adapters"
 import {
   type CgmProviderShape,
@@ -27,7 +26,8 @@ import {
 import { DateTime, Duration, Effect, Layer, Redacted } from "effect"
 import { FetchHttpClient } from "effect/http"
 import type { FakeShare } from "../fakes/FakeShareServer.ts"
-import { TEST_TOKEN_KEY } from "./dexcom.ts"
+import { testCrypto } from "./crypto.ts"
+import { testTokenCipher } from "./dexcom.ts"
 import { testSchedulerSettings, testSyncSettings } from "./domain.ts"
 
 /** Settings pointing at the fake as the US region, with short retry delays so that live tests stay fast. */
@@ -43,9 +43,7 @@ export const shareTestSettings = (fake: FakeShare, overrides: Partial<DexcomShar
 /** The Share provider on the fake, with an in-memory connection store and the test key. */
 export const shareProviderLayer = (fake: FakeShare, overrides: Partial<DexcomShareSettings> = {}) =>
   DexcomShareProvider.layer(shareTestSettings(fake, overrides)).pipe(
-    Layer.provideMerge(
-      Layer.mergeAll(InMemoryConnectionStore.layer, TokenCipher.layer(TEST_TOKEN_KEY), FetchHttpClient.layer)
-    )
+    Layer.provideMerge(Layer.mergeAll(InMemoryConnectionStore.layer, testTokenCipher, FetchHttpClient.layer))
   )
 
 /** Verifies the credentials with one login and stores an active connection holding them, without `Connect`. */
@@ -84,7 +82,8 @@ export const shareServiceLayer = (
     options.stores ?? Layer.mergeAll(InMemoryReadingStore.layer, InMemoryConnectionStore.layer),
     InMemoryEventPublisher.layer(),
     InMemoryOAuthStateStore.layer,
-    TokenCipher.layer(TEST_TOKEN_KEY),
+    testTokenCipher,
+    testCrypto,
     Layer.succeed(SyncSettings, testSyncSettings),
     Layer.succeed(SchedulerSettings, testSchedulerSettings)
   )
