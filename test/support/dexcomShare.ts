@@ -43,7 +43,9 @@ export const shareTestSettings = (fake: FakeShare, overrides: Partial<DexcomShar
 /** The Share provider on the fake, with an in-memory connection store and the test key. */
 export const shareProviderLayer = (fake: FakeShare, overrides: Partial<DexcomShareSettings> = {}) =>
   DexcomShareProvider.layer(shareTestSettings(fake, overrides)).pipe(
-    Layer.provideMerge(Layer.mergeAll(InMemoryConnectionStore.layer, testTokenCipher, FetchHttpClient.layer))
+    Layer.provideMerge(
+      Layer.mergeAll(InMemoryConnectionStore.layer, testTokenCipher, FetchHttpClient.layer, testCrypto)
+    )
   )
 
 /** Verifies the credentials with one login and stores an active connection holding them, without `Connect`. */

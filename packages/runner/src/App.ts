@@ -184,7 +184,7 @@ export const appLayer = (config: AppConfig) => {
   return Layer.mergeAll(http, pollingLayer(grace)).pipe(
     Layer.provide(DemoUsers(config.demoUsers)),
     Layer.provide(webhookConfigLayer(config, [dexcomWebhookFormat])),
-    Layer.provide(Layer.succeed(ApiKeys, ApiKeys.fromConfigured(config.apiKeys))),
+    Layer.provide(ApiKeys.layer(config.apiKeys)),
     Layer.provide(coreLayer(config))
   )
 }

@@ -28,6 +28,7 @@ import {
   type ShareFormat,
   shareSeries
 } from "../../fakes/shareRecords.ts"
+import { testCrypto } from "../../support/crypto.ts"
 import { testTokenCipher } from "../../support/dexcom.ts"
 import { connectShare, shareServiceLayer, shareTestSettings, storeShareConnection } from "../../support/dexcomShare.ts"
 import { sqliteStoresLayer } from "../../support/sqlite.ts"
@@ -472,4 +473,9 @@ describe("Dexcom Share sessions", () => {
 })
 
 /** What a Share provider needs, for tests that make providers themselves (replicas, restarts). */
-const providerDependencies = Layer.mergeAll(InMemoryConnectionStore.layer, testTokenCipher, FetchHttpClient.layer)
+const providerDependencies = Layer.mergeAll(
+  InMemoryConnectionStore.layer,
+  testTokenCipher,
+  FetchHttpClient.layer,
+  testCrypto
+)
