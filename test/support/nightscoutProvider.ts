@@ -1,4 +1,3 @@
-import { TokenCipher } from "@bg-ingest/adapters/crypto"
 import {
   InMemoryConnectionStore,
   InMemoryEventPublisher,
@@ -28,7 +27,8 @@ import {
   type UserId
 } from "@bg-ingest/domain"
 import { DateTime, Effect, Layer, Redacted } from "effect"
-import { TEST_TOKEN_KEY } from "./dexcom.ts"
+import { testCrypto } from "./crypto.ts"
+import { testTokenCipher } from "./dexcom.ts"
 import { nightscoutSitesInMemory, testSchedulerSettings, testSyncSettings } from "./domain.ts"
 
 /** Settings for a fake site on loopback: development's policy, short timeouts, small pages (so paging happens). */
@@ -38,7 +38,7 @@ export const nightscoutTestSettings = (overrides: Partial<NightscoutSettings> = 
 /** The provider with an in-memory `ConnectionStore` and the test cipher, both exposed to the test. */
 export const nightscoutProviderLayer = (overrides: Partial<NightscoutSettings> = {}) =>
   NightscoutProvider.layer(nightscoutTestSettings(overrides)).pipe(
-    Layer.provideMerge(Layer.mergeAll(InMemoryConnectionStore.layer, TokenCipher.layer(TEST_TOKEN_KEY)))
+    Layer.provideMerge(Layer.mergeAll(InMemoryConnectionStore.layer, testTokenCipher, testCrypto))
   )
 
 export const tokenAccess = (url: string, token: string): SiteAccess => ({
@@ -82,7 +82,8 @@ export const nightscoutServiceLayer = (overrides: Partial<NightscoutSettings> = 
     InMemoryConnectionStore.layer,
     InMemoryEventPublisher.layer(),
     InMemoryOAuthStateStore.layer,
-    TokenCipher.layer(TEST_TOKEN_KEY),
+    testTokenCipher,
+    testCrypto,
     Layer.succeed(SyncSettings, testSyncSettings),
     Layer.succeed(SchedulerSettings, testSchedulerSettings)
   )

@@ -1,4 +1,3 @@
-import { timingSafeEqual } from "node:crypto"
 import {
   type AttributeValue,
   DeleteItemCommand,
@@ -7,6 +6,7 @@ import {
   type WriteRequest
 } from "@aws-sdk/client-dynamodb"
 import {
+  constantTimeEqual,
   type NightscoutRole,
   type NightscoutSite,
   NightscoutSiteStore,
@@ -48,9 +48,6 @@ const credentialKey = (hash: string) => ({ pk: { S: `${CREDENTIAL_PREFIX}${hash}
 
 const failure = (operation: NightscoutSiteStoreError["operation"]) => (error: DynamoFailure) =>
   new NightscoutSiteStoreError({ operation, message: describeFailure(error), cause: error.cause })
-
-const sameDigest = (a: string, b: string) =>
-  a.length === b.length && timingSafeEqual(Buffer.from(a, "utf8"), Buffer.from(b, "utf8"))
 
 /** `NightscoutSiteStore` on the DynamoDB table: conditional writes on a generation number, consistent reads. */
 export const makeDynamoNightscoutSiteStore = Effect.gen(function* () {
@@ -205,7 +202,7 @@ export const makeDynamoNightscoutSiteStore = Effect.gen(function* () {
       const site = yield* readSite(userId)
       if (Option.isNone(site)) return Option.none()
       const current = role === "uploader" ? site.value.site.secretHash : site.value.site.tokenHash
-      return sameDigest(current, hash) ? Option.some({ userId, role }) : Option.none()
+      return constantTimeEqual(current, hash) ? Option.some({ userId, role }) : Option.none()
     },
     Effect.mapError(failure("find"))
   )

@@ -1,4 +1,3 @@
-import { createHash } from "node:crypto"
 import {
   CgmProvider,
   type CgmProviderShape,
@@ -16,6 +15,7 @@ import {
   windowMillis
 } from "@bg-ingest/domain"
 import { Clock, DateTime, Duration, Effect, Layer, Option, Redacted, Schema } from "effect"
+import { Digest } from "effect/crypto"
 import { TokenCipher, type TokenDecryptionFailed } from "../crypto/TokenCipher.ts"
 import { makeNightscoutClient, type NightscoutSite, siteBaseUrl } from "./NightscoutClient.ts"
 import { readingsOfEntries } from "./NightscoutNormalize.ts"
@@ -61,6 +61,7 @@ export const makeNightscoutProvider = Effect.fnUntraced(function* (settings: Nig
   const provider = NIGHTSCOUT_PROVIDER_ID
   const connections = yield* ConnectionStore
   const cipher = yield* TokenCipher
+  const digest = yield* Digest.Digest
   const client = makeNightscoutClient(provider, settings)
   const sealingContext = (userId: UserId) => `${provider}:${userId}`
 
@@ -73,7 +74,10 @@ export const makeNightscoutProvider = Effect.fnUntraced(function* (settings: Nig
     const site: NightscoutSite =
       access.credential.kind === "token"
         ? { baseUrl: siteBaseUrl(access.url), token: secret }
-        : { baseUrl: siteBaseUrl(access.url), secretSha1: createHash("sha1").update(secret).digest("hex") }
+        : {
+            baseUrl: siteBaseUrl(access.url),
+            secretSha1: yield* digest.digestHex(Digest.sha1, new TextEncoder().encode(secret))
+          }
     yield* client.verify(site)
     return yield* cipher.seal(encodeStoredSite(site), sealingContext(userId))
   })
@@ -144,7 +148,9 @@ export const makeNightscoutProvider = Effect.fnUntraced(function* (settings: Nig
 
 export const NightscoutProvider = {
   make: makeNightscoutProvider,
-  /** Needs a `ConnectionStore` and a `TokenCipher`; it calls sites itself, through its address checks. */
-  layer: (settings: NightscoutSettings): Layer.Layer<CgmProvider, never, TokenCipher | ConnectionStore> =>
+  /** Needs a `ConnectionStore`, a `TokenCipher` and a `Digest`; it calls sites itself, through its address checks. */
+  layer: (
+    settings: NightscoutSettings
+  ): Layer.Layer<CgmProvider, never, TokenCipher | ConnectionStore | Digest.Digest> =>
     Layer.effect(CgmProvider, makeNightscoutProvider(settings))
 } as const

@@ -206,8 +206,9 @@ export class NightscoutSites extends Context.Service<
     return { open, close, authorize }
   })
 }) {
-  /** Needs a `NightscoutSiteStore`. */
-  static readonly layer = Layer.effect(this, this.make).pipe(
-    Layer.provide(Layer.mergeAll(SecureRandom.layerWebCrypto, Digest.layerWebCrypto))
-  )
+  /**
+   * Needs a `NightscoutSiteStore`, and `effect/crypto`'s `SecureRandom` and `Digest`, whose implementation the
+   * composition root chooses.
+   */
+  static readonly layer = Layer.effect(this, this.make)
 }

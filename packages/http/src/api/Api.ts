@@ -4,12 +4,14 @@ import { ConnectionsApi } from "./ConnectionsApi.ts"
 import { NightscoutApi } from "./NightscoutApi.ts"
 import { NightscoutRootApi, NightscoutSiteApi } from "./NightscoutSiteApi.ts"
 import { ReadingsApi } from "./ReadingsApi.ts"
+import { SummaryApi } from "./SummaryApi.ts"
 import { SystemApi } from "./SystemApi.ts"
 import { WebhookApi } from "./WebhookApi.ts"
 
 /** The whole HTTP API of bg-ingest: schemas only, so that clients import it without the server. */
 export class BgIngestApi extends HttpApi.make("bg-ingest")
   .add(ReadingsApi)
+  .add(SummaryApi)
   .add(ConnectionsApi)
   .add(AuthorizationApi)
   .add(WebhookApi)

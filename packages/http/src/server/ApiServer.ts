@@ -11,6 +11,7 @@ import { NightscoutRequestErrorsLive, NightscoutSiteHandlers } from "./Nightscou
 import { ProblemDetailsLive } from "./ProblemDetails.ts"
 import { ReadingsHandlers } from "./ReadingsHandlers.ts"
 import { RequestIdLogsLive } from "./RequestIdLogsLive.ts"
+import { SummaryHandlers } from "./SummaryHandlers.ts"
 import { SystemHandlers } from "./SystemHandlers.ts"
 import { WebhookHandlers } from "./WebhookHandlers.ts"
 
@@ -29,6 +30,8 @@ export const ApiRoutes = Layer.mergeAll(
   HttpApiBuilder.layer(BgIngestApi, { openapiPath: "/openapi.json" }).pipe(
     Layer.provide([
       ReadingsHandlers,
+      ReadingsHandlers,
+      SummaryHandlers,
       ConnectionsHandlers,
       AuthorizationHandlers,
       SystemHandlers,

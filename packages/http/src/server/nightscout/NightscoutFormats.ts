@@ -1,4 +1,3 @@
-import { createHash } from "node:crypto"
 import { nightscoutTrends, parseNightscoutTime, type Reading, type UserId } from "@bg-ingest/domain"
 import { DateTime, Option } from "effect"
 import { HttpServerResponse } from "effect/http"
@@ -6,18 +5,22 @@ import type { NightscoutEntryJson } from "../../api/NightscoutSiteApi.ts"
 
 /**
  * A reading's `_id`: 24 hex digits like a MongoDB ObjectId, whose first 8 are its instant in epoch seconds and
- * whose other 16 come from its user, so that it is stable for the reading, distinct across users, and leads back
- * to the reading (`entries/<id>.json`).
+ * whose other 16 come from its user (FNV-1a, 64 bits: stable, not a secret — the id is only ever shown on that
+ * user's own site), so that it is stable for the reading, distinct across users, and leads back to the reading
+ * (`entries/<id>.json`).
  */
-const userPart = new Map<string, string>()
 const idSuffix = (userId: UserId) => {
-  let suffix = userPart.get(userId)
-  if (suffix === undefined) {
-    suffix = createHash("sha256").update(`bg-ingest/nightscout-id\u0000${userId}`).digest("hex").slice(0, 16)
-    if (userPart.size > 10_000) userPart.clear()
-    userPart.set(userId, suffix)
+  let high = 0xcbf29ce4
+  let low = 0x84222325
+  for (let index = 0; index < userId.length; index++) {
+    low ^= userId.charCodeAt(index)
+    // Multiply the 64-bit state by the FNV prime 0x100000001b3, in 32-bit halves.
+    const lowProduct = Math.imul(low, 0x1b3)
+    const carry = Math.floor(((low >>> 0) * 0x1b3) / 0x100000000)
+    high = (Math.imul(high, 0x1b3) + Math.imul(low, 0x100) + carry) >>> 0
+    low = lowProduct >>> 0
   }
-  return suffix
+  return `${(high >>> 0).toString(16).padStart(8, "0")}${(low >>> 0).toString(16).padStart(8, "0")}`
 }
 
 /** Readings are never later than now + 10 minutes, so their seconds fit in 8 hex digits until 2106. */
