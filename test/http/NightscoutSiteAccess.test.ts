@@ -210,6 +210,13 @@ describe("Nightscout site credentials and access", () => {
           false,
           "UNAUTHORIZED"
         ])
+        const experiments = (path: string, headers: Record<string, string> = {}) =>
+          Effect.map(get(path, headers), (answer) => [answer.status, answer.body])
+        assert.deepStrictEqual(yield* experiments("/ns/alice/api/v1/experiments/test", site.secretHeader), [
+          200,
+          { status: "ok" }
+        ])
+        assert.strictEqual((yield* experiments(`/api/v1/experiments/test?token=${site.readToken}`))[0], 401)
         assert.deepStrictEqual(yield* verify("/ns/bob/api/v1/verifyauth", site.secretHeader), [
           false,
           false,

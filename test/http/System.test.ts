@@ -88,9 +88,15 @@ describe("system routes and error answers", () => {
         assert.match(openapi.body.openapi, /^3\.1\./)
         const paths = Object.keys(openapi.body.paths).sort()
         const nightscoutSite = (base: string) => [
-          ...["status.json", "status", "verifyauth", "entries", "entries.json", "entries/{spec}"].map(
-            (path) => `${base}/api/v1/${path}`
-          ),
+          ...[
+            "status.json",
+            "status",
+            "verifyauth",
+            "experiments/test",
+            "entries",
+            "entries.json",
+            "entries/{spec}"
+          ].map((path) => `${base}/api/v1/${path}`),
           ...["treatments", "devicestatus", "profile"].flatMap((collection) => [
             `${base}/api/v1/${collection}`,
             `${base}/api/v1/${collection}.json`

@@ -152,6 +152,12 @@ const siteEndpoints = <B extends "" | `/${string}`, P extends Schema.Struct.Fiel
       query: CredentialQuery,
       success: NightscoutVerifyAuthJson
     }),
+    HttpApiEndpoint.get("experimentsTest", `${base}/api/v1/experiments/test`, {
+      ...reading,
+      success: Schema.Struct({ status: Schema.Literal("ok") }).annotate({
+        description: "Whether the credential may write (Loop and Trio check their API secret here)"
+      })
+    }),
     HttpApiEndpoint.get("entries", `${base}/api/v1/entries`, entries),
     HttpApiEndpoint.get("entriesJson", `${base}/api/v1/entries.json`, entries),
     HttpApiEndpoint.get("entriesSpec", `${base}/api/v1/entries/:spec`, {

@@ -47,6 +47,7 @@ const handlersOf = (site: Site, userOf: (params: unknown) => Option.Option<UserI
   return {
     status: (input: Input) => site.status(request(input)),
     verifyauth: (input: Input) => site.verifyAuth(request(input)),
+    experimentsTest: (input: Input) => site.experimentsTest(request(input)),
     entries: (input: Input) => site.entries({ ...request(input), query: queryRecord(input) }, negotiated(input)),
     entriesJson: (input: Input) => site.entries({ ...request(input), query: queryRecord(input) }, "json"),
     entriesSpec: (input: Input & { readonly params: { readonly spec: string } }) => {
@@ -77,6 +78,7 @@ const SiteHandlers = HttpApiBuilder.group(
       .handleRaw("status", site.status)
       .handleRaw("statusPlain", site.status)
       .handleRaw("verifyauth", site.verifyauth)
+      .handleRaw("experimentsTest", site.experimentsTest)
       .handleRaw("entries", site.entries)
       .handleRaw("entriesJson", site.entriesJson)
       .handleRaw("entriesSpec", site.entriesSpec)
@@ -106,6 +108,7 @@ const RootHandlers = HttpApiBuilder.group(
       .handleRaw("status", site.status)
       .handleRaw("statusPlain", site.status)
       .handleRaw("verifyauth", site.verifyauth)
+      .handleRaw("experimentsTest", site.experimentsTest)
       .handleRaw("entries", site.entries)
       .handleRaw("entriesJson", site.entriesJson)
       .handleRaw("entriesSpec", site.entriesSpec)

@@ -132,6 +132,10 @@ export const makeNightscoutSite = Effect.gen(function* () {
       )
     )
 
+  /** Nightscout's check of an admin credential: 200 `{ status: "ok" }` for the API secret. */
+  const experimentsTest = (request: SiteRequest) =>
+    guarded(request, "write", () => Effect.succeed(HttpServerResponse.jsonUnsafe({ status: "ok" })))
+
   /** Always 200, as Nightscout's: what the credential presented may do here. */
   const verifyAuth = (request: SiteRequest) =>
     access(request, "read").pipe(
@@ -252,5 +256,5 @@ export const makeNightscoutSite = Effect.gen(function* () {
       }).pipe(Effect.catchTag("ReadingStoreError", unavailable))
     )
 
-  return { status, verifyAuth, entries, upload, emptyList, acceptAndDrop, pebble }
+  return { status, verifyAuth, experimentsTest, entries, upload, emptyList, acceptAndDrop, pebble }
 })
