@@ -9,6 +9,7 @@ import {
   type CgmProviderShape,
   type CredentialsRejected,
   type InvalidProviderResponse,
+  type PatientChoiceRequired,
   type ProviderAuthorization,
   type ProviderCredentials,
   type ProviderUnavailable,
@@ -71,6 +72,7 @@ export type ConnectWithCredentialsError =
   | UnknownProvider
   | ProviderNotConnectable
   | CredentialsRejected
+  | PatientChoiceRequired
   | RateLimited
   | ProviderUnavailable
   | InvalidProviderResponse

@@ -15,6 +15,7 @@ import {
   ConnectionNotFoundProblem,
   CredentialsRejectedProblem,
   type DependencyUnavailable,
+  PatientChoiceRequiredProblem,
   type ProviderFailed,
   ProviderNotConfigured,
   type ProviderRateLimited,
@@ -60,6 +61,7 @@ const syncProblem = (error: SyncError): Effect.Effect<never, SyncProblem> => {
 
 type ConnectProblem =
   | CredentialsRejectedProblem
+  | PatientChoiceRequiredProblem
   | ProviderTakesNoCredentials
   | ProviderNotConfigured
   | ProviderRateLimited
@@ -74,6 +76,14 @@ const connectProblem = (error: ConnectWithCredentialsError): Effect.Effect<never
       return Effect.fail(new ProviderTakesNoCredentials({ detail: error.message }))
     case "CredentialsRejected":
       return Effect.fail(new CredentialsRejectedProblem({ detail: error.message, reason: error.reason }))
+    case "PatientChoiceRequired":
+      return Effect.fail(
+        new PatientChoiceRequiredProblem({
+          detail: error.message,
+          reason: error.reason,
+          patients: error.patients.map((patient) => ({ patient_id: patient.patientId, name: patient.name }))
+        })
+      )
     case "RateLimited":
     case "ProviderUnavailable":
     case "InvalidProviderResponse":
@@ -108,7 +118,11 @@ export const ConnectionsHandlers = HttpApiBuilder.group(
         "connect",
         Effect.fnUntraced(function* ({ params, payload }) {
           const { connection, created } = yield* connect
-            .connectWithCredentials(params.userId, params.provider, payload)
+            .connectWithCredentials(params.userId, params.provider, {
+              username: payload.username,
+              password: payload.password,
+              patientId: payload.patient_id
+            })
             .pipe(Effect.catch(connectProblem))
           const body = toConnectionJson(connection)
           // The target URI is the connection itself, so a 201 needs no Location.
