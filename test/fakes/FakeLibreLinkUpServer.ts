@@ -241,6 +241,13 @@ export class FakeLibreLinkUp {
     return this.account(email).lockedUntil > this.now()
   }
 
+  /** Someone else's failed logins (the patient's family, another app) locked the account just now. */
+  lockNow(email: string) {
+    const account = this.account(email)
+    account.failedInARow = this.options.lockAfter
+    account.lockedUntil = this.now() + this.options.lockoutSeconds * 1000
+  }
+
   unlock(email: string) {
     const account = this.account(email)
     account.lockedUntil = 0
