@@ -140,6 +140,7 @@ export class FakeLibreLinkUp {
   private readonly listeners: Array<Listener> = []
   private readonly options: Required<Omit<FakeLibreOptions, "now">>
   private readonly now: () => number
+  private minimumVersion: string
   stepAcceptances = 0
 
   constructor(options: FakeLibreOptions = {}) {
@@ -152,6 +153,7 @@ export class FakeLibreLinkUp {
       lockHttpStatus: options.lockHttpStatus ?? 200,
       ticketMillis: options.ticketMillis ?? 180 * 24 * HOUR
     }
+    this.minimumVersion = this.options.minimumVersion
   }
 
   /** The global entry point, `http://127.0.0.1:<port>`: the value for `LIBRE_LINK_UP_BASE_URL`. */
@@ -252,6 +254,11 @@ export class FakeLibreLinkUp {
     const account = this.account(email)
     account.lockedUntil = 0
     account.failedInARow = 0
+  }
+
+  /** Abbott raises the oldest app version it accepts. */
+  requireVersion(version: string) {
+    this.minimumVersion = version
   }
 
   /** The patient's phone leaves (`since`: its readings stop there) or comes back (null). */
@@ -377,11 +384,8 @@ export class FakeLibreLinkUp {
     if (typeof product !== "string" || typeof version !== "string") {
       return this.send(name, request, response, 400, { message: "RequiredHeaderMissing" })
     }
-    if (!/^\d+\.\d+\.\d+$/.test(version) || compareVersions(version, this.options.minimumVersion) < 0) {
-      return this.send(name, request, response, 403, {
-        status: 920,
-        data: { minimumVersion: this.options.minimumVersion }
-      })
+    if (!/^\d+\.\d+\.\d+$/.test(version) || compareVersions(version, this.minimumVersion) < 0) {
+      return this.send(name, request, response, 403, { status: 920, data: { minimumVersion: this.minimumVersion } })
     }
     if (request.method === "GET" && url.pathname === LIBRE_PATHS.config) return this.config(name, request, response)
     if (request.method === "POST" && url.pathname === LIBRE_PATHS.login) {

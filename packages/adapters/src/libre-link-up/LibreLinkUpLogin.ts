@@ -67,8 +67,15 @@ const STEP_TASKS: Readonly<Record<string, string>> = {
   verifyEmail: "verify the account's email address"
 }
 
+/**
+ * LibreLinkUp locks an account at its third failed login in a row: after this many refused passwords of one account,
+ * no login of it is tried, whatever the password, until the refusals' backoff ends, so that nothing this service
+ * does can be that third failure.
+ */
+export const REFUSED_PASSWORDS_BEFORE_HOLD = 2
+
 interface Refusal {
-  readonly fingerprint: string
+  readonly fingerprints: ReadonlySet<string>
   readonly reason: "invalid_credentials" | "account_locked"
   readonly atMillis: number
   readonly untilMillis: number
@@ -80,7 +87,8 @@ const iso = (millis: number) => DateTime.formatIso(DateTime.makeUnsafe(millis)).
  * Logins to LibreLinkUp. Failed logins lock the account (for the patient's family too), so a login is never
  * retried: one request, plus one at the account's region when the first answers a redirect (never a second
  * redirect). After LibreLinkUp refused a username and password, the same pair is not tried again for
- * `refusedCredentialsBackoff`; after it locked an account, no login of it is tried before the lockout it announced
+ * `refusedCredentialsBackoff`, and after two refused passwords no password of that account is (the third failure
+ * would lock it); after it locked an account, no login of it is tried before the lockout it announced
  * has passed (at least `lockedAccountBackoff`, doubling with each lockout in a row), whoever asks. Refused pairs
  * are remembered by an HMAC under a key that lives and dies with the process, never as the password.
  */
@@ -158,12 +166,12 @@ export const makeLibreLinkUpLogin = Effect.fnUntraced(function* (
         Math.max(announced, Math.min(doubled, Duration.toMillis(settings.lockedAccountBackoffMax)))
       )
     }
-    refusals.set(key, {
-      fingerprint: fingerprint(account),
-      reason,
-      atMillis: now,
-      untilMillis: now + Duration.toMillis(backoff)
-    })
+    const earlier = refusals.get(key)
+    const fingerprints = new Set(
+      reason === "invalid_credentials" && earlier?.reason === reason ? earlier.fingerprints : []
+    )
+    fingerprints.add(fingerprint(account))
+    refusals.set(key, { fingerprints, reason, atMillis: now, untilMillis: now + Duration.toMillis(backoff) })
     yield* Effect.logWarning("LibreLinkUp refused a login: these credentials are not tried again for a while").pipe(
       Effect.annotateLogs({ reason, notBefore: Duration.format(backoff) })
     )
@@ -198,7 +206,14 @@ export const makeLibreLinkUpLogin = Effect.fnUntraced(function* (
         message: `LibreLinkUp locked the account at ${iso(refusal.atMillis)} after too many failed logins: no login is tried before ${iso(refusal.untilMillis)}`
       })
     }
-    if (refusal.fingerprint !== fingerprint(account)) return
+    if (refusal.fingerprints.size >= REFUSED_PASSWORDS_BEFORE_HOLD) {
+      return yield* new LoginRefused({
+        reason: "recently_refused",
+        retryAfter: null,
+        message: `LibreLinkUp refused ${refusal.fingerprints.size} passwords of this account in a row, and locks it at the third: no login of it is tried before ${iso(refusal.untilMillis)}, whatever the password`
+      })
+    }
+    if (!refusal.fingerprints.has(fingerprint(account))) return
     return yield* new LoginRefused({
       reason: "recently_refused",
       retryAfter: null,
