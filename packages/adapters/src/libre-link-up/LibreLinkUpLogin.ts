@@ -100,6 +100,8 @@ export const makeLibreLinkUpLogin = Effect.fnUntraced(function* (
   const refusals = new Map<string, Refusal>()
   const lockStreaks = new Map<string, number>()
   const regionServers = new Map<string, string>()
+  /** The region each account's last login ended in, so that the next login of it (a new connect) goes there. */
+  const accountRegions = new Map<string, string>()
   const fingerprintKey = randomBytes(32)
 
   const fingerprint = (account: LibreAccount) =>
@@ -286,7 +288,8 @@ export const makeLibreLinkUpLogin = Effect.fnUntraced(function* (
   /** One login, at the account's region when it is known; a redirect is followed once, never twice. */
   const login = Effect.fn("LibreLinkUpLogin.login")(function* (account: LibreAccount) {
     yield* guard(account)
-    let region = account.region
+    const key = libreAccountKey(account.username)
+    let region = account.region ?? accountRegions.get(key) ?? null
     let baseUrl = region === null ? settings.baseUrl : yield* regionServer(region)
     let outcome = yield* interpret(account, yield* post(account, baseUrl))
     if (outcome._tag === "Redirect") {
@@ -306,9 +309,10 @@ export const makeLibreLinkUpLogin = Effect.fnUntraced(function* (
         })
       }
     }
-    const key = libreAccountKey(account.username)
     refusals.delete(key)
     lockStreaks.delete(key)
+    if (region === null) accountRegions.delete(key)
+    else accountRegions.set(key, region)
     const { user, authTicket } = outcome.data
     return {
       baseUrl,
