@@ -2,6 +2,8 @@ import {
   CgmProvider,
   type CgmProviderShape,
   type ConnectionStore,
+  DataChanges,
+  fetchedFromRecords,
   InvalidProviderResponse,
   ProviderId,
   type ProviderLimits,
@@ -115,20 +117,20 @@ export const makeDexcomProvider = Effect.fnUntraced(function* (settings: DexcomS
   const invalid = (operation: DexcomOperation, problem: string) =>
     new InvalidProviderResponse({ provider, message: `Dexcom's ${operation} answer is unreadable: ${problem}` })
 
-  const availableRange = Effect.fn("DexcomProvider.availableRange")(function* (userId: UserId) {
+  const changes = Effect.fn("DexcomProvider.changes")(function* (userId: UserId) {
     const body = yield* userGet(userId, "dataRange", "/v3/users/self/dataRange")
     const range = yield* decodeDataRange(body).pipe(
       Effect.mapError((error) => invalid("dataRange", shapeProblem(error)))
     )
     const start = range.egvs?.start?.systemTime
     const end = range.egvs?.end?.systemTime
-    if (start === undefined || end === undefined) return Option.none()
+    if (start === undefined || end === undefined) return DataChanges.CannotTell({})
     const earliest = parseDexcomTime(start)
     const latest = parseDexcomTime(end)
     if (Option.isNone(earliest) || Option.isNone(latest)) {
       return yield* invalid("dataRange", "an unreadable egvs systemTime")
     }
-    return Option.some({ earliest: earliest.value, latest: latest.value })
+    return DataChanges.Span({ earliest: earliest.value, latest: latest.value })
   })
 
   const fetchReadings = Effect.fn("DexcomProvider.fetchReadings")(function* (userId: UserId, window: TimeWindow) {
@@ -141,19 +143,7 @@ export const makeDexcomProvider = Effect.fnUntraced(function* (settings: DexcomS
     }
     const normalized = normalizeEgvs(provider, userId, records, window)
     if (Result.isFailure(normalized)) return yield* invalid("egvs", normalized.failure)
-    const { readings, skippedWithoutValue, rejected } = normalized.success
-    if (rejected.length > 0) {
-      yield* Effect.logWarning("Dexcom records rejected").pipe(
-        Effect.annotateLogs({
-          userId,
-          count: rejected.length,
-          records: rejected
-            .slice(0, 10)
-            .map((record) => `${record.recordId ?? "?"}@${record.systemTime}: ${record.reason}`)
-        })
-      )
-    }
-    return { readings, skippedWithoutValue, rejected: rejected.length }
+    return yield* fetchedFromRecords(provider, userId, normalized.success)
   })
 
   const consentUrl = (state: string) =>
@@ -168,7 +158,7 @@ export const makeDexcomProvider = Effect.fnUntraced(function* (settings: DexcomS
   return CgmProvider.of({
     id: provider,
     limits: dexcomLimits,
-    availableRange,
+    changes,
     fetchReadings,
     authorization: { consentUrl, exchangeCode: tokens.exchangeCode }
   }) satisfies CgmProviderShape

@@ -2,6 +2,7 @@ import {
   CgmProvider,
   type CgmProviderShape,
   type ConnectionStore,
+  DataChanges,
   InvalidProviderResponse,
   makeWindow,
   NeedsReauthorization,
@@ -183,8 +184,8 @@ export const makeLibreLinkUpProvider = Effect.fnUntraced(function* (settings: Li
   return CgmProvider.of({
     id: provider,
     limits: libreLinkUpLimits,
-    // LibreLinkUp cannot tell the span of a patient's data without reading the graph: the sync reads it each poll.
-    availableRange: () => Effect.succeed(Option.none()),
+    // LibreLinkUp cannot tell what changed without reading the graph: the sync reads it each poll.
+    changes: () => Effect.succeed(DataChanges.CannotTell({})),
     fetchReadings,
     credentialsLogin: { verify: sessions.verify }
   }) satisfies CgmProviderShape

@@ -1,44 +1,8 @@
-import { type CompleteError, Connect, formatInstant } from "@bg-ingest/domain"
+import { Connect, formatInstant } from "@bg-ingest/domain"
 import { Effect } from "effect"
 import { HttpApiBuilder, HttpApiSchema } from "effect/http-api"
 import { BgIngestApi } from "../api/Api.ts"
-import {
-  AuthorizationFailed,
-  type DependencyUnavailable,
-  type ProviderFailed,
-  ProviderNotConfigured,
-  ProviderNotConnectable,
-  type ProviderRateLimited
-} from "../api/Problems.ts"
-import { dependencyUnavailable } from "./DependencyFailures.ts"
-import { providerFailure } from "./ProviderProblems.ts"
-
-type CallbackProblem =
-  | AuthorizationFailed
-  | ProviderNotConfigured
-  | ProviderNotConnectable
-  | ProviderRateLimited
-  | ProviderFailed
-  | DependencyUnavailable
-
-const callbackProblem = (error: CompleteError): Effect.Effect<never, CallbackProblem> => {
-  switch (error._tag) {
-    case "UnknownProvider":
-      return Effect.fail(new ProviderNotConfigured({ detail: error.message }))
-    case "ProviderNotConnectable":
-      return Effect.fail(new ProviderNotConnectable({ detail: error.message }))
-    case "AuthorizationStateInvalid":
-    case "AuthorizationRejected":
-      return Effect.fail(new AuthorizationFailed({ detail: error.message, reason: error.reason }))
-    case "RateLimited":
-    case "ProviderUnavailable":
-    case "InvalidProviderResponse":
-      return providerFailure(error)
-    case "OAuthStateStoreError":
-    case "ConnectionStoreError":
-      return dependencyUnavailable(error)
-  }
-}
+import { toProblem } from "./DomainProblems.ts"
 
 /**
  * Connecting an account: `authorize` redirects to the provider's consent page, `callback` finishes. Needs
@@ -59,11 +23,7 @@ export const AuthorizationHandlers = HttpApiBuilder.group(
               headers: { location: consentUrl, "cache-control": "no-store" }
             })
           ),
-          Effect.catchTags({
-            UnknownProvider: (error) => Effect.fail(new ProviderNotConfigured({ detail: error.message })),
-            ProviderNotConnectable: (error) => Effect.fail(new ProviderNotConnectable({ detail: error.message })),
-            OAuthStateStoreError: dependencyUnavailable
-          })
+          Effect.catch(toProblem)
         )
       )
       .handle("callback", ({ params, query }) =>
@@ -79,7 +39,7 @@ export const AuthorizationHandlers = HttpApiBuilder.group(
                 ? `${connection.provider} is connected: readings since ${formatInstant(connection.backfillFrom)} are being fetched`
                 : `${connection.provider} is connected again: polling resumes from where it stopped`
           })),
-          Effect.catch(callbackProblem)
+          Effect.catch(toProblem)
         )
       )
   })
