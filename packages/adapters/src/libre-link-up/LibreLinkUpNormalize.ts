@@ -1,15 +1,18 @@
 import {
   GlucoseMgDl,
   type GlucoseStatus,
-  makeReading,
+  normalizeRecords,
   type ProviderId,
   type Reading,
+  type RecordMeasurement,
+  RecordReading,
+  type RejectedRecord,
   type TimeWindow,
   type Trend,
   type UserId,
   windowContains
 } from "@bg-ingest/domain"
-import { DateTime, Option, Result, Schema } from "effect"
+import { DateTime, Option, Order, Result, Schema } from "effect"
 import type { LibreGlucoseItem, LibreGraph } from "./LibreLinkUpSchemas.ts"
 import { libreDisplayTime, parseLibreTime } from "./LibreLinkUpTime.ts"
 
@@ -38,64 +41,98 @@ export const libreStatus = (item: LibreGlucoseItem): GlucoseStatus =>
  */
 export const SAME_MEASUREMENT_MILLIS = 20_000
 
-/** A reading, and whether it came from the history (the sensor's record, without a trend) or the current reading. */
+/**
+ * A reading, and whether it holds the history's record (the sensor's, without a trend: `none`) or the current
+ * reading's (with its arrow, whatever its value came from). The trend tells them apart: a current reading's is
+ * never `none`.
+ */
 export interface LibreReading {
   readonly reading: Reading
   readonly source: "history" | "current"
 }
 
-export interface RejectedLibreItem {
-  readonly instant: string
-  readonly reason: string
-}
+const sourceOf = (reading: Reading): LibreReading["source"] => (reading.trend === "none" ? "history" : "current")
 
 export interface NormalizedLibreGraph {
   /** One reading per sensor measurement, inside the window, oldest first. */
   readonly readings: ReadonlyArray<LibreReading>
   readonly skippedWithoutValue: number
-  readonly rejected: ReadonlyArray<RejectedLibreItem>
+  readonly rejected: ReadonlyArray<RejectedRecord>
 }
 
 const isGlucose = Schema.is(GlucoseMgDl)
 
 const millisOf = (reading: Reading) => DateTime.toEpochMillis(reading.timestamp)
 
-/** Orders two records of one kind at one instant whatever order they came in (the higher value, then the rest). */
-const preference = (reading: Reading) =>
-  `${String(reading.glucoseMgDl).padStart(3, "0")}|${reading.trend}|${reading.displayTime ?? ""}`
+/**
+ * One glucose item: `FactoryTimestamp`, read as UTC (never the machine's zone), is the instant; `Timestamp`, the
+ * phone's local time, only gives the display time's offset, so a DST change on the phone shifts nothing; the value
+ * is `ValueInMgPerDl` (mg/dL whatever the patient's unit; `Value` is never used); a history point has no trend
+ * (`none`, never invented), the current reading its `TrendArrow`; no rate is derived from either; `isHigh` /
+ * `isLow` become status `high` / `low`.
+ */
+export const readLibreItem = (item: LibreGlucoseItem, kind: LibreReading["source"]): RecordReading => {
+  const factory = parseLibreTime(item.FactoryTimestamp)
+  if (Option.isNone(factory)) {
+    return RecordReading.unreadable(
+      `an item has an unreadable FactoryTimestamp "${item.FactoryTimestamp.slice(0, 40)}"`
+    )
+  }
+  const instant = DateTime.makeUnsafe(factory.value)
+  if (item.ValueInMgPerDl === null || item.ValueInMgPerDl === undefined) return RecordReading.withoutValue(instant)
+  const local = item.Timestamp === null || item.Timestamp === undefined ? Option.none() : parseLibreTime(item.Timestamp)
+  return RecordReading.measurement({
+    instant,
+    mgDl: item.ValueInMgPerDl,
+    trend: kind === "history" ? "none" : libreTrend(item.TrendArrow),
+    trendRate: null,
+    status: libreStatus(item),
+    recordId: null,
+    displayTime: Option.match(local, { onNone: () => null, onSome: (wall) => libreDisplayTime(factory.value, wall) })
+  })
+}
+
+/** Of two records at one instant, whatever order they came in: the higher value, then the trend and display time. */
+const preferred: Order.Order<Reading> = Order.mapInput(
+  Order.String,
+  (reading: Reading) => `${String(reading.glucoseMgDl).padStart(3, "0")}|${reading.trend}|${reading.displayTime ?? ""}`
+)
+
+const instantMillis = (record: RecordMeasurement) => DateTime.toEpochMillis(record.instant)
 
 /**
- * One measurement from two records of it: kept at `at` (an instant already stored, or the current reading's),
- * with the history's value and status (the sensor's record) and the current reading's trend (history has none).
+ * The current reading and the history point of its sensor minute, when one answer holds both (the phone was away,
+ * so the current reading stopped while the history caught up): one record at the current reading's instant, with
+ * the history's value and status (the sensor's record) and the current reading's arrow.
  */
-export const mergeMeasurement = (a: LibreReading, b: LibreReading, at: Reading): LibreReading => {
-  const history = a.source === "history" ? a : b.source === "history" ? b : undefined
-  const current = a.source === "current" ? a : b.source === "current" ? b : undefined
-  const value = history ?? (preference(a.reading) >= preference(b.reading) ? a : b)
-  const trend = current?.reading.trend ?? (at.trend !== "none" ? at.trend : value.reading.trend)
-  return {
-    source: current === undefined ? "history" : "current",
-    reading: {
-      ...at,
-      glucoseMgDl: value.reading.glucoseMgDl,
-      status: value.reading.status,
-      trend
+const mergeTwins = (
+  history: ReadonlyArray<RecordReading>,
+  currents: ReadonlyArray<RecordReading>
+): ReadonlyArray<RecordReading> => {
+  const consumed = new Set<number>()
+  const merged = currents.map((current) => {
+    if (current._tag !== "Measurement") return current
+    let twin: { readonly index: number; readonly record: RecordMeasurement; readonly distance: number } | undefined
+    for (const [index, candidate] of history.entries()) {
+      if (candidate._tag !== "Measurement" || !isGlucose(Math.round(candidate.mgDl))) continue
+      const distance = Math.abs(instantMillis(candidate) - instantMillis(current))
+      if (distance < SAME_MEASUREMENT_MILLIS && (twin === undefined || distance < twin.distance)) {
+        twin = { index, record: candidate, distance }
+      }
     }
-  }
+    if (twin === undefined) return current
+    // `glucoseItem` repeats `glucoseMeasurement`: both copies take the same twin.
+    consumed.add(twin.index)
+    return RecordReading.measurement({ ...current, mgDl: twin.record.mgDl, status: twin.record.status })
+  })
+  return [...history.filter((_, index) => !consumed.has(index)), ...merged]
 }
 
 /**
- * A LibreLinkUp graph answer → readings. Each decision:
- * - the instant is `FactoryTimestamp`, read as UTC (never the machine's zone); `Timestamp`, the phone's local time,
- *   only gives the display time's offset, so a DST change on the phone shifts nothing;
- * - the value is `ValueInMgPerDl` (mg/dL whatever the patient's unit), rounded to an integer; an item without one
- *   is counted as without value; one outside 20–600 mg/dL is rejected (counted, logged, never stored);
- * - history points have no trend (`none`, never invented); the current reading's `TrendArrow` gives its arrow
- *   (0 or absent: `notComputable`); no rate is derived from either;
- * - `isHigh` / `isLow` become status `high` / `low`;
- * - `glucoseItem` repeats `glucoseMeasurement`, and records at one instant are one reading (the history's value,
- *   the current reading's trend); the current reading and a history point less than 20 s apart are one sensor
- *   measurement too, kept at the current reading's instant (it is the one seen first, 15–20 minutes earlier).
+ * A LibreLinkUp graph answer → readings, through the domain's one normalization loop (window, one reading per
+ * instant, counting items without a value, refusing impossible values): each item read by `readLibreItem`;
+ * `glucoseItem` repeats `glucoseMeasurement`; the current reading and a history point less than 20 s apart are one
+ * sensor measurement, kept at the current reading's instant (it is the one seen first, 15–20 minutes earlier).
  * Fails (with the reason) when a `FactoryTimestamp` cannot be read, which would make every instant suspect.
  */
 export const normalizeLibreGraph = (
@@ -104,72 +141,38 @@ export const normalizeLibreGraph = (
   graph: LibreGraph,
   window: TimeWindow
 ): Result.Result<NormalizedLibreGraph, string> => {
-  const currents = [graph.connection?.glucoseMeasurement, graph.connection?.glucoseItem].filter(
-    (item): item is LibreGlucoseItem => item !== null && item !== undefined
+  const currents = [graph.connection?.glucoseMeasurement, graph.connection?.glucoseItem]
+    .filter((item): item is LibreGlucoseItem => item !== null && item !== undefined)
+    .map((item) => readLibreItem(item, "current"))
+  const history = (graph.graphData ?? []).map((item) => readLibreItem(item, "history"))
+  const records = mergeTwins(history, currents)
+  return Result.map(
+    normalizeRecords(records, { provider, userId, window, read: (record) => record, prefer: preferred }),
+    (normalized) => ({
+      readings: normalized.readings.map((reading) => ({ reading, source: sourceOf(reading) })),
+      skippedWithoutValue: normalized.skippedWithoutValue,
+      rejected: normalized.rejected
+    })
   )
-  const items: ReadonlyArray<readonly [LibreGlucoseItem, LibreReading["source"]]> = [
-    ...(graph.graphData ?? []).map((item) => [item, "history"] as const),
-    ...currents.map((item) => [item, "current"] as const)
-  ]
-  const withoutValue = new Set<number>()
-  const rejected = new Map<number, RejectedLibreItem>()
-  const byInstant = new Map<number, LibreReading>()
-  for (const [item, source] of items) {
-    const factory = parseLibreTime(item.FactoryTimestamp)
-    if (Option.isNone(factory)) {
-      return Result.fail(`an item has an unreadable FactoryTimestamp "${item.FactoryTimestamp.slice(0, 40)}"`)
+}
+
+/**
+ * One measurement from two records of it, kept at `at`'s instant: the history's value and status (the sensor's
+ * record), else the newer record's; the current reading's trend (history has none), the newer one's if both have
+ * one.
+ */
+export const mergeMeasurement = (newer: LibreReading, older: LibreReading, at: Reading): LibreReading => {
+  const value = newer.source === "history" ? newer : older.source === "history" ? older : newer
+  const current = newer.source === "current" ? newer : older.source === "current" ? older : undefined
+  return {
+    source: current === undefined ? "history" : "current",
+    reading: {
+      ...at,
+      glucoseMgDl: value.reading.glucoseMgDl,
+      status: value.reading.status,
+      trend: current?.reading.trend ?? "none"
     }
-    const instant = DateTime.makeUnsafe(factory.value)
-    if (!windowContains(window, instant)) continue
-    const value = item.ValueInMgPerDl
-    if (value === null || value === undefined) {
-      withoutValue.add(factory.value)
-      continue
-    }
-    const glucoseMgDl = Math.round(value)
-    if (!isGlucose(glucoseMgDl)) {
-      rejected.set(factory.value, { instant: DateTime.formatIso(instant), reason: "value outside 20–600 mg/dL" })
-      continue
-    }
-    const local =
-      item.Timestamp === null || item.Timestamp === undefined ? Option.none() : parseLibreTime(item.Timestamp)
-    const reading: LibreReading = {
-      source,
-      reading: makeReading({
-        userId,
-        timestamp: instant,
-        glucoseMgDl,
-        trend: source === "history" ? "none" : libreTrend(item.TrendArrow),
-        trendRate: null,
-        status: libreStatus(item),
-        source: { provider, recordId: null },
-        displayTime: Option.match(local, {
-          onNone: () => null,
-          onSome: (wall) => libreDisplayTime(factory.value, wall)
-        })
-      })
-    }
-    const existing = byInstant.get(factory.value)
-    if (existing === undefined) byInstant.set(factory.value, reading)
-    else if (existing.source !== reading.source) {
-      byInstant.set(factory.value, mergeMeasurement(existing, reading, existing.reading))
-    } else if (preference(existing.reading) < preference(reading.reading)) byInstant.set(factory.value, reading)
   }
-  // The current reading and the history point of the same sensor minute, when one answer holds both (the phone
-  // was away, so the current reading stopped while the history caught up).
-  for (const [currentAt, current] of [...byInstant.entries()].filter(([, r]) => r.source === "current")) {
-    const twin = nearest(byInstant, currentAt, (candidate) => candidate.source === "history")
-    if (twin === undefined) continue
-    byInstant.delete(twin.at)
-    byInstant.set(currentAt, mergeMeasurement(current, twin.value, current.reading))
-  }
-  const readings = [...byInstant.entries()].sort(([a], [b]) => a - b).map(([, reading]) => reading)
-  const notRead = (at: number) => !byInstant.has(at)
-  return Result.succeed({
-    readings,
-    skippedWithoutValue: [...withoutValue].filter(notRead).length,
-    rejected: [...rejected.entries()].filter(([at]) => notRead(at)).map(([, item]) => item)
-  })
 }
 
 /** The entry nearest to `at` (but not at it), less than `SAME_MEASUREMENT_MILLIS` away, that `accept`s. */
@@ -203,20 +206,18 @@ export const reconcileWithStored = (
   const placed = new Map<number, LibreReading>()
   for (const candidate of readings) {
     const at = millisOf(candidate.reading)
-    const twin = storedAt.has(at) ? undefined : nearest(storedAt, at, () => true)
+    const exact = storedAt.get(at)
+    const twin = exact === undefined ? nearest(storedAt, at, () => true) : { at, value: exact }
     let target: LibreReading = candidate
     let targetAt = at
     if (twin !== undefined) {
       if (!windowContains(window, twin.value.timestamp)) continue
-      const previous: LibreReading = {
-        source: twin.value.trend === "none" ? "history" : "current",
-        reading: twin.value
-      }
+      const previous: LibreReading = { source: sourceOf(twin.value), reading: twin.value }
       target = mergeMeasurement(candidate, previous, twin.value)
       targetAt = twin.at
     }
     const already = placed.get(targetAt)
-    placed.set(targetAt, already === undefined ? target : mergeMeasurement(already, target, already.reading))
+    placed.set(targetAt, already === undefined ? target : mergeMeasurement(target, already, already.reading))
   }
   return [...placed.entries()].sort(([a], [b]) => a - b).map(([, reading]) => reading.reading)
 }

@@ -3,6 +3,7 @@ import {
   type CgmProviderShape,
   type ConnectionStore,
   DataChanges,
+  fetchedFromRecords,
   InvalidProviderResponse,
   makeWindow,
   NeedsReauthorization,
@@ -169,16 +170,7 @@ export const makeLibreLinkUpProvider = Effect.fnUntraced(function* (settings: Li
     }
     const { readings, skippedWithoutValue, rejected } = normalized.success
     const placed = reconcileWithStored(readings, yield* storedAround(userId, readings), window)
-    if (rejected.length > 0) {
-      yield* Effect.logWarning("LibreLinkUp values rejected").pipe(
-        Effect.annotateLogs({
-          userId,
-          count: rejected.length,
-          values: rejected.slice(0, 10).map((item) => `${item.instant}: ${item.reason}`)
-        })
-      )
-    }
-    return { readings: placed, skippedWithoutValue, rejected: rejected.length }
+    return yield* fetchedFromRecords(provider, userId, { readings: placed, skippedWithoutValue, rejected })
   })
 
   return CgmProvider.of({
