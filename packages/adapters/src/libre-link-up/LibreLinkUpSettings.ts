@@ -1,5 +1,5 @@
-import { Duration, Result } from "effect"
-import type { AppEnv } from "../dexcom/DexcomSettings.ts"
+import { Config, Duration, Option, Result } from "effect"
+import * as Environment from "../environment/index.ts"
 
 /** The global entry point: it answers as the US region and redirects other accounts to their own. */
 export const LIBRE_LINK_UP_GLOBAL_URL = "https://api.libreview.io"
@@ -119,65 +119,73 @@ export const makeLibreLinkUpSettings = (
   }
 }
 
-export interface LibreLinkUpEnvironment {
-  /** A region (`eu`, `us`, ...): logins start at its server. Optional: other accounts are redirected to theirs. */
-  readonly LIBRE_LINK_UP_REGION?: string | undefined
-  /** Overrides the server logins start at: any http(s) URL in development (a fake), a LibreView host elsewhere. */
-  readonly LIBRE_LINK_UP_BASE_URL?: string | undefined
-  /** The app version presented to LibreLinkUp (default 4.16.0). */
-  readonly LIBRE_LINK_UP_VERSION?: string | undefined
+/** `LIBRE_LINK_UP_REGION`: one of the regions, in any case. */
+const regionFormat: Environment.Format<LibreLinkUpRegion> = {
+  decode: (text) => {
+    const name = text.toLowerCase()
+    return isLibreLinkUpRegion(name)
+      ? Result.succeed(name)
+      : Result.fail(`must be one of ${LIBRE_LINK_UP_REGION_NAMES.join(", ")}`)
+  }
 }
 
 /**
- * Reads the LibreLinkUp settings from environment variables, reporting every problem at once and never a value.
- * Nothing is required: logins start at the global entry point, which redirects each account to its region.
- * `LIBRE_LINK_UP_REGION` starts them at a region's server instead; `LIBRE_LINK_UP_BASE_URL` at any server in
- * development (a fake on loopback) and only at LibreView's https hosts elsewhere, so that passwords never go
- * anywhere else. Setting both is refused: one of them would be ignored.
+ * `LIBRE_LINK_UP_BASE_URL`, without a trailing slash: any http(s) URL without credentials, query or fragment in
+ * development (a fake on loopback); when strict only LibreView's https servers, so that passwords never go anywhere
+ * else.
  */
-export const libreLinkUpSettingsFromEnvironment = (
-  env: LibreLinkUpEnvironment,
-  appEnv: AppEnv
-): Result.Result<LibreLinkUpSettings, ReadonlyArray<string>> => {
-  const problems: Array<string> = []
-  const regionRaw = env.LIBRE_LINK_UP_REGION?.trim().toLowerCase() || undefined
-  const baseUrlRaw = env.LIBRE_LINK_UP_BASE_URL?.trim() || undefined
-  const versionRaw = env.LIBRE_LINK_UP_VERSION?.trim() || undefined
-  const development = appEnv === "development"
-  let region: LibreLinkUpRegion | undefined
-  if (regionRaw !== undefined) {
-    if (isLibreLinkUpRegion(regionRaw)) region = regionRaw
-    else problems.push(`LIBRE_LINK_UP_REGION must be one of ${LIBRE_LINK_UP_REGION_NAMES.join(", ")}`)
-  }
-  let baseUrl: string | undefined
-  if (baseUrlRaw !== undefined) {
-    const origin = baseUrlRaw.replace(/\/+$/, "")
-    if (!isHttpBase(baseUrlRaw)) {
-      problems.push("LIBRE_LINK_UP_BASE_URL must be an http(s) URL without credentials, query or fragment")
-    } else if (!development && !isLibreLinkUpOrigin(origin)) {
-      problems.push(
-        `LIBRE_LINK_UP_BASE_URL must be an https LibreView server (${LIBRE_LINK_UP_GLOBAL_URL}, https://api-<region>.libreview.io, ...) when APP_ENV is ${appEnv}`
+const baseUrlFormat = (strictness: Environment.Strictness): Environment.Format<string> => ({
+  decode: (text) => {
+    const origin = text.replace(/\/+$/, "")
+    if (!isHttpBase(text)) return Result.fail("must be an http(s) URL without credentials, query or fragment")
+    if (strictness._tag === "Strict" && !isLibreLinkUpOrigin(origin)) {
+      return Result.fail(
+        `must be an https LibreView server (${LIBRE_LINK_UP_GLOBAL_URL}, https://api-<region>.libreview.io, ...) ${strictness.because}`
       )
-    } else {
-      baseUrl = origin
     }
+    return Result.succeed(origin)
   }
-  if (regionRaw !== undefined && baseUrlRaw !== undefined) {
-    problems.push(
-      "Set LIBRE_LINK_UP_REGION or LIBRE_LINK_UP_BASE_URL, not both: the base URL would override the region"
-    )
-  }
-  if (versionRaw !== undefined && !/^\d{1,3}\.\d{1,3}\.\d{1,3}$/.test(versionRaw)) {
-    problems.push("LIBRE_LINK_UP_VERSION must be an app version such as 4.16.0")
-  }
-  if (problems.length > 0) return Result.fail(problems)
-  return Result.succeed(
-    makeLibreLinkUpSettings({
-      // Only a development override (a fake) may lead elsewhere; the real entry points redirect to real hosts.
-      allowAnyHost: development && baseUrl !== undefined,
-      ...(region === undefined ? {} : { region }),
-      ...(baseUrl === undefined ? {} : { baseUrl }),
-      ...(versionRaw === undefined ? {} : { version: versionRaw })
-    })
-  )
+})
+
+/** `LIBRE_LINK_UP_VERSION`: an app version such as 4.16.0. */
+const versionFormat: Environment.Format<string> = {
+  decode: (text) =>
+    /^\d{1,3}\.\d{1,3}\.\d{1,3}$/.test(text)
+      ? Result.succeed(text)
+      : Result.fail("must be an app version such as 4.16.0")
 }
+
+export interface LibreLinkUpConfigOptions {
+  /** Strict: `LIBRE_LINK_UP_BASE_URL` may only name LibreView's https servers. */
+  readonly strictness: Environment.Strictness
+}
+
+/**
+ * LibreLinkUp's part of the environment. Nothing is required: logins start at the global entry point, which
+ * redirects each account to its region. `LIBRE_LINK_UP_REGION` starts them at a region's server instead;
+ * `LIBRE_LINK_UP_BASE_URL` at any server in development (a fake on loopback, which may then name any server as a
+ * region's) and only at LibreView's https servers when strict. Setting both is refused: one would be ignored.
+ * `LIBRE_LINK_UP_VERSION` is the app version presented (default 4.16.0, the minimum Abbott enforces since October
+ * 2025).
+ */
+export const libreLinkUpConfig = (options: LibreLinkUpConfigOptions): Config.Config<LibreLinkUpSettings> =>
+  Environment.all({
+    region: Environment.optional("LIBRE_LINK_UP_REGION", regionFormat),
+    baseUrl: Environment.optional("LIBRE_LINK_UP_BASE_URL", baseUrlFormat(options.strictness)),
+    version: Environment.withDefault("LIBRE_LINK_UP_VERSION", versionFormat, LIBRE_LINK_UP_DEFAULT_VERSION)
+  }).pipe(
+    Environment.check(({ region, baseUrl }) =>
+      Option.isSome(region) && Option.isSome(baseUrl)
+        ? ["Set LIBRE_LINK_UP_REGION or LIBRE_LINK_UP_BASE_URL, not both: the base URL would override the region"]
+        : []
+    ),
+    Config.map(({ region, baseUrl, version }) =>
+      makeLibreLinkUpSettings({
+        // Only a development override (a fake) may lead elsewhere; the real entry points redirect to real hosts.
+        allowAnyHost: options.strictness._tag === "Development" && Option.isSome(baseUrl),
+        ...Option.match(region, { onNone: () => ({}), onSome: (found) => ({ region: found }) }),
+        ...Option.match(baseUrl, { onNone: () => ({}), onSome: (url) => ({ baseUrl: url }) }),
+        version
+      })
+    )
+  )
