@@ -43,7 +43,7 @@ describe("the service with LibreLinkUp configured (a real process, the fake Libr
         region: "eu2",
         patients: [
           {
-            firstName: "Secret",
+            firstName: "Zephyrine",
             lastName: "Sibling",
             zone: "Europe/London",
             sensor: libreSensor({ start: frozen - 3_600_000, count: 50 })
