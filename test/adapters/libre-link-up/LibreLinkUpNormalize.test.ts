@@ -266,4 +266,26 @@ describe("one reading per sensor measurement", () => {
     assert.strictEqual(edge.length, 1)
     assert.deepStrictEqual(reconcileWithStored(edge, [storedCurrent], before), [])
   })
+
+  it("at the very instant of a stored reading: the history's value, the stored arrow; else the newest answer's", () => {
+    const stored = makeReading({
+      userId: alice,
+      timestamp: DateTime.makeUnsafe(T),
+      glucoseMgDl: 120,
+      trend: "flat",
+      source: { provider: LIBRE_LINK_UP_PROVIDER_ID, recordId: null },
+      displayTime: null
+    })
+    const around = window(T - MINUTE, T + MINUTE)
+    const history = normalize(graphOf([measurement(T, 118, null)], undefined, "UTC"), T - MINUTE, T + MINUTE)
+    assert.deepInclude(reconcileWithStored(history.readings, [stored], around)[0], { glucoseMgDl: 118, trend: "flat" })
+    // The phone was away: the stale current reading and its history point in one answer, then matched to the
+    // reading stored when that current reading was new. The newer answer's value (the history's) stays.
+    const away = normalize(
+      graphOf([measurement(T - 1000, 117, null)], measurement(T, 120, 3), "UTC"),
+      T - MINUTE,
+      T + MINUTE
+    )
+    assert.deepInclude(reconcileWithStored(away.readings, [stored], around)[0], { glucoseMgDl: 117, trend: "flat" })
+  })
 })

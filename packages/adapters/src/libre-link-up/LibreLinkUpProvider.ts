@@ -63,6 +63,7 @@ export const makeLibreLinkUpProvider = Effect.fnUntraced(function* (settings: Li
   const client = yield* makeLibreLinkUpClient(provider, settings)
   const logins = yield* makeLibreLinkUpLogin(provider, settings, client)
   const sessions = yield* makeLibreLinkUpSessions(provider, settings, client, logins)
+  let lastSweep = 0
   const lastGraphs = new Map<
     UserId,
     { readonly sealed: string; readonly atMillis: number; readonly graph: LibreGraph }
@@ -130,6 +131,13 @@ export const makeLibreLinkUpProvider = Effect.fnUntraced(function* (settings: Li
       })
     }
     const graph = yield* graphOf(userId, session, answer)
+    // Answers older than the interval serve nobody: they go at most once per interval, so memory holds only the
+    // graphs of the users read within the last one.
+    const interval = Duration.toMillis(settings.minGraphInterval)
+    if (now - lastSweep >= interval) {
+      for (const [user, kept] of lastGraphs) if (now - kept.atMillis >= interval) lastGraphs.delete(user)
+      lastSweep = now
+    }
     lastGraphs.set(userId, { sealed: session.sealed, atMillis: now, graph })
     return graph
   })
