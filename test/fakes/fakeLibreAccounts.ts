@@ -1,7 +1,7 @@
 /**
  * The accounts of the fake LibreLinkUp (`FakeLibreLinkUpServer.ts`): follower accounts with a home region, their
  * patients and sensors, tickets, failed logins and lockouts, and the answers LibreLinkUp gives about them
- * (guides/libre.md §3–5), as `{ status, body }` for the server to send.
+ * (see docs/libre.md), as `{ status, body }` for the server to send.
  */
 import { createHash, randomUUID } from "node:crypto"
 import { type LibreSensor, type LibreUnit, libreItemJson } from "./libreRecords.ts"

@@ -1,5 +1,5 @@
 /**
- * Builds a FreeStyle Libre sensor's readings as LibreLinkUp serves them (guides/libre.md §5–7): one current reading
+ * Builds a FreeStyle Libre sensor's readings as LibreLinkUp serves them (docs/libre.md): one current reading
  * a minute, a history point every 5 minutes on the same grid (0–2 s off, with a slightly smoothed value), times in
  * the `M/D/YYYY h:mm:ss AM` format, `FactoryTimestamp` in UTC and `Timestamp` on the patient's phone in its zone.
  * Also the readings a correct adapter must make of them (the oracle of the tests), computed by other means than the
