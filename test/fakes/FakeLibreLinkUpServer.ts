@@ -1,5 +1,5 @@
 /**
- * A fake of LibreLinkUp on loopback (node:http) that behaves as docs/libre.md describes LibreLinkUp: a global entry point
+ * A fake of LibreLinkUp on loopback (node:http), as docs/libre.md describes it: a global entry point
  * (answering as the US region) and one server per region, each on its own port, listed by
  * `/llu/config/country`'s `regionalMap`; a login at a server that is not the account's home answers a redirect
  * (`status 0`, `data.redirect`, `data.region`); answers carry their meaning in the body's `status` (2 a wrong
