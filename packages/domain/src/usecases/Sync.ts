@@ -96,10 +96,13 @@ const joinWindows = (windows: ReadonlyArray<TimeWindow>): ReadonlyArray<TimeWind
  * or the provider's history limit:
  * - the provider cannot tell: from the cursor, reaching back by the provider's overlap before the newest stored
  *   reading (late and backfilled records), up to now;
- * - the data's span: the same, but not before its first reading and only up to just past its newest one; none
- *   when the newest reading is older than the cursor;
+ * - the data's span: the same, but not before its first reading and up to just past its newest one; none when
+ *   the newest reading is older than the cursor;
  * - what changed since the last pull: exactly the windows the provider named;
  * - no data: none.
+ * Readings stamped after now (a sensor clock running ahead) are fetched when the provider names them: a provider
+ * that tells what changed will not name them again. No window reaches more than a day past now, though: a clock
+ * further ahead is broken, and a window to a far future would cost a call per `maxWindow`.
  */
 export const syncWindows = (
   connection: Connection,
@@ -108,6 +111,7 @@ export const syncWindows = (
   now: DateTime.Utc
 ): ReadonlyArray<TimeWindow> => {
   const horizon = horizonOf(connection, provider, now)
+  const reach = DateTime.add(now, { days: 1 })
   const from = DateTime.max(overlapStart(connection, provider), horizon)
   return DataChanges.$match(changes, {
     CannotTell: () => joinWindows([makeWindow(from, now)]),
@@ -118,11 +122,13 @@ export const syncWindows = (
         : joinWindows([
             makeWindow(
               DateTime.max(from, earliest),
-              DateTime.min(now, DateTime.addDuration(latest, Duration.seconds(1)))
+              DateTime.min(reach, DateTime.addDuration(latest, Duration.seconds(1)))
             )
           ]),
     ChangedSince: ({ windows }) =>
-      joinWindows(windows.map((window) => makeWindow(DateTime.max(window.from, horizon), window.to)))
+      joinWindows(
+        windows.map((window) => makeWindow(DateTime.max(window.from, horizon), DateTime.min(window.to, reach)))
+      )
   })
 }
 
