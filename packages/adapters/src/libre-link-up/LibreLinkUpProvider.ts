@@ -63,11 +63,6 @@ export const makeLibreLinkUpProvider = Effect.fnUntraced(function* (settings: Li
   const client = yield* makeLibreLinkUpClient(provider, settings)
   const logins = yield* makeLibreLinkUpLogin(provider, settings, client)
   const sessions = yield* makeLibreLinkUpSessions(provider, settings, client, logins)
-  let lastSweep = 0
-  const lastGraphs = new Map<
-    UserId,
-    { readonly sealed: string; readonly atMillis: number; readonly graph: LibreGraph }
-  >()
 
   const read = (session: LibreSession) =>
     client.send({
@@ -107,18 +102,12 @@ export const makeLibreLinkUpProvider = Effect.fnUntraced(function* (settings: Li
     return graph.value
   })
 
-  /** The patient's graph: the one read less than `minGraphInterval` ago, else one read (after a 401, one login). */
+  /**
+   * The patient's graph, read now: a sync on request gets fresh data; the scheduler reads it at most once a minute
+   * (`minPollInterval`). After a 401, one login and one more read.
+   */
   const readGraph = Effect.fnUntraced(function* (userId: UserId) {
     let session = yield* sessions.session(userId, null)
-    const now = yield* Clock.currentTimeMillis
-    const last = lastGraphs.get(userId)
-    if (
-      last !== undefined &&
-      last.sealed === session.sealed &&
-      now - last.atMillis < Duration.toMillis(settings.minGraphInterval)
-    ) {
-      return last.graph
-    }
     let answer = yield* read(session)
     if (answer.httpStatus === 401 && !session.fresh) {
       session = yield* sessions.session(userId, session.token)
@@ -130,16 +119,7 @@ export const makeLibreLinkUpProvider = Effect.fnUntraced(function* (settings: Li
         message: "LibreLinkUp refused a ticket it had just issued (HTTP 401); no further login before the next sync"
       })
     }
-    const graph = yield* graphOf(userId, session, answer)
-    // Answers older than the interval serve nobody: they go at most once per interval, so memory holds only the
-    // graphs of the users read within the last one.
-    const interval = Duration.toMillis(settings.minGraphInterval)
-    if (now - lastSweep >= interval) {
-      for (const [user, kept] of lastGraphs) if (now - kept.atMillis >= interval) lastGraphs.delete(user)
-      lastSweep = now
-    }
-    lastGraphs.set(userId, { sealed: session.sealed, atMillis: now, graph })
-    return graph
+    return yield* graphOf(userId, session, answer)
   })
 
   /** The provider's readings already stored within 20 s of `readings`, which may be the same measurements. */

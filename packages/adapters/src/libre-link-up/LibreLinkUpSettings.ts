@@ -90,8 +90,6 @@ export interface LibreLinkUpSettings {
   readonly lockedAccountBackoffMax: Duration.Duration
   /** A ticket this close to its expiry is replaced by a login before it is used. */
   readonly ticketRenewalMargin: Duration.Duration
-  /** A patient's graph is read at most once per this interval; a sync sooner uses the last answer. */
-  readonly minGraphInterval: Duration.Duration
 }
 
 export const makeLibreLinkUpSettings = (
@@ -111,7 +109,6 @@ export const makeLibreLinkUpSettings = (
     lockedAccountBackoff: Duration.minutes(15),
     lockedAccountBackoffMax: Duration.hours(6),
     ticketRenewalMargin: Duration.hours(1),
-    minGraphInterval: Duration.minutes(1),
     ...rest,
     baseUrl: (
       rest.baseUrl ?? (region === undefined ? LIBRE_LINK_UP_GLOBAL_URL : LIBRE_LINK_UP_REGIONS[region])

@@ -1,7 +1,7 @@
 import { Option } from "effect"
 
 // `M/D/YYYY h:mm:ss AM`: no zero padding of month, day or hour, a 12-hour clock, no zone, no fraction.
-const LIBRE_TIME = /^(\d{1,2})\/(\d{1,2})\/(\d{4}) (\d{1,2}):(\d{2}):(\d{2}) ([AP]M)$/
+const LIBRE_TIME = /^(\d{1,2})\/(\d{1,2})\/(\d{4}) (\d{1,2}):(\d{2}):(\d{2}) ([AP]M)$/i
 
 /**
  * Reads a LibreLinkUp time as the wall-clock reading it is, counted as if it were UTC (epoch milliseconds, whole
@@ -23,7 +23,7 @@ export const parseLibreTime = (text: string): Option.Option<number> => {
   if (month < 1 || month > 12 || day < 1 || hour12 < 1 || hour12 > 12 || minute > 59 || second > 59) {
     return Option.none()
   }
-  const hour = (hour12 % 12) + (match[7] === "PM" ? 12 : 0)
+  const hour = (hour12 % 12) + (match[7]?.toUpperCase() === "PM" ? 12 : 0)
   const millis = Date.UTC(year, month - 1, day, hour, minute, second)
   // Date.UTC rolls an impossible day (2/30) into the next month: such a date was never a LibreLinkUp time.
   if (new Date(millis).getUTCDate() !== day) return Option.none()
