@@ -131,7 +131,11 @@ export const makeLibreLinkUpLogin = Effect.fnUntraced(function* (
     const mapped = Option.flatMap(answer, (found) =>
       Option.flatMap(found.envelope, (body) => decodeCountryConfig(body.data))
     )
-    const lslApi = Option.flatMap(mapped, (config) => Option.fromNullishOr(config.regionalMap[region]?.lslApi))
+    const lslApi = Option.flatMap(mapped, (config) =>
+      Option.fromNullishOr(
+        Object.entries(config.regionalMap).find(([name]) => name.toLowerCase() === region)?.[1].lslApi
+      )
+    )
     const fromMap = Option.map(lslApi, (url) => url.trim().replace(/\/+$/, ""))
     const server =
       Option.isSome(fromMap) && acceptableServer(fromMap.value)
