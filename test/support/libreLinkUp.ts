@@ -8,8 +8,7 @@ import {
   type LibreLinkUpSettings,
   makeLibreLinkUpProvider,
   makeLibreLinkUpSettings,
-  makeSimulatorProvider,
-  TokenCipher
+  makeSimulatorProvider
 } from "@bg-ingest/adapters"
 import {
   type CgmProviderShape,
@@ -28,7 +27,8 @@ import { Clock, DateTime, Duration, Effect, Layer, Redacted } from "effect"
 import { FetchHttpClient } from "effect/http"
 import { TestClock } from "effect/testing"
 import type { FakeLibreLinkUp } from "../fakes/FakeLibreLinkUpServer.ts"
-import { TEST_TOKEN_KEY } from "./dexcom.ts"
+import { testCrypto } from "./crypto.ts"
+import { testTokenCipher } from "./dexcom.ts"
 import { testSchedulerSettings, testSyncSettings } from "./domain.ts"
 
 /** Settings pointing at the fake's global entry point, with short retry delays so that live tests stay fast. */
@@ -51,8 +51,9 @@ export const libreProviderLayer = (fake: FakeLibreLinkUp, overrides: Partial<Lib
       Layer.mergeAll(
         InMemoryConnectionStore.layer,
         InMemoryReadingStore.layer,
-        TokenCipher.layer(TEST_TOKEN_KEY),
-        FetchHttpClient.layer
+        testTokenCipher,
+        FetchHttpClient.layer,
+        testCrypto
       )
     )
   )
@@ -98,7 +99,8 @@ export const libreServiceLayer = (
     options.stores ?? Layer.mergeAll(InMemoryReadingStore.layer, InMemoryConnectionStore.layer),
     InMemoryEventPublisher.layer(),
     InMemoryOAuthStateStore.layer,
-    TokenCipher.layer(TEST_TOKEN_KEY),
+    testTokenCipher,
+    testCrypto,
     Layer.succeed(SyncSettings, testSyncSettings),
     Layer.succeed(SchedulerSettings, testSchedulerSettings)
   )

@@ -19,7 +19,8 @@ import {
   LIBRE_PATHS
 } from "../../fakes/FakeLibreLinkUpServer.ts"
 import { type LibreSensor, libreSensor } from "../../fakes/libreRecords.ts"
-import { TEST_TOKEN_KEY } from "../../support/dexcom.ts"
+import { testCrypto } from "../../support/crypto.ts"
+import { testTokenCipher } from "../../support/dexcom.ts"
 import { expectedAfterPolls, type LibrePoll, storedLibre } from "../../support/libreExpected.ts"
 import {
   connectLibre,
@@ -266,8 +267,9 @@ describe("LibreLinkUp credentials and tickets", () => {
           Layer.mergeAll(
             InMemoryConnectionStore.layer,
             InMemoryReadingStore.layer,
-            TokenCipher.layer(TEST_TOKEN_KEY),
-            FetchHttpClient.layer
+            testTokenCipher,
+            FetchHttpClient.layer,
+            testCrypto
           )
         )
       )

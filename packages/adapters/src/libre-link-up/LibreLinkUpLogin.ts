@@ -1,6 +1,7 @@
-import { createHash, createHmac, randomBytes } from "node:crypto"
 import { InvalidProviderResponse, type ProviderId, ProviderUnavailable, type RateLimited } from "@bg-ingest/domain"
 import { Clock, Data, DateTime, Duration, Effect, Option, Redacted, Schema } from "effect"
+import { Digest, Mac } from "effect/crypto"
+import { Hex } from "effect/encoding"
 import { type LibreAnswer, type LibreLinkUpClient, lockOf } from "./LibreLinkUpClient.ts"
 import {
   LibreCountryConfig,
@@ -32,6 +33,8 @@ export interface LibreLoggedIn {
   readonly expiresAtMillis: number
   /** The follower's user id, whose SHA-256 is `account-id`. */
   readonly userId: string
+  /** `account-id`: the SHA-256 hex digest of `userId`, sent on every authenticated call. */
+  readonly accountId: string
 }
 
 /**
@@ -48,8 +51,7 @@ export class LoginRefused extends Data.TaggedError("LoginRefused")<{
 
 export type LoginError = LoginRefused | RateLimited | ProviderUnavailable | InvalidProviderResponse
 
-/** `account-id`: the SHA-256 hex digest of the follower's user id, sent on every authenticated call. */
-export const libreAccountId = (userId: string): string => createHash("sha256").update(userId, "utf8").digest("hex")
+const encoder = new TextEncoder()
 
 /** The key refusals and rate limits are kept under: one LibreLinkUp account, however its username is typed. */
 export const libreAccountKey = (username: string) => username.trim().toLowerCase()
@@ -90,7 +92,8 @@ const iso = (millis: number) => DateTime.formatIso(DateTime.makeUnsafe(millis)).
  * `refusedCredentialsBackoff`, and after two refused passwords no password of that account is (the third failure
  * would lock it); after it locked an account, no login of it is tried before the lockout it announced
  * has passed (at least `lockedAccountBackoff`, doubling with each lockout in a row), whoever asks. Refused pairs
- * are remembered by an HMAC under a key that lives and dies with the process, never as the password.
+ * are remembered by an HMAC under a key that lives and dies with the process, never as the password. Needs
+ * `effect/crypto`'s `Digest` and `Mac`.
  */
 export const makeLibreLinkUpLogin = Effect.fnUntraced(function* (
   provider: ProviderId,
@@ -102,12 +105,17 @@ export const makeLibreLinkUpLogin = Effect.fnUntraced(function* (
   const regionServers = new Map<string, string>()
   /** The region each account's last login ended in, so that the next login of it (a new connect) goes there. */
   const accountRegions = new Map<string, string>()
-  const fingerprintKey = randomBytes(32)
+  const digest = yield* Digest.Digest
+  const mac = yield* Mac.Mac
+  const fingerprintKey = yield* Effect.orDie(mac.generateKey(Mac.hmacSha256))
 
   const fingerprint = (account: LibreAccount) =>
-    createHmac("sha256", fingerprintKey)
-      .update(`${libreAccountKey(account.username)}\u0000${account.password}`)
-      .digest("hex")
+    mac
+      .sign(fingerprintKey, encoder.encode(`${libreAccountKey(account.username)}\u0000${account.password}`))
+      .pipe(Effect.map(Hex.encode), Effect.orDie)
+
+  /** `account-id`: the SHA-256 hex digest (64 lower-case characters) of the follower's user id. */
+  const accountIdOf = (userId: string) => digest.digestHex(Digest.sha256, encoder.encode(userId))
 
   const acceptableServer = (url: string) =>
     settings.allowAnyHost ? URL.canParse(url) && /^https?:$/.test(new URL(url).protocol) : isLibreLinkUpOrigin(url)
@@ -176,7 +184,7 @@ export const makeLibreLinkUpLogin = Effect.fnUntraced(function* (
     const fingerprints = new Set(
       reason === "invalid_credentials" && earlier?.reason === reason ? earlier.fingerprints : []
     )
-    fingerprints.add(fingerprint(account))
+    fingerprints.add(yield* fingerprint(account))
     refusals.set(key, { fingerprints, reason, atMillis: now, untilMillis: now + Duration.toMillis(backoff) })
     yield* Effect.logWarning("LibreLinkUp refused a login: these credentials are not tried again for a while").pipe(
       Effect.annotateLogs({ reason, notBefore: Duration.format(backoff) })
@@ -219,7 +227,7 @@ export const makeLibreLinkUpLogin = Effect.fnUntraced(function* (
         message: `LibreLinkUp refused ${refusal.fingerprints.size} passwords of this account in a row, and locks it at the third: no login of it is tried before ${iso(refusal.untilMillis)}, whatever the password`
       })
     }
-    if (!refusal.fingerprints.has(fingerprint(account))) return
+    if (!refusal.fingerprints.has(yield* fingerprint(account))) return
     return yield* new LoginRefused({
       reason: "recently_refused",
       retryAfter: null,
@@ -323,11 +331,12 @@ export const makeLibreLinkUpLogin = Effect.fnUntraced(function* (
       region,
       token: Redacted.make(authTicket.token),
       expiresAtMillis: authTicket.expires * 1000,
-      userId: user.id
+      userId: user.id,
+      accountId: yield* accountIdOf(user.id)
     } satisfies LibreLoggedIn
   })
 
-  return { login, regionServer }
+  return { login, regionServer, accountIdOf }
 })
 
 export type LibreLinkUpLogin = Effect.Success<ReturnType<typeof makeLibreLinkUpLogin>>

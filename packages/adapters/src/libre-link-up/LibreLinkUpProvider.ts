@@ -16,6 +16,7 @@ import {
   windowMillis
 } from "@bg-ingest/domain"
 import { Clock, DateTime, Duration, Effect, Layer, Option, Result, Schema } from "effect"
+import type { Digest, Mac } from "effect/crypto"
 import type { HttpClient } from "effect/http"
 import type { TokenCipher } from "../crypto/TokenCipher.ts"
 import { type LibreAnswer, makeLibreLinkUpClient } from "./LibreLinkUpClient.ts"
@@ -174,11 +175,14 @@ export const makeLibreLinkUpProvider = Effect.fnUntraced(function* (settings: Li
 export const LibreLinkUpProvider = {
   make: makeLibreLinkUpProvider,
   /**
-   * Needs a `ConnectionStore`, a `ReadingStore` (to keep a measurement seen twice in one place), a `TokenCipher`
-   * and an `HttpClient` (e.g. `FetchHttpClient.layer`).
+   * Needs a `ConnectionStore`, a `ReadingStore` (to keep a measurement seen twice in one place), a `TokenCipher`,
+   * an `HttpClient` (e.g. `FetchHttpClient.layer`) and `effect/crypto`'s `Digest` and `Mac`.
    */
   layer: (
     settings: LibreLinkUpSettings
-  ): Layer.Layer<CgmProvider, never, HttpClient.HttpClient | TokenCipher | ConnectionStore | ReadingStore> =>
-    Layer.effect(CgmProvider, makeLibreLinkUpProvider(settings))
+  ): Layer.Layer<
+    CgmProvider,
+    never,
+    HttpClient.HttpClient | TokenCipher | ConnectionStore | ReadingStore | Digest.Digest | Mac.Mac
+  > => Layer.effect(CgmProvider, makeLibreLinkUpProvider(settings))
 } as const

@@ -20,7 +20,6 @@ import {
   type LibreLinkUpLogin,
   type LibreLoggedIn,
   type LoginRefused,
-  libreAccountId,
   libreAccountKey
 } from "./LibreLinkUpLogin.ts"
 import { LibreConnections, LibreTicket } from "./LibreLinkUpSchemas.ts"
@@ -110,7 +109,7 @@ export const makeLibreLinkUpSessions = Effect.fnUntraced(function* (
     patientId: stored.patientId,
     baseUrl: loggedIn.baseUrl,
     account: libreAccountKey(stored.username),
-    accountId: libreAccountId(loggedIn.userId),
+    accountId: loggedIn.accountId,
     token: loggedIn.token,
     expiresAtMillis: loggedIn.expiresAtMillis
   })
@@ -121,7 +120,7 @@ export const makeLibreLinkUpSessions = Effect.fnUntraced(function* (
       operation: "connections",
       baseUrl: loggedIn.baseUrl,
       path: "/llu/connections",
-      auth: { token: loggedIn.token, accountId: libreAccountId(loggedIn.userId) },
+      auth: { token: loggedIn.token, accountId: loggedIn.accountId },
       account: libreAccountKey(account.username),
       retry: true
     })
@@ -259,6 +258,7 @@ export const makeLibreLinkUpSessions = Effect.fnUntraced(function* (
           const restored = sessionOf(sealed, stored, {
             ...ticket,
             token: Redacted.make(ticket.token),
+            accountId: yield* logins.accountIdOf(ticket.userId),
             baseUrl,
             region: stored.region
           })

@@ -7,12 +7,13 @@ import { makeSimulatorProvider } from "@bg-ingest/adapters/simulator"
 import type { CgmProviderShape, ConnectionStore, ReadingStore } from "@bg-ingest/domain"
 import { Config, Effect } from "effect"
 import type { HttpClient } from "effect/http"
+import type { CryptoServices } from "../Crypto.ts"
 
 /**
  * What a provider may need from the service: where connections and readings are kept, the cipher of credentials,
- * `fetch`.
+ * `fetch`, and `effect/crypto`.
  */
-export type ProviderNeeds = ConnectionStore | ReadingStore | TokenCipher | HttpClient.HttpClient
+export type ProviderNeeds = ConnectionStore | ReadingStore | TokenCipher | HttpClient.HttpClient | CryptoServices
 
 /** One provider the service can run: its part of the environment, and the provider made from what it decoded. */
 export type ProviderEntry<Settings> = {
