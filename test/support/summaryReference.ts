@@ -36,6 +36,8 @@ const events = (readings: ReadonlyArray<[number, number]>, interval: number, thr
   let inEvent = false
   let i = 0
   while (i < readings.length) {
+    // A gap breaks the run that is the event.
+    if (i > 0 && readings[i]![0] - readings[i - 1]![0] > 2 * interval) inEvent = false
     const below = readings[i]![1] < threshold
     let j = i
     while (

@@ -69,10 +69,11 @@ def runs(times, values, threshold, interval):
     result = []
     for t, v in zip(times, values):
         below = v < threshold
-        if result and result[-1]["below"] == below and t - result[-1]["last"] <= 2 * interval:
+        after_gap = bool(result) and t - result[-1]["last"] > 2 * interval
+        if result and result[-1]["below"] == below and not after_gap:
             result[-1]["last"] = t
         else:
-            result.append({"below": below, "first": t, "last": t})
+            result.append({"below": below, "first": t, "last": t, "after_gap": after_gap})
     return result
 
 
@@ -80,6 +81,8 @@ def count_events(times, values, threshold, interval):
     events = 0
     in_event = False
     for run in runs(times, values, threshold, interval):
+        if run["after_gap"]:
+            in_event = False  # a gap breaks the run that is the event
         long_enough = run["last"] - run["first"] + interval >= 15 * 60
         if run["below"] and not in_event and long_enough:
             events += 1

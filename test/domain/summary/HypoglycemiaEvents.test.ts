@@ -59,12 +59,18 @@ describe("hypoglycemia events", () => {
     assert.deepStrictEqual(summaryOf(points([30, 35, 40]), DAY).hypoglycemiaEvents, { level1: 1, level2: 0 })
   })
 
-  it("a gap does not end an event: only 15 minutes at or above the threshold do", () => {
+  it("a gap ends an event: after it, a new event needs its own 15 minutes below", () => {
     const inEvent = [...times(12, 110), ...times(3, 60)] // 00:00–01:10
     const afterGap = every(at("2025-06-02T03:00:00Z"), 300, [60, 60, 60, 80, 80, 80, 60, 60, 60])
     const points = [...every(START, 300, inEvent), ...afterGap]
-    // The run after the gap continues the first event; 15 minutes in range then end it; the last run is a second.
-    assert.deepStrictEqual(summaryOf(points, DAY).hypoglycemiaEvents, { level1: 2, level2: 0 })
+    // The first event ends at the gap; the run after it is a second; 15 minutes in range end that; the last a third.
+    assert.deepStrictEqual(summaryOf(points, DAY).hypoglycemiaEvents, { level1: 3, level2: 0 })
+    // A short low run after the gap is no event, even though the readings before the gap were one.
+    const shortAfterGap = every(at("2025-06-02T03:00:00Z"), 300, [60, 60, 110, 110, 110])
+    assert.deepStrictEqual(summaryOf([...every(START, 300, inEvent), ...shortAfterGap], DAY).hypoglycemiaEvents, {
+      level1: 1,
+      level2: 0
+    })
   })
 
   it("the run counter on its own: durations are last − first + interval", () => {

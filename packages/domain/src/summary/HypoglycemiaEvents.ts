@@ -7,8 +7,9 @@ export const HYPOGLYCEMIA_EVENT_SECONDS = 15 * 60
  * - an event starts when a run of consecutive readings below the threshold lasts at least 15 minutes, its duration
  *   being `last − first + interval`;
  * - it ends when a run of consecutive readings at or above the threshold lasts at least 15 minutes;
- * - readings further apart than `2 · interval` are not consecutive: the gap breaks the run it falls in (an event
- *   in progress goes on until a run at or above the threshold ends it).
+ * - readings further apart than `2 · interval` are not consecutive: the gap breaks the run it falls in, and an
+ *   event is such a run, so a gap ends an event in progress (nothing is known of the glucose in between); after
+ *   the gap a new event needs its own 15 minutes below the threshold.
  */
 export const countHypoglycemiaEvents = (
   seconds: ArrayLike<number>,
@@ -26,7 +27,11 @@ export const countHypoglycemiaEvents = (
   for (let i = 0; i < count; i++) {
     const at = seconds[i]!
     const below = values[i]! < threshold
-    const continues = runStart >= 0 && at - seconds[i - 1]! <= maxGap
+    if (i > 0 && at - seconds[i - 1]! > maxGap) {
+      inEvent = false
+      runStart = -1
+    }
+    const continues = runStart >= 0
     if (below !== inEvent) {
       if (!continues) runStart = i
       if (at - seconds[runStart]! >= needed) {

@@ -5,6 +5,7 @@ import type {
   AuthorizationRejected,
   CredentialsRejected,
   InvalidProviderResponse,
+  PatientChoiceRequired,
   ProviderUnavailable,
   RateLimited,
   SiteRefused
@@ -78,6 +79,7 @@ export type ConnectWithCredentialsError =
   | UnknownProvider
   | NotConnectable<"credentials">
   | CredentialsRejected
+  | PatientChoiceRequired
   | RateLimited
   | ProviderUnavailable
   | InvalidProviderResponse

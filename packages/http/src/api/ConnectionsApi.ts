@@ -7,6 +7,7 @@ import {
   ConnectionNotFoundProblem,
   CredentialsRejectedProblem,
   DependencyUnavailable,
+  PatientChoiceRequiredProblem,
   ProviderFailed,
   ProviderNotConfigured,
   ProviderRateLimited,
@@ -42,6 +43,7 @@ export class ConnectionsApi extends HttpApiGroup.make("connections")
       success: [ConnectionJson, ConnectionJson.pipe(HttpApiSchema.status(201))],
       error: [
         CredentialsRejectedProblem,
+        PatientChoiceRequiredProblem,
         SiteRefusedProblem,
         ProviderTakesNoCredentials,
         ProviderTakesNoSite,
@@ -54,14 +56,16 @@ export class ConnectionsApi extends HttpApiGroup.make("connections")
       OpenApi.annotations({
         summary: "Connect a provider account with its username and password, or a user's own site",
         description:
-          "For providers without OAuth. dexcom-share takes { username, password }: one login at the provider checks " +
-          "the credentials (a refused login is never repeated, so that retries cannot lock the account). nightscout " +
-          "takes { url, token } or { url, api_secret } (a read link with ?token= needs no more): one call checks that " +
-          "the site is one the service may call (https outside development; never a loopback, private, link-local or " +
-          "metadata address) and that the credential opens it. Then they are stored encrypted and the connection is " +
-          "polled from now on, backfilling as far as the provider keeps data (Dexcom Share: 24 hours). 201 when the " +
+          "For providers without OAuth: dexcom-share and libre-link-up. One login at the provider checks the " +
+          "credentials (a refused login is never repeated, so that retries cannot lock the account), then they are " +
+          "stored encrypted and the connection is polled from now on, backfilling as far as the provider keeps data " +
+          "(Dexcom Share: 24 hours; LibreLinkUp: 12 hours). A LibreLinkUp follower account may follow several " +
+          "patients: name the one to read with patient_id (a 400 patient-choice-required lists them). 201 when the " +
           "connection is new; 200 when it existed (its credentials are replaced and polling resumes where it " +
-          "stopped). Passwords, secrets and tokens are never shown by any endpoint."
+          "stopped). nightscout takes { url, token } or { url, api_secret } instead (a read link with ?token= needs " +
+          "no more): one call checks that the site is one the service may call (https outside development; never a " +
+          "loopback, private, link-local or metadata address) and that the credential opens it. Passwords, secrets " +
+          "and tokens are never shown by any endpoint."
       })
     ),
     HttpApiEndpoint.post("sync", "/api/bg/:userId/connections/:provider/sync", {

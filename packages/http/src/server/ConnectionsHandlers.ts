@@ -32,7 +32,11 @@ export const ConnectionsHandlers = HttpApiBuilder.group(
                   .connectToSite(params.userId, params.provider, siteAccessOf(payload))
                   .pipe(Effect.catch(toProblem))
               : yield* connect
-                  .connectWithCredentials(params.userId, params.provider, payload)
+                  .connectWithCredentials(params.userId, params.provider, {
+                    username: payload.username,
+                    password: payload.password,
+                    patientId: payload.patient_id
+                  })
                   .pipe(Effect.catch(toProblem))
           const body = toConnectionJson(connection)
           // The target URI is the connection itself, so a 201 needs no Location.

@@ -18,6 +18,7 @@ import {
   ConnectionNotFoundProblem,
   CredentialsRejectedProblem,
   DependencyUnavailable,
+  PatientChoiceRequiredProblem,
   ProviderFailed,
   ProviderNotConfigured,
   ProviderNotConnectable,
@@ -67,6 +68,12 @@ const problems = {
   AuthorizationStateInvalid: (error) => new AuthorizationFailed({ detail: error.message, reason: error.reason }),
   AuthorizationRejected: (error) => new AuthorizationFailed({ detail: error.message, reason: error.reason }),
   CredentialsRejected: (error) => new CredentialsRejectedProblem({ detail: error.message, reason: error.reason }),
+  PatientChoiceRequired: (error) =>
+    new PatientChoiceRequiredProblem({
+      detail: error.message,
+      reason: error.reason,
+      patients: error.patients.map((patient) => ({ patient_id: patient.patientId, name: patient.name }))
+    }),
   ConnectionNotFound: (error) => new ConnectionNotFoundProblem({ detail: error.message }),
   ConnectionNotPollable: (error) =>
     new ConnectionNeedsAttention({ detail: error.message, connection_status: error.status }),
