@@ -12,6 +12,13 @@ const entry = (sgv: number, steps = 1) => ({ type: "sgv", sgv, date: fiveMinutes
 
 const UNAUTHORIZED = { status: 401, message: "Unauthorized", description: "Invalid/Missing" }
 
+const refusalsCounted = Effect.map(get("/metrics"), (answer) => {
+  const line = String(answer.body)
+    .split("\n")
+    .find((l) => l.startsWith("bg_ingest_nightscout_refusals_total"))
+  return line === undefined ? 0 : Number(line.split(" ").at(-1))
+})
+
 describe("Nightscout site credentials and access", () => {
   it.live("POST opens the site (201) with credentials shown once and never cached; again rotates them (200)", () =>
     withServer(
@@ -110,6 +117,7 @@ describe("Nightscout site credentials and access", () => {
               answer.status,
               answer.body
             ])
+          const before = yield* refusalsCounted
           assert.deepStrictEqual(yield* write({}, `?token=${site.readToken}`), [401, UNAUTHORIZED])
           assert.deepStrictEqual(yield* write({ "api-secret": site.readToken }), [401, UNAUTHORIZED])
           assert.deepStrictEqual(yield* write({ "api-secret": sha1(site.readToken) }), [401, UNAUTHORIZED])
@@ -117,6 +125,7 @@ describe("Nightscout site credentials and access", () => {
           assert.deepStrictEqual(yield* write({ "api-secret": site.apiSecret }), [401, UNAUTHORIZED])
           assert.deepStrictEqual(yield* write({}, `?token=${site.apiSecret}`), [401, UNAUTHORIZED])
           assert.deepStrictEqual(yield* write({}), [401, UNAUTHORIZED])
+          assert.strictEqual((yield* refusalsCounted) - before, 6)
           assert.deepStrictEqual(yield* storedReadings("alice"), [])
           assert.strictEqual((yield* write(site.secretHeader))[0], 200)
           assert.strictEqual((yield* storedReadings("alice")).length, 1)

@@ -9,7 +9,7 @@ import {
   ReadingStore,
   type UserId
 } from "@bg-ingest/domain"
-import { Clock, DateTime, Effect, Option, Result } from "effect"
+import { Clock, DateTime, Effect, Metric, Option, Result } from "effect"
 import type { HttpServerRequest } from "effect/http"
 import { HttpServerResponse } from "effect/http"
 import { NIGHTSCOUT_MAX_COUNT } from "../../api/NightscoutSiteQuery.ts"
@@ -19,6 +19,10 @@ import { nightscoutError, unauthorized } from "./NightscoutResponses.ts"
 import { parseUpload, readUploadBody } from "./NightscoutUploads.ts"
 
 const SHA1_HEX = /^[0-9a-f]{40}$/i
+
+export const nightscoutRefusals = Metric.counter("bg_ingest_nightscout_refusals_total", {
+  description: "Requests to users' Nightscout sites refused for a missing, wrong or read-only credential"
+})
 /** Nightscout's answer to a request without a date bound: the last 4 days. */
 const DEFAULT_REACH_MILLIS = 4 * 86_400_000
 
@@ -91,13 +95,15 @@ export const makeNightscoutSite = Effect.gen(function* () {
   const ingest = yield* Ingest
 
   /** The access a request has, or the answer that refuses it. */
+  const refuse = Metric.update(nightscoutRefusals, 1).pipe(Effect.andThen(Effect.fail(unauthorized())))
+
   const access = (request: SiteRequest, needs: "read" | "write") =>
     sites.authorize(presentedCredentials(request.headers, request.query), request.site).pipe(
       Effect.flatMap((granted) =>
-        needs === "write" && granted.role !== "uploader" ? Effect.fail(unauthorized()) : Effect.succeed(granted)
+        needs === "write" && granted.role !== "uploader" ? refuse : Effect.succeed(granted)
       ),
       Effect.catchTags({
-        NightscoutAccessDenied: () => Effect.fail(unauthorized()),
+        NightscoutAccessDenied: () => refuse,
         NightscoutSiteStoreError: (error) => Effect.flatMap(unavailable(error), Effect.fail)
       })
     )
@@ -136,14 +142,11 @@ export const makeNightscoutSite = Effect.gen(function* () {
   const experimentsTest = (request: SiteRequest) =>
     guarded(request, "write", () => Effect.succeed(HttpServerResponse.jsonUnsafe({ status: "ok" })))
 
-  /** Always 200, as Nightscout's: what the credential presented may do here. */
+  /** Always 200, as Nightscout's: what the credential presented may do here (a probe, not counted as a refusal). */
   const verifyAuth = (request: SiteRequest) =>
-    access(request, "read").pipe(
+    sites.authorize(presentedCredentials(request.headers, request.query), request.site).pipe(
       Effect.map(Option.some),
-      Effect.catchIf(
-        (answer) => HttpServerResponse.isHttpServerResponse(answer) && answer.status === 401,
-        () => Effect.succeed(Option.none<NightscoutAccess>())
-      ),
+      Effect.catchTag("NightscoutAccessDenied", () => Effect.succeed(Option.none<NightscoutAccess>())),
       Effect.map((granted) =>
         HttpServerResponse.jsonUnsafe({
           status: 200,
@@ -157,7 +160,7 @@ export const makeNightscoutSite = Effect.gen(function* () {
           }
         })
       ),
-      Effect.catchIf(HttpServerResponse.isHttpServerResponse, Effect.succeed)
+      Effect.catchTag("NightscoutSiteStoreError", unavailable)
     )
 
   /** The readings a query selects: newest first, `count` of them, inside its date bounds (else the last 4 days). */
