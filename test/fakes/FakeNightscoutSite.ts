@@ -1,5 +1,5 @@
 /**
- * A fake Nightscout site (cgm-remote-monitor's REST API v1, as guides/nightscout.md describes it) on loopback, for
+ * A fake Nightscout site (cgm-remote-monitor 15's REST API v1, as docs/nightscout.md describes it) on loopback, for
  * the `nightscout` provider: entries kept as posted, whatever they hold; `GET api/v1/entries(.json)` and
  * `entries/<type>.json` newest first by `date`, `count` (default 10), `find[date]` compared as numbers read with
  * parseInt, `find[dateString]` compared as text, the 4-day bound without a date condition; `verifyauth`; the

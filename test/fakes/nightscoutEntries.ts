@@ -1,5 +1,5 @@
 /**
- * Builds Nightscout entries as uploaders leave them on a site (guides/nightscout.md §1), quirks included, together
+ * Builds Nightscout entries as uploaders leave them on a site (docs/nightscout.md), quirks included, together
  * with the readings a correct `nightscout` provider makes of them (the oracle of the tests).
  */
 

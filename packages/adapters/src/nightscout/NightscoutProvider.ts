@@ -53,7 +53,7 @@ const numericDate = (entry: unknown): number | undefined => {
 }
 
 /**
- * A user's own Nightscout site (guides: REST API v1) as a `CgmProvider`. The user connects it with its URL and a
+ * A user's own Nightscout site (its REST API v1; docs/nightscout.md) as a `CgmProvider`. The user connects it with its URL and a
  * read token or the API secret (`siteLogin`); both are sealed by the `TokenCipher` into the connection. Every
  * request goes only to an address the `SitePolicy` allows, checked again right before it is sent.
  */
