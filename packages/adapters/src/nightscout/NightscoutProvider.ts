@@ -53,9 +53,9 @@ const numericDate = (entry: unknown): number | undefined => {
 }
 
 /**
- * A user's own Nightscout site (its REST API v1; docs/nightscout.md) as a `CgmProvider`. The user connects it with its URL and a
- * read token or the API secret (`siteLogin`); both are sealed by the `TokenCipher` into the connection. Every
- * request goes only to an address the `SitePolicy` allows, checked again right before it is sent.
+ * A user's own Nightscout site (its REST API v1; docs/nightscout.md) as a `CgmProvider`. The user connects it with
+ * its URL and a read token or the API secret (`siteLogin`); both are sealed by the `TokenCipher` into the
+ * connection. Every request goes only to an address the `SitePolicy` allows, checked again right before it is sent.
  */
 export const makeNightscoutProvider = Effect.fnUntraced(function* (settings: NightscoutSettings) {
   const provider = NIGHTSCOUT_PROVIDER_ID
