@@ -1,4 +1,4 @@
-import { createServer, type IncomingMessage, type ServerResponse } from "node:http"
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http"
 import type { AddressInfo } from "node:net"
 import { Effect } from "effect"
 
@@ -14,6 +14,8 @@ export interface FakeHandlers {
   readonly handle: (request: IncomingMessage, response: ServerResponse) => Promise<void>
   /** Answers a request whose handler threw, when nothing was sent yet, as the real service would fail. */
   readonly onError: (request: IncomingMessage, response: ServerResponse, error: unknown) => void
+  /** Anything else the fake needs of its server before it listens (more listeners, such as `clientError`). */
+  readonly setup?: (server: Server) => void
 }
 
 /** Starts a `node:http` server for a fake on 127.0.0.1, port 0. */
@@ -25,6 +27,7 @@ export const startFakeServer = (handlers: FakeHandlers): Promise<FakeServer> =>
         else response.destroy()
       })
     })
+    handlers.setup?.(server)
     server.once("error", reject)
     server.listen(0, "127.0.0.1", () => {
       resolve({

@@ -11,6 +11,7 @@
  */
 import { randomUUID } from "node:crypto"
 import type { IncomingMessage, ServerResponse } from "node:http"
+import type { Socket } from "node:net"
 import { type FakeServer, readBody, scopedFake, startFakeServer } from "./FakeServer.ts"
 import { type ShareFormat, type ShareRecord, shareValueJson } from "./shareRecords.ts"
 
@@ -96,12 +97,27 @@ export class FakeShare {
   }
 
   async listen(): Promise<this> {
+    const inFlight = new WeakMap<Socket, ServerResponse>()
     this.server = await startFakeServer({
-      handle: (request, response) => this.handle(request, response),
+      handle: (request, response) => {
+        inFlight.set(request.socket, response)
+        response.once("finish", () => inFlight.delete(request.socket))
+        return this.handle(request, response)
+      },
       onError: (request, response, error) => {
         this.error(response, request, "SSO_InternalError", "fake failure")
         console.error("fake Share failed", error)
-      }
+      },
+      // share2nightscout-bridge sends `""` after a request whose Content-Length is 0: bytes that cannot start a
+      // request. Share (IIS) answers the request first, then refuses the stray bytes; Node would answer 400 at once,
+      // ahead of the answer still being written, so the fake answers in order as Share does.
+      setup: (server) =>
+        server.on("clientError", (_error, socket: Socket) => {
+          const refuse = () => socket.end("HTTP/1.1 400 Bad Request\r\nConnection: close\r\nContent-Length: 0\r\n\r\n")
+          const pending = inFlight.get(socket)
+          if (pending === undefined) refuse()
+          else pending.once("finish", refuse)
+        })
     })
     return this
   }
@@ -330,7 +346,9 @@ export class FakeShare {
     const minutesText = params.get("minutes") ?? ""
     const maxCountText = params.get("maxCount") ?? ""
     const query = { minutes: minutesText, maxCount: maxCountText }
-    const session = this.sessions.get(params.get("sessionId") ?? "")
+    // Share's query parameter names are case-insensitive: share2nightscout-bridge sends `sessionID`.
+    const sessionId = [...params.entries()].find(([name]) => name.toLowerCase() === "sessionid")?.[1]
+    const session = this.sessions.get(sessionId ?? "")
     if (session === undefined) return this.error(response, request, "SessionIdNotFound", "Session ID not found", query)
     const extra = { ...query, username: session.username }
     if (!session.valid)

@@ -22,6 +22,8 @@ import { assert, describe, it } from "@effect/vitest"
 import { DateTime, Effect, Layer, Logger, Redacted, References } from "effect"
 import { HttpRouter } from "effect/http"
 import { manualClock } from "../support/clock.ts"
+import { testCrypto } from "../support/crypto.ts"
+import { nightscoutSitesInMemory } from "../support/domain.ts"
 import { del, get, observedTestServer, post } from "../support/server.ts"
 
 interface Line {
@@ -67,12 +69,14 @@ const seeded = Layer.effectDiscard(
   })
 ).pipe(
   Layer.provideMerge(Layer.mergeAll(Sync.layer, Connect.layer)),
+  Layer.provideMerge(nightscoutSitesInMemory),
   Layer.provideMerge(Ingest.layer),
   Layer.provideMerge(
     Layer.mergeAll(
       InMemoryReadingStore.layer,
       InMemoryConnectionStore.layer,
       InMemoryOAuthStateStore.layer,
+      testCrypto,
       Layer.succeed(ApiKeys, { digests: [] }),
       Layer.succeed(WebhookConfig, { secrets: [Redacted.make("request-logs-secret-0123")], formats: [] }),
       InMemoryEventPublisher.layer(),

