@@ -127,11 +127,6 @@ for (const format of ["modern", "legacy"] satisfies ReadonlyArray<ShareFormat>) 
   })
 }
 
-class NightscoutHarness extends Context.Service<
-  NightscoutHarness,
-  { readonly window: { readonly from: DateTime.Utc; readonly to: DateTime.Utc }; readonly expected: number }
->()("test/NightscoutHarness") {}
-
 const nightscoutUser = UserId.make("nightscout-contract-user")
 
 cgmProviderContract("nightscout (fake site, under a path, read token)", {
@@ -141,7 +136,8 @@ cgmProviderContract("nightscout (fake site, under a path, read token)", {
         const fake = yield* fakeNightscout({
           readTokens: ["reader-0123456789abcdef"],
           basePath: "/ns",
-          defaultRole: "denied"
+          defaultRole: "denied",
+          now: yield* fakeClock
         })
         const now = yield* Clock.currentTimeMillis
         const start = Math.floor((now - 30 * 3_600_000) / 1000) * 1000
@@ -158,25 +154,26 @@ cgmProviderContract("nightscout (fake site, under a path, read token)", {
           { _id: "65aaaaaaaaaaaaaaaaaaaaaa", type: "sgv", sgv: 900, date: start + 150_000 }
         ])
         const window = { from: DateTime.makeUnsafe(start), to: DateTime.makeUnsafe(start + 300 * 300_000) }
+        // Entries with an error code (a sensor's "no value"; the site counts each entry, duplicates too) and meter
+        // entries are not readings.
+        const expected = {
+          readings: series.expected.length,
+          skippedWithoutValue: series.entries.filter((entry) => entry.type === "sgv" && Number(entry.sgv) === 5).length
+        }
         return Layer.mergeAll(
           Layer.effectDiscard(
             CgmProvider.use((provider) =>
               storeSiteConnection(provider, nightscoutUser, tokenAccess(`${fake.url}/`, "reader-0123456789abcdef"))
             )
           ).pipe(Layer.provideMerge(nightscoutProviderLayer())),
-          Layer.succeed(NightscoutHarness, { window, expected: series.expected.length })
+          Layer.succeed(FakeHarness, { window, expected })
         )
       })
     ),
   userWithData: nightscoutUser,
-  dataWindow: NightscoutHarness.use((harness) => Effect.succeed(harness.window)),
-  expectedReadings: NightscoutHarness.use((harness) => Effect.succeed(harness.expected))
+  ...fromHarness,
+  tells: "nothing"
 })
-
-class LibreHarness extends Context.Service<
-  LibreHarness,
-  { readonly window: { readonly from: DateTime.Utc; readonly to: DateTime.Utc }; readonly expected: number }
->()("test/LibreHarness") {}
 
 const libreUser = UserId.make("libre-contract-user")
 
@@ -185,7 +182,7 @@ for (const unit of ["mg/dL", "mmol/L"] satisfies ReadonlyArray<LibreUnit>) {
     makeLayer: () =>
       Layer.unwrap(
         Effect.gen(function* () {
-          const fake = yield* fakeLibreLinkUp()
+          const fake = yield* fakeLibreLinkUp({ now: yield* fakeClock })
           const now = yield* Clock.currentTimeMillis
           // 11 hours of a sensor up to now: history up to 15 minutes ago, and the current reading.
           const start = Math.floor((now - 11 * 3_600_000) / 1000) * 1000 + 41_000
@@ -202,7 +199,10 @@ for (const unit of ["mg/dL", "mmol/L"] satisfies ReadonlyArray<LibreUnit>) {
             patients: [{ firstName: "Ada", lastName: "Example", zone: "Europe/London", unit, sensor }]
           })
           const visibleHistory = sensor.history.filter((point) => point.epochMillis <= now - 15 * 60_000)
-          const expected = visibleHistory.filter(isStorable).length + 1
+          const expected = {
+            readings: visibleHistory.filter(isStorable).length + 1,
+            skippedWithoutValue: visibleHistory.filter((point) => point.valueMgDl === null).length
+          }
           const window = { from: DateTime.makeUnsafe(start - 60_000), to: DateTime.makeUnsafe(now + 1000) }
           return Layer.mergeAll(
             Layer.effectDiscard(
@@ -210,12 +210,12 @@ for (const unit of ["mg/dL", "mmol/L"] satisfies ReadonlyArray<LibreUnit>) {
                 storeLibreConnection(provider, libreUser, "follower@example.org", "correct horse battery")
               )
             ).pipe(Layer.provideMerge(libreProviderLayer(fake))),
-            Layer.succeed(LibreHarness, { window, expected })
+            Layer.succeed(FakeHarness, { window, expected })
           )
         })
       ),
     userWithData: libreUser,
-    dataWindow: LibreHarness.use((harness) => Effect.succeed(harness.window)),
-    expectedReadings: LibreHarness.use((harness) => Effect.succeed(harness.expected))
+    ...fromHarness,
+    tells: "nothing"
   })
 }
