@@ -14,9 +14,8 @@
  * It counts every login request per account, so that tests can prove the adapter never loops on a login, and every
  * step acceptance (`/auth/continue/...`), which the adapter must never make.
  */
-import { createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http"
-import type { AddressInfo } from "node:net"
-import { Effect } from "effect"
+import type { IncomingMessage, ServerResponse } from "node:http"
+import { type FakeServer, readBody, scopedFake, startFakeServer } from "./FakeServer.ts"
 import { type FakeAnswer, FakeLibreAccounts, type FakeLibreAccountsOptions } from "./fakeLibreAccounts.ts"
 
 export type { FakeLibreAccount, FakeLibrePatient } from "./fakeLibreAccounts.ts"
@@ -60,7 +59,7 @@ export interface FakeLibreRequest {
 interface Listener {
   readonly name: string
   readonly region: string
-  readonly server: Server
+  readonly server: FakeServer
   readonly url: string
 }
 
@@ -106,31 +105,20 @@ export class FakeLibreLinkUp extends FakeLibreAccounts {
   async listen(): Promise<this> {
     for (const name of ["global", ...this.regions]) {
       const region = name === "global" ? "us" : name
-      const server = createServer((request, response) => {
-        this.handle(name, region, request, response).catch((error) => {
-          if (!response.headersSent) this.send(name, request, response, { status: 500, body: { message: "fake" } })
+      const server = await startFakeServer({
+        handle: (request, response) => this.handle(name, region, request, response),
+        onError: (request, response, error) => {
+          this.send(name, request, response, { status: 500, body: { message: "fake" } })
           console.error("fake LibreLinkUp failed", error)
-        })
+        }
       })
-      await new Promise<void>((resolve, reject) => {
-        server.once("error", reject)
-        server.listen(0, "127.0.0.1", () => resolve())
-      })
-      this.listeners.push({ name, region, server, url: `http://127.0.0.1:${(server.address() as AddressInfo).port}` })
+      this.listeners.push({ name, region, server, url: server.url })
     }
     return this
   }
 
-  async close(): Promise<void> {
-    await Promise.all(
-      this.listeners.map(
-        ({ server }) =>
-          new Promise<void>((resolve) => {
-            server.closeAllConnections()
-            server.close(() => resolve())
-          })
-      )
-    )
+  close = async (): Promise<void> => {
+    await Promise.all(this.listeners.map(({ server }) => server.close()))
   }
 
   /** Abbott raises the oldest app version it accepts. */
@@ -242,20 +230,8 @@ export class FakeLibreLinkUp extends FakeLibreAccounts {
   }
 }
 
-const readBody = (request: IncomingMessage): Promise<string> =>
-  new Promise((resolve, reject) => {
-    const chunks: Array<Buffer> = []
-    request.on("data", (chunk: Buffer) => chunks.push(chunk))
-    request.on("end", () => resolve(Buffer.concat(chunks).toString("utf8")))
-    request.on("error", reject)
-  })
-
 export const startFakeLibreLinkUp = (options: FakeLibreOptions = {}): Promise<FakeLibreLinkUp> =>
   new FakeLibreLinkUp(options).listen()
 
 /** A fake LibreLinkUp for the life of the scope. */
-export const fakeLibreLinkUp = (options: FakeLibreOptions = {}) =>
-  Effect.acquireRelease(
-    Effect.promise(() => startFakeLibreLinkUp(options)),
-    (fake) => Effect.promise(() => fake.close())
-  )
+export const fakeLibreLinkUp = (options: FakeLibreOptions = {}) => scopedFake(() => startFakeLibreLinkUp(options))

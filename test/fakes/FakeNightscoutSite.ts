@@ -8,9 +8,8 @@
  * 503, a redirect), a reset. Every request is counted, with the credential form it carried, never its value.
  */
 import { createHash } from "node:crypto"
-import { createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http"
-import type { AddressInfo } from "node:net"
-import { Effect } from "effect"
+import type { IncomingMessage, ServerResponse } from "node:http"
+import { type FakeServer, scopedFake, startFakeServer } from "./FakeServer.ts"
 
 export interface FakeNightscoutOptions {
   readonly apiSecret?: string
@@ -48,8 +47,7 @@ export class FakeNightscout {
   readonly requests: Array<FakeNightscoutRequest> = []
   entries: Array<Record<string, unknown>> = []
   private readonly faults: Array<{ fault: FakeNightscoutFault; path?: string; remaining: number }> = []
-  private server: Server | undefined
-  private origin = ""
+  private server: FakeServer | undefined
   private readonly options: { -readonly [K in keyof FakeNightscoutOptions]-?: NonNullable<FakeNightscoutOptions[K]> }
 
   constructor(options: FakeNightscoutOptions = {}) {
@@ -64,32 +62,25 @@ export class FakeNightscout {
 
   /** The site's URL, as a user would give it: `http://127.0.0.1:<port><basePath>`. */
   get url(): string {
-    return `${this.origin}${this.options.basePath}`
+    return `${this.server?.url ?? ""}${this.options.basePath}`
   }
 
   get port(): number {
-    return Number(new URL(this.origin).port)
+    return Number(new URL(this.server?.url ?? "http://127.0.0.1:0").port)
   }
 
-  listen(): Promise<this> {
-    return new Promise((resolve, reject) => {
-      const server = createServer((request, response) => this.handle(request, response))
-      server.once("error", reject)
-      server.listen(0, "127.0.0.1", () => {
-        this.server = server
-        this.origin = `http://127.0.0.1:${(server.address() as AddressInfo).port}`
-        resolve(this)
-      })
+  async listen(): Promise<this> {
+    this.server = await startFakeServer({
+      handle: async (request, response) => this.handle(request, response),
+      onError: (_, response, error) => {
+        response.writeHead(500).end()
+        console.error("fake Nightscout failed", error)
+      }
     })
+    return this
   }
 
-  close(): Promise<void> {
-    return new Promise((resolve) => {
-      if (this.server === undefined) return resolve()
-      this.server.closeAllConnections()
-      this.server.close(() => resolve())
-    })
-  }
+  close = (): Promise<void> => this.server?.close() ?? Promise.resolve()
 
   /** The site's owner revoked a read token. */
   revokeToken(token: string) {
@@ -134,7 +125,7 @@ export class FakeNightscout {
   }
 
   private handle(request: IncomingMessage, response: ServerResponse) {
-    const url = new URL(request.url ?? "/", this.origin)
+    const url = new URL(request.url ?? "/", this.server?.url)
     const base = this.options.basePath
     const path = url.pathname.startsWith(base) ? url.pathname.slice(base.length) : `!${url.pathname}`
     const record = (status: number) =>
@@ -239,8 +230,4 @@ export class FakeNightscout {
 export const startFakeNightscout = (options: FakeNightscoutOptions = {}) => new FakeNightscout(options).listen()
 
 /** A fake Nightscout site for the life of the scope. */
-export const fakeNightscout = (options: FakeNightscoutOptions = {}) =>
-  Effect.acquireRelease(
-    Effect.promise(() => startFakeNightscout(options)),
-    (fake) => Effect.promise(() => fake.close())
-  )
+export const fakeNightscout = (options: FakeNightscoutOptions = {}) => scopedFake(() => startFakeNightscout(options))

@@ -6,9 +6,8 @@ import { HttpServer } from "effect/http"
 import { type Browser, chromium, launchChromium } from "../support/chromium.ts"
 import { domainLayer } from "../support/domain.ts"
 import { at } from "../support/glucoseSeries.ts"
+import { available, needing, unavailable } from "../support/needs.ts"
 import { get, testServer } from "../support/server.ts"
-
-if (!chromium.available) console.warn(`[skip] the report in a real browser: ${chromium.reason}`)
 
 /** Where the screenshot goes: .tmp/ always; docs/report.png for the documentation when REPORT_SCREENSHOT=docs. */
 const SCREENSHOTS = [".tmp/report.png", ...(process.env.REPORT_SCREENSHOT === "docs" ? ["docs/report.png"] : [])]
@@ -102,7 +101,7 @@ const evaluate = async (browser: Browser, page: Page, expression: string) =>
 const number = (text: string) => Number.parseFloat(text.replace(/,/g, ""))
 
 layer(testServer(seeded), { excludeTestServices: true })("the report in a real browser (headless Chromium)", (it) => {
-  it.effect.skipIf(!chromium.available)(
+  it.effect(
     "renders offline, loads nothing else, shows the summary's numbers, fits A4 and 1200 px",
     () =>
       HttpServer.addressFormattedWith((base) =>
@@ -194,6 +193,6 @@ layer(testServer(seeded), { excludeTestServices: true })("the report in a real b
           assert.deepStrictEqual(bare.requests, [url])
         })
       ).pipe(Effect.scoped),
-    120_000
+    { timeout: 120_000, ...needing("chromium", chromium.available ? available : unavailable(chromium.reason)) }
   )
 })

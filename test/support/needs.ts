@@ -56,3 +56,13 @@ export const itNeeding = (
   else if (failsInCi(requirement)) it(title, { tags }, missingInCi(requirement, availability.problem))
   else it(`${title} (skipped: ${brief(availability.problem)})`, { tags, skip: true }, body)
 }
+
+/**
+ * Test options for one test that needs `requirement`, for the test APIs that take options (`it.effect` in a
+ * `layer`): tagged; skipped when the tool is missing, except under `CI=true` for a required tool, where the test
+ * runs and fails for want of it.
+ */
+export const needing = (requirement: Requirement, availability: Availability) => ({
+  tags: [tagOf(requirement)],
+  skip: !availability.available && !failsInCi(requirement)
+})

