@@ -4,6 +4,7 @@ import { join } from "node:path"
 import { afterAll, assert, describe, it } from "@effect/vitest"
 import { startFakeLibreLinkUp } from "../fakes/FakeLibreLinkUpServer.ts"
 import { libreSensor } from "../fakes/libreRecords.ts"
+import { json, waitFor } from "../support/e2e.ts"
 import { expectedAfterPolls } from "../support/libreExpected.ts"
 import { freePort, startService } from "../support/processes.ts"
 
@@ -13,21 +14,6 @@ afterAll(() => rmSync(dataDir, { recursive: true, force: true }))
 const FOLLOWER = "parent@example.org"
 const PASSWORD = "Libre-Pa55word-Never-Logged"
 const ZONE = "America/Chicago"
-
-const json = async (url: string, init?: RequestInit) => {
-  const response = await fetch(url, init)
-  return { status: response.status, body: (await response.json()) as any }
-}
-
-const waitFor = async <A>(probe: () => Promise<A | undefined>, timeoutMs = 20_000): Promise<A> => {
-  const deadline = Date.now() + timeoutMs
-  while (Date.now() < deadline) {
-    const value = await probe()
-    if (value !== undefined) return value
-    await new Promise((resolve) => setTimeout(resolve, 200))
-  }
-  throw new Error("timed out")
-}
 
 const iso = (epochSeconds: number) => new Date(epochSeconds * 1000).toISOString().replace(".000Z", "Z")
 

@@ -5,27 +5,13 @@ import { join } from "node:path"
 import { afterAll, assert, describe, it } from "@effect/vitest"
 import { startFakeNightscout } from "../fakes/FakeNightscoutSite.ts"
 import { nightscoutSeries } from "../fakes/nightscoutEntries.ts"
+import { json, waitFor } from "../support/e2e.ts"
 import { freePort, startService } from "../support/processes.ts"
 
 const dataDir = mkdtempSync(join(tmpdir(), "bg-ingest-nightscout-e2e-"))
 afterAll(() => rmSync(dataDir, { recursive: true, force: true }))
 
 const TOKEN = "reader-5e1f0c2a9b7d3e48"
-
-const json = async (url: string, init?: RequestInit) => {
-  const response = await fetch(url, init)
-  return { status: response.status, body: (await response.json()) as any }
-}
-
-const waitFor = async <A>(probe: () => Promise<A | undefined>, timeoutMs = 20_000): Promise<A> => {
-  const deadline = Date.now() + timeoutMs
-  while (Date.now() < deadline) {
-    const value = await probe()
-    if (value !== undefined) return value
-    await new Promise((resolve) => setTimeout(resolve, 200))
-  }
-  throw new Error("timed out")
-}
 
 describe("the service polling a user's own Nightscout site (a real process, the fake site on loopback)", () => {
   it("connects the site, backfills it by itself, serves it on the user's own site, and never logs a credential", async () => {

@@ -26,6 +26,10 @@ export const REQUIREMENTS = {
     description: "Chromium at /usr/bin/chromium (or CHROMIUM_PATH), to render the report page in a real browser",
     ci: "required"
   },
+  openssl: {
+    description: "openssl, to make a throw-away TLS certificate for 127.0.0.1",
+    ci: "required"
+  },
   "old-node": {
     description: "a Node.js older than 24 at /usr/bin/node or /usr/local/bin/node, to see the service refuse it",
     ci: "required"

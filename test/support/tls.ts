@@ -4,6 +4,7 @@ import { connect } from "node:net"
 import { tmpdir } from "node:os"
 import { join } from "node:path"
 import { createServer, type Server } from "node:tls"
+import { type Availability, available, unavailable } from "./needs.ts"
 
 export type Certificate =
   | { readonly available: true; readonly key: string; readonly cert: string }
@@ -87,3 +88,7 @@ export const startTlsFront = (
       })
     })
   })
+
+/** Whether a certificate could be made, for `needing` / `describeNeeding`. */
+export const certificateAvailability = (certificate: Certificate): Availability =>
+  certificate.available ? available : unavailable(certificate.reason)

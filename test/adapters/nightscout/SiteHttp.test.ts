@@ -11,7 +11,8 @@ import {
 } from "@bg-ingest/adapters/nightscout"
 import { afterAll, assert, beforeAll, describe, it } from "@effect/vitest"
 import { Duration, Effect } from "effect"
-import { selfSignedCertificate } from "../../support/tls.ts"
+import { needing } from "../../support/needs.ts"
+import { certificateAvailability, selfSignedCertificate } from "../../support/tls.ts"
 
 interface Seen {
   readonly host: string | undefined
@@ -156,15 +157,18 @@ describe("requests to a user's site", () => {
   )
 
   const certificate = selfSignedCertificate()
-  it.live.skipIf(!certificate.available)("https checks the certificate: a self-signed one is refused", () =>
-    Effect.gen(function* () {
-      const tls = certificate as { key: string; cert: string }
-      const server = createTlsServer({ key: tls.key, cert: tls.cert }, (_request, response) => response.end("{}"))
-      const tlsPort = yield* Effect.promise(() => listen(server))
-      yield* Effect.addFinalizer(() => Effect.sync(() => server.close()))
-      const { resolve } = resolverOf({ "self-signed.test": ["127.0.0.1"] })
-      const result = yield* outcome(siteGet(new URL(`https://self-signed.test:${tlsPort}/`), {}, options(resolve)))
-      assert.deepStrictEqual(result, { ok: false, reason: "transport" })
-    })
+  it.live(
+    "https checks the certificate: a self-signed one is refused",
+    () =>
+      Effect.gen(function* () {
+        const tls = certificate as { key: string; cert: string }
+        const server = createTlsServer({ key: tls.key, cert: tls.cert }, (_request, response) => response.end("{}"))
+        const tlsPort = yield* Effect.promise(() => listen(server))
+        yield* Effect.addFinalizer(() => Effect.sync(() => server.close()))
+        const { resolve } = resolverOf({ "self-signed.test": ["127.0.0.1"] })
+        const result = yield* outcome(siteGet(new URL(`https://self-signed.test:${tlsPort}/`), {}, options(resolve)))
+        assert.deepStrictEqual(result, { ok: false, reason: "transport" })
+      }),
+    needing("openssl", certificateAvailability(certificate))
   )
 })
