@@ -1,6 +1,7 @@
 export * from "./model/Connection.ts"
 export * from "./model/Glucose.ts"
 export * from "./model/Identifiers.ts"
+export * from "./model/Instant.ts"
 export * from "./model/Reading.ts"
 export * from "./model/ReadingEvent.ts"
 export * from "./model/TimeWindow.ts"
