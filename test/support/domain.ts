@@ -9,6 +9,7 @@ import {
   CgmProviders,
   Connect,
   Ingest,
+  type ReadingStore,
   Scheduler,
   SchedulerSettings,
   type SchedulerSettingsShape,
@@ -34,17 +35,24 @@ export const testSchedulerSettings: SchedulerSettingsShape = {
   republishBatch: 1000
 }
 
-/** The use cases on in-memory adapters and the given providers, with every service exposed to the test. */
+/**
+ * The use cases on in-memory adapters (or the given `ReadingStore`) and the given providers, with every service
+ * exposed to the test.
+ */
 export const domainLayer = (
   providers: ReadonlyArray<CgmProviderShape>,
-  settings?: { readonly sync?: Partial<SyncSettingsShape>; readonly scheduler?: Partial<SchedulerSettingsShape> }
+  settings?: {
+    readonly sync?: Partial<SyncSettingsShape>
+    readonly scheduler?: Partial<SchedulerSettingsShape>
+    readonly readingStore?: Layer.Layer<ReadingStore, unknown>
+  }
 ) =>
   Layer.mergeAll(Scheduler.layer, Connect.layer).pipe(
     Layer.provideMerge(Sync.layer),
     Layer.provideMerge(Ingest.layer),
     Layer.provideMerge(
       Layer.mergeAll(
-        InMemoryReadingStore.layer,
+        settings?.readingStore ?? InMemoryReadingStore.layer,
         InMemoryConnectionStore.layer,
         InMemoryOAuthStateStore.layer,
         InMemoryEventPublisher.layer(),

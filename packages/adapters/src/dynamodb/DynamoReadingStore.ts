@@ -9,13 +9,21 @@ import {
   TransactWriteItemsCommand,
   UpdateItemCommand
 } from "@aws-sdk/client-dynamodb"
-import { type PutManyResult, type Reading, type ReadingChange, ReadingStore, type UserId } from "@bg-ingest/domain"
+import {
+  countSetAside,
+  type PutManyResult,
+  type Reading,
+  type ReadingChange,
+  ReadingStore,
+  type UserId
+} from "@bg-ingest/domain"
 import { Clock, DateTime, Effect, Layer, Option, Ref, Semaphore } from "effect"
 import { DynamoDbClient } from "./DynamoDbClient.ts"
 import { DynamoFailure, errorName, isConditionFailure, toReadingStoreError } from "./DynamoErrors.ts"
 import { mergedQuery } from "./MergedQuery.ts"
 import {
   absentOrDifferent,
+  CorruptItem,
   type Expression,
   type Item,
   idOf,
@@ -50,6 +58,8 @@ const TRANSACTION_THRESHOLD = 25
 const RANGE_SEGMENTS = 4
 const RANGE_SEGMENT_MIN_SECONDS = 7 * 86_400
 const RANGE_SEGMENT_MIN_LIMIT = 1000
+/** Pages `latest` reads past items that cannot be readings before it gives up (answering none). */
+const LATEST_PAGES = 5
 /** Attempts of one single-item write when other writers keep changing the item under it. */
 const CONTENDED_ATTEMPTS = 5
 
@@ -57,7 +67,7 @@ type Outcome = "inserted" | "updated" | "unchanged"
 
 interface Written {
   readonly outcome: Outcome
-  /** The event the reading owes after this write, if any. */
+  /** The event the reading owes after this write: a change's, or an earlier unconfirmed one's (unchanged). */
   readonly owed: ReadingChange | null
 }
 
@@ -103,6 +113,35 @@ export const makeDynamoReadingStore = Effect.gen(function* () {
   // dynalite has no transactions; the first refusal switches this store to single conditional writes for good.
   const transactionsSupported = yield* Ref.make(true)
   const singleWrites = yield* Semaphore.make(tuning.writeConcurrency)
+
+  const plannable = (reading: Reading): Array<PlannedReading> => {
+    try {
+      return [plan(reading)]
+    } catch (error) {
+      if (error instanceof CorruptItem) return []
+      throw error
+    }
+  }
+
+  /** Items that cannot be read as readings are skipped by reads and counted, never a failed call. */
+  const noteSetAside = (where: string, count: number) =>
+    count === 0
+      ? Effect.void
+      : countSetAside("stored_item", where, count).pipe(
+          Effect.andThen(
+            Effect.logWarning("Stored items that cannot be read as readings were set aside", { where, count })
+          )
+        )
+
+  /** The reading of an item, or undefined when it cannot be one (counted by the caller). */
+  const readingOrNone = (item: Item, userId: UserId): Reading | undefined => {
+    try {
+      return readingOfItem(item, userId)
+    } catch (error) {
+      if (error instanceof CorruptItem) return undefined
+      throw error
+    }
+  }
 
   const failed = (command: string, cause: unknown) =>
     new DynamoFailure({ command, cause, endpoint: dynamo.endpoint, table })
@@ -356,7 +395,13 @@ export const makeDynamoReadingStore = Effect.gen(function* () {
     round: ReadonlyArray<PlannedReading>,
     now: number,
     writeId: string,
-    result: { inserted: number; updated: number; unchanged: number; unpublished: Array<ReadingChange> }
+    result: {
+      inserted: number
+      updated: number
+      unchanged: number
+      changes: Array<ReadingChange>
+      owed: Array<ReadingChange>
+    }
   ) {
     const [first = [], ...rest] = chunksOf(round, GROUP_SIZE)
     const head = yield* storeGroup(first, now, writeId, false)
@@ -365,13 +410,19 @@ export const makeDynamoReadingStore = Effect.gen(function* () {
     })
     for (const written of [head, ...others].flatMap((group) => group.written)) {
       result[written.outcome] += 1
-      if (written.owed !== null) result.unpublished.push(written.owed)
+      if (written.owed !== null) (written.outcome === "unchanged" ? result.owed : result.changes).push(written.owed)
     }
   })
 
   const putMany = Effect.fn("DynamoReadingStore.putMany")(
     function* (readings: ReadonlyArray<Reading>) {
-      const result = { inserted: 0, updated: 0, unchanged: 0, unpublished: [] as Array<ReadingChange> }
+      const result = {
+        inserted: 0,
+        updated: 0,
+        unchanged: 0,
+        changes: [] as Array<ReadingChange>,
+        owed: [] as Array<ReadingChange>
+      }
       if (readings.length === 0) return result satisfies PutManyResult
       const planned = yield* decode("putMany", () => readings.map(plan))
       const now = yield* Clock.currentTimeMillis
@@ -443,7 +494,8 @@ export const makeDynamoReadingStore = Effect.gen(function* () {
 
   const markPublished = Effect.fn("DynamoReadingStore.markPublished")(
     function* (readings: ReadonlyArray<Reading>) {
-      const planned = yield* decode("markPublished", () => readings.map(plan))
+      // A reading without a key the table can hold has no item to confirm (its event was set aside).
+      const planned = yield* decode("markPublished", () => readings.flatMap((reading) => plannable(reading)))
       for (const round of roundsOf(planned, (p) => p.id)) {
         yield* Effect.forEach(chunksOf(round, GROUP_SIZE), confirmGroup, {
           concurrency: GROUPS_IN_FLIGHT,
@@ -453,6 +505,22 @@ export const makeDynamoReadingStore = Effect.gen(function* () {
     },
     Effect.mapError(toReadingStoreError("markPublished"))
   )
+
+  const setAsideOwed = (item: Item) => {
+    const pk = item[Attr.pk]
+    const sk = item[Attr.sk]
+    if (pk?.S === undefined || sk?.S === undefined) return Effect.void
+    return dynamo.call("UpdateItem", (sdk) =>
+      sdk.send(
+        new UpdateItemCommand({
+          TableName: table,
+          Key: keyOf(pk.S!, sk.S!),
+          UpdateExpression: `SET ${Attr.setAside} = :true REMOVE ${Attr.pendingShard}, ${Attr.pendingSince}`,
+          ExpressionAttributeValues: { ":true": { BOOL: true } }
+        })
+      )
+    )
+  }
 
   const query = (input: Omit<QueryCommandInput, "TableName">) =>
     dynamo.call("Query", (sdk) => sdk.send(new QueryCommand({ TableName: table, ...input })))
@@ -479,32 +547,57 @@ export const makeDynamoReadingStore = Effect.gen(function* () {
         (item) => Number(item[Attr.pendingSince]?.N)
       )
       const items = yield* merged.take(limit)
-      return yield* decode("Query", () =>
-        items.map(
-          (item): ReadingChange => ({
-            kind: pendingKind(item[Attr.published]?.BOOL === true),
-            reading: readingOfItem(item, userIdOfItem(item))
-          })
-        )
-      )
+      const owed: Array<ReadingChange> = []
+      const corrupt: Array<Item> = []
+      yield* decode("Query", () => {
+        for (const item of items) {
+          let reading: Reading | undefined
+          try {
+            reading = readingOfItem(item, userIdOfItem(item))
+          } catch (error) {
+            if (!(error instanceof CorruptItem)) throw error
+          }
+          if (reading === undefined) corrupt.push(item)
+          else owed.push({ kind: pendingKind(item[Attr.published]?.BOOL === true), reading })
+        }
+      })
+      // An owed event whose item cannot be read would come back first in every sweep: it leaves the outbox.
+      yield* Effect.forEach(corrupt, setAsideOwed, { concurrency: GROUPS_IN_FLIGHT, discard: true })
+      yield* noteSetAside("unpublished", corrupt.length)
+      return owed
     },
     Effect.mapError(toReadingStoreError("unpublished"))
   )
 
   const latest = Effect.fn("DynamoReadingStore.latest")(
     function* (userId: UserId) {
-      const output = yield* query({
-        KeyConditionExpression: `${Attr.pk} = :pk AND begins_with(${Attr.sk}, :prefix)`,
-        ExpressionAttributeValues: { ":pk": { S: userPk(userId) }, ":prefix": { S: READING_PREFIX } },
-        ProjectionExpression: readingProjection.expression,
-        ExpressionAttributeNames: readingProjection.names,
-        ScanIndexForward: false,
-        Limit: 1,
-        ConsistentRead: true
-      })
-      const item = output.Items?.[0]
-      if (item === undefined) return Option.none()
-      return Option.some(yield* decode("Query", () => readingOfItem(item, userId)))
+      // One item is read; only when it cannot be a reading (set aside) are the next ones read, a page at a time.
+      let skipped = 0
+      let start: Record<string, AttributeValue> | undefined
+      for (let page = 0; page < LATEST_PAGES; page++) {
+        const output = yield* query({
+          KeyConditionExpression: `${Attr.pk} = :pk AND begins_with(${Attr.sk}, :prefix)`,
+          ExpressionAttributeValues: { ":pk": { S: userPk(userId) }, ":prefix": { S: READING_PREFIX } },
+          ProjectionExpression: readingProjection.expression,
+          ExpressionAttributeNames: readingProjection.names,
+          ScanIndexForward: false,
+          Limit: page === 0 ? 1 : 100,
+          ConsistentRead: true,
+          ...(start === undefined ? {} : { ExclusiveStartKey: start })
+        })
+        for (const item of output.Items ?? []) {
+          const reading = yield* decode("Query", () => readingOrNone(item, userId))
+          if (reading !== undefined) {
+            yield* noteSetAside("latest", skipped)
+            return Option.some(reading)
+          }
+          skipped += 1
+        }
+        start = output.LastEvaluatedKey
+        if (start === undefined) break
+      }
+      yield* noteSetAside("latest", skipped)
+      return Option.none()
     },
     Effect.mapError(toReadingStoreError("latest"))
   )
@@ -527,9 +620,16 @@ export const makeDynamoReadingStore = Effect.gen(function* () {
         ConsistentRead: true,
         ...(start === undefined ? {} : { ExclusiveStartKey: start })
       })
-      yield* decode("Query", () => {
-        for (const item of output.Items ?? []) readings.push(readingOfItem(item, userId))
+      const skipped = yield* decode("Query", () => {
+        let corrupt = 0
+        for (const item of output.Items ?? []) {
+          const reading = readingOrNone(item, userId)
+          if (reading === undefined) corrupt += 1
+          else readings.push(reading)
+        }
+        return corrupt
       })
+      yield* noteSetAside("range", skipped)
       start = output.LastEvaluatedKey
     } while (start !== undefined && readings.length < limit)
     return readings

@@ -3,14 +3,16 @@ import {
   formatInstant,
   type GlucoseStatus,
   GlucoseStatuses,
+  isHoldableInstant,
   type ProviderId,
+  parseRfc3339,
   type Reading,
   type ReadingChangeKind,
   type Trend,
   Trends,
   type UserId
 } from "@bg-ingest/domain"
-import { DateTime } from "effect"
+import { DateTime, Result } from "effect"
 import { Attr, pendingShardOf, READING_PREFIX, USER_PREFIX, userPk } from "./TableLayout.ts"
 
 export type Item = Record<string, AttributeValue>
@@ -21,17 +23,19 @@ export class CorruptItem extends Error {
   override readonly name = "CorruptItem"
 }
 
-/** `READING#2025-04-26T14:30:00Z`. Only four-digit years sort as text, so others are refused. */
+/** `READING#2025-04-26T14:30:00Z`. Only four-digit years sort as text: instants outside 1970–9999 are refused. */
 export const readingSk = (reading: Reading): string => {
-  const instant = formatInstant(reading.timestamp)
-  if (instant.length !== 20) {
-    throw new CorruptItem(`Reading timestamp ${instant} is outside the years 0000–9999 the table can order`)
+  if (!isHoldableInstant(DateTime.toEpochMillis(reading.timestamp))) {
+    throw new CorruptItem("Reading timestamp is outside the years 1970–9999 the table holds")
   }
-  return `${READING_PREFIX}${instant}`
+  return `${READING_PREFIX}${formatInstant(reading.timestamp)}`
 }
 
+const LATEST_SECOND = 253_402_300_799
+
+/** The sort key of an instant, for a query bound: clamped to 1970–9999 so that bounds always sort as text. */
 export const readingSkAt = (epochSeconds: number): string =>
-  `${READING_PREFIX}${formatInstant(DateTime.makeUnsafe(epochSeconds * 1000))}`
+  `${READING_PREFIX}${formatInstant(DateTime.makeUnsafe(Math.min(Math.max(epochSeconds, 0), LATEST_SECOND) * 1000))}`
 
 export const keyOf = (pk: string, sk: string): Key => ({ pk: { S: pk }, sk: { S: sk } })
 
@@ -248,10 +252,15 @@ export const readingProjection = {
 const trends: ReadonlySet<string> = new Set(Trends)
 const statuses: ReadonlySet<string> = new Set(GlucoseStatuses)
 
+// The exact shape this adapter writes; checked strictly (a real date, 1970–9999), so that an item written by
+// something else, or before instants were checked, never becomes a reading that cannot be formatted or published.
+const SK_INSTANT = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}Z$/
+
 const instantOfSk = (sk: string): DateTime.Utc => {
-  const millis = sk.startsWith(READING_PREFIX) ? Date.parse(sk.slice(READING_PREFIX.length)) : Number.NaN
-  if (!Number.isFinite(millis)) throw new CorruptItem(`Item has a reading sort key that is not a time: ${sk}`)
-  return DateTime.makeUnsafe(millis)
+  const text = sk.startsWith(READING_PREFIX) ? sk.slice(READING_PREFIX.length) : ""
+  const millis = SK_INSTANT.test(text) ? parseRfc3339(text) : Result.fail("not a time")
+  if (Result.isFailure(millis)) throw new CorruptItem("Item has a reading sort key that is not a time of 1970–9999")
+  return DateTime.makeUnsafe(millis.success)
 }
 
 /**

@@ -1,4 +1,6 @@
 import {
+  countSetAside,
+  isHoldableInstant,
   type Reading,
   type ReadingChange,
   type ReadingChangeKind,
@@ -54,7 +56,8 @@ export const makeInMemoryReadingStore = Effect.sync(() => {
         let inserted = 0
         let updated = 0
         let unchanged = 0
-        const unpublished: Array<ReadingChange> = []
+        const changes: Array<ReadingChange> = []
+        const owed: Array<ReadingChange> = []
         for (const reading of readings) {
           const entry = userReadings(reading.userId)
           const second = readingEpochSeconds(reading)
@@ -63,18 +66,18 @@ export const makeInMemoryReadingStore = Effect.sync(() => {
             entry.rows.set(second, { reading, pending: "created", sequence: sequence++ })
             entry.seconds.splice(lowerBound(entry.seconds, second), 0, second)
             inserted += 1
-            unpublished.push({ kind: "created", reading })
+            changes.push({ kind: "created", reading })
           } else if (sameMeasurement(existing.reading, reading)) {
             unchanged += 1
-            if (existing.pending !== null) unpublished.push({ kind: existing.pending, reading: existing.reading })
+            if (existing.pending !== null) owed.push({ kind: existing.pending, reading: existing.reading })
           } else {
             existing.reading = reading
             existing.pending = existing.pending ?? "updated"
             updated += 1
-            unpublished.push({ kind: existing.pending, reading })
+            changes.push({ kind: existing.pending, reading })
           }
         }
-        return { inserted, updated, unchanged, unpublished }
+        return { inserted, updated, unchanged, changes, owed }
       }),
     markPublished: (readings) =>
       Effect.sync(() => {
@@ -84,15 +87,30 @@ export const makeInMemoryReadingStore = Effect.sync(() => {
         }
       }),
     unpublished: (limit) =>
-      Effect.sync(() => {
+      Effect.suspend(() => {
         const pending: Array<Row> = []
+        let setAside = 0
         for (const entry of users.values()) {
-          for (const row of entry.rows.values()) if (row.pending !== null) pending.push(row)
+          for (const row of entry.rows.values()) {
+            if (row.pending === null) continue
+            if (isHoldableInstant(DateTime.toEpochMillis(row.reading.timestamp))) pending.push(row)
+            else {
+              // No contract can carry its instant: it leaves the outbox rather than block every sweep.
+              row.pending = null
+              setAside += 1
+            }
+          }
         }
-        return pending
+        const owed = pending
           .sort((a, b) => a.sequence - b.sequence)
           .slice(0, limit)
           .map((row) => ({ kind: row.pending!, reading: row.reading }))
+        return setAside === 0
+          ? Effect.succeed(owed)
+          : countSetAside("event", "memory", setAside).pipe(
+              Effect.andThen(Effect.logWarning("Owed events outside 1970–9999 were set aside", { count: setAside })),
+              Effect.as(owed)
+            )
       }),
     latest: (userId) =>
       Effect.sync(() => {

@@ -1,5 +1,7 @@
 import {
+  countSetAside,
   type GlucoseStatus,
+  isHoldableInstant,
   type ProviderId,
   type Reading,
   type ReadingChange,
@@ -28,6 +30,7 @@ interface ReadingRow {
 }
 
 const COLUMNS = READING_COLUMNS
+const LATEST_SECOND = 253_402_300_799
 
 // Rows are written only by this adapter from validated readings, so they are trusted on the way out.
 const toReading = (row: ReadingRow): Reading => ({
@@ -60,7 +63,11 @@ export const makeSqliteReadingStore = Effect.gen(function* () {
   const unpublished = db.prepare(
     `SELECT ${COLUMNS}, pending_event FROM readings WHERE pending_event IS NOT NULL ORDER BY ingested_at LIMIT ?`
   )
-  const latest = db.prepare(`SELECT ${COLUMNS} FROM readings WHERE user_id = ? ORDER BY ts DESC LIMIT 1`)
+  const setAside = db.prepare("UPDATE readings SET pending_event = NULL WHERE user_id = ? AND ts = ?")
+  // Rows outside 1970–9999 (stored before instants were checked) are never served: they cannot be formatted.
+  const latest = db.prepare(
+    `SELECT ${COLUMNS} FROM readings WHERE user_id = ? AND ts BETWEEN 0 AND ${LATEST_SECOND} ORDER BY ts DESC LIMIT 1`
+  )
   const range = db.prepare(
     `SELECT ${COLUMNS} FROM readings WHERE user_id = ? AND ts >= ? AND ts < ? ORDER BY ts LIMIT ?`
   )
@@ -76,6 +83,7 @@ export const makeSqliteReadingStore = Effect.gen(function* () {
           let updated = 0
           let unchanged = 0
           const changes: Array<ReadingChange> = []
+          const owed: Array<ReadingChange> = []
           transaction(() => {
             for (const reading of readings) {
               const second = readingEpochSeconds(reading)
@@ -101,11 +109,11 @@ export const makeSqliteReadingStore = Effect.gen(function* () {
                 const pending = pendingOf.get(reading.userId, second) as
                   | { pending_event: ReadingChangeKind }
                   | undefined
-                if (pending !== undefined) changes.push({ kind: pending.pending_event, reading })
+                if (pending !== undefined) owed.push({ kind: pending.pending_event, reading })
               }
             }
           })
-          return { inserted, updated, unchanged, unpublished: changes }
+          return { inserted, updated, unchanged, changes, owed }
         },
         catch: failure("putMany")
       }),
@@ -128,13 +136,37 @@ export const makeSqliteReadingStore = Effect.gen(function* () {
       }),
     unpublished: (limit) =>
       Effect.try({
-        try: () =>
-          (unpublished.all(limit) as unknown as ReadonlyArray<ReadingRow>).map((row) => ({
-            kind: row.pending_event!,
-            reading: toReading(row)
-          })),
+        try: () => {
+          const owed: Array<ReadingChange> = []
+          const unholdable: Array<ReadingRow> = []
+          for (const row of unpublished.all(limit) as unknown as ReadonlyArray<ReadingRow>) {
+            if (isHoldableInstant(row.ts * 1000)) owed.push({ kind: row.pending_event!, reading: toReading(row) })
+            else unholdable.push(row)
+          }
+          // An owed event whose instant no contract can carry would come back first in every sweep: it leaves
+          // the outbox (logged and counted below), so that the others are published.
+          if (unholdable.length > 0) {
+            transaction(() => {
+              for (const row of unholdable) setAside.run(row.user_id, row.ts)
+            })
+          }
+          return { owed, setAside: unholdable.length }
+        },
         catch: failure("unpublished")
-      }),
+      }).pipe(
+        Effect.tap(({ setAside }) =>
+          setAside === 0
+            ? Effect.void
+            : countSetAside("event", "sqlite", setAside).pipe(
+                Effect.andThen(
+                  Effect.logWarning("Owed events of stored readings outside 1970–9999 were set aside", {
+                    count: setAside
+                  })
+                )
+              )
+        ),
+        Effect.map(({ owed }) => owed)
+      ),
     latest: (userId) =>
       Effect.try({
         try: () => {

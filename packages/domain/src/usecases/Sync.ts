@@ -164,7 +164,9 @@ export class Sync extends Context.Service<
             Effect.tap(() => countProviderCall(provider.id, "ok")),
             Effect.tapError((error) => countProviderCall(provider.id, outcomeOf(error)))
           )
-          const result = yield* ingest.ingest(userId, fetched.readings)
+          // Alone on this connection (the lock), so it also settles events owed from an earlier attempt: the cursor
+          // passes a reading only once its event is confirmed.
+          const result = yield* ingest.ingest(userId, fetched.readings, { publishOwed: true })
           for (const reading of fetched.readings) lastReadingAt = laterOf(lastReadingAt, reading.timestamp)
           syncedThrough = laterOf(syncedThrough, piece.to)
           totals.windows += 1

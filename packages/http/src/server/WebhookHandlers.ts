@@ -1,5 +1,5 @@
-import { Ingest, makeReading, ProviderId, type Reading, type UserId } from "@bg-ingest/domain"
-import { Clock, Effect, Result, Schema, Stream } from "effect"
+import { Ingest, makeReading, ProviderId, type Reading, readingInstantIssue, type UserId } from "@bg-ingest/domain"
+import { Clock, Effect, Result, Schema, SchemaIssue, Stream } from "effect"
 import type { HttpServerRequest } from "effect/http"
 import { HttpApiBuilder } from "effect/http-api"
 import { BgIngestApi } from "../api/Api.ts"
@@ -18,25 +18,35 @@ const decodeOwnBody = Schema.decodeUnknownResult(WebhookBody, { errors: "all" })
 export const ownWebhookFormat: WebhookFormat = {
   name: "bg-ingest",
   accepts: () => true,
-  decode: (userId, json) =>
-    Result.map(
-      Result.mapError(decodeOwnBody(json), (error) => error.issue),
-      (body) => ({
-        records: body.readings.length,
-        readings: body.readings.map(
-          (pushed): Reading =>
-            makeReading({
-              userId,
-              timestamp: pushed.timestamp,
-              glucoseMgDl: pushed.glucose_mg_dl,
-              trend: pushed.trend ?? "unknown",
-              trendRate: pushed.trend_rate ?? null,
-              status: pushed.status ?? "ok",
-              source: { provider: WEBHOOK_PROVIDER_ID, recordId: pushed.record_id ?? null }
-            })
-        )
-      })
-    )
+  decode: (userId, json, nowMillis) => {
+    const decoded = decodeOwnBody(json)
+    if (Result.isFailure(decoded)) return Result.fail(decoded.failure.issue)
+    const pushedReadings = decoded.success.readings
+    const readings: Array<Reading> = []
+    for (const [index, pushed] of pushedReadings.entries()) {
+      const issue = readingInstantIssue(pushed.timestamp, nowMillis)
+      if (issue !== undefined) return Result.fail(new SchemaIssue.Pointer(["readings", index, "timestamp"], issue))
+      readings.push(
+        makeReading({
+          userId,
+          timestamp: pushed.timestamp,
+          glucoseMgDl: pushed.glucose_mg_dl,
+          trend: pushed.trend ?? "unknown",
+          trendRate: pushed.trend_rate ?? null,
+          status: pushed.status ?? "ok",
+          source: { provider: WEBHOOK_PROVIDER_ID, recordId: pushed.record_id ?? null }
+        })
+      )
+    }
+    return Result.succeed({ records: pushedReadings.length, readings })
+  }
+}
+
+/** How many readings a body would decode: both arrays a format may read count, whatever its shape. */
+const declaredReadings = (json: unknown): number => {
+  if (typeof json !== "object" || json === null) return 0
+  const { readings, records } = json as { readings?: unknown; records?: unknown }
+  return (Array.isArray(readings) ? readings.length : 0) + (Array.isArray(records) ? records.length : 0)
 }
 
 const rejectSignature = (reason: string) => Effect.fail(new InvalidSignature({ detail: reason }))
@@ -83,16 +93,17 @@ export const WebhookHandlers = HttpApiBuilder.group(
     const config = yield* WebhookConfig
     const formats = [...config.formats, ownWebhookFormat]
 
-    const decodeBody = (userId: UserId, json: unknown) => {
+    const decodeBody = (userId: UserId, json: unknown, nowMillis: number) => {
       const format = formats.find((candidate) => candidate.accepts(json))!
-      return Result.mapError(format.decode(userId, json), (issue) => badRequestFromIssue("payload", issue))
+      return Result.mapError(format.decode(userId, json, nowMillis), (issue) => badRequestFromIssue("payload", issue))
     }
 
     return handlers.handleRaw(
       "push",
       Effect.fnUntraced(function* ({ params, request }) {
         const headers = request.headers
-        const nowSeconds = Math.floor((yield* Clock.currentTimeMillis) / 1000)
+        const nowMillis = yield* Clock.currentTimeMillis
+        const nowSeconds = Math.floor(nowMillis / 1000)
         const timestamp = headers["x-webhook-timestamp"]
         const timely = checkTimestamp(timestamp, nowSeconds, WEBHOOK_TOLERANCE_SECONDS)
         if (!timely.valid) return yield* rejectSignature(timely.reason)
@@ -107,13 +118,8 @@ export const WebhookHandlers = HttpApiBuilder.group(
           try: () => JSON.parse(body.toString("utf8")) as unknown,
           catch: () => new BadRequestProblem({ detail: "The body is not valid JSON" })
         })
-        const count = Array.isArray((json as { readings?: unknown })?.readings)
-          ? (json as { readings: Array<unknown> }).readings.length
-          : Array.isArray((json as { records?: unknown })?.records)
-            ? (json as { records: Array<unknown> }).records.length
-            : 0
-        if (count > WEBHOOK_MAX_READINGS) return yield* tooLarge()
-        const decoded = decodeBody(params.userId, json)
+        if (declaredReadings(json) > WEBHOOK_MAX_READINGS) return yield* tooLarge()
+        const decoded = decodeBody(params.userId, json, nowMillis)
         if (Result.isFailure(decoded)) return yield* decoded.failure
         const result = yield* ingest
           .ingest(params.userId, decoded.success.readings)
