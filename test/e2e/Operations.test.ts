@@ -1,10 +1,10 @@
-import { createHmac } from "node:crypto"
 import { mkdtempSync, rmSync } from "node:fs"
 import { createServer } from "node:http"
 import { tmpdir } from "node:os"
 import { join } from "node:path"
 import { afterAll, assert, describe, it } from "@effect/vitest"
 import { startService } from "../support/processes.ts"
+import { webhookHeaders } from "../support/webhook.ts"
 
 const dataDir = mkdtempSync(join(tmpdir(), "bg-ingest-ops-"))
 afterAll(() => rmSync(dataDir, { recursive: true, force: true }))
@@ -64,13 +64,7 @@ describe("operating the service", () => {
     const body = JSON.stringify({
       readings: [{ timestamp: "2026-01-01T00:00:00Z", glucose_mg_dl: 101, record_id: BODY_MARKER }]
     })
-    const timestamp = String(Math.floor(Date.now() / 1000))
-    const signature = createHmac("sha256", SECRETS.WEBHOOK_SECRET).update(`${timestamp}.${body}`).digest("hex")
-    const headers = {
-      "content-type": "application/json",
-      "x-webhook-timestamp": timestamp,
-      "x-webhook-signature": `sha256=${signature}`
-    }
+    const headers = webhookHeaders("/api/bg/hook-user/webhook", body, { secret: SECRETS.WEBHOOK_SECRET })
     assert.strictEqual(
       (await fetch(`${service.baseUrl}/api/bg/hook-user/webhook`, { method: "POST", headers, body })).status,
       202
@@ -95,6 +89,7 @@ describe("operating the service", () => {
 
     assert.strictEqual(await service.stop(), 0)
     const output = service.output()
+    const signature = headers["x-webhook-signature"]!.slice("sha256=".length)
     for (const secret of [...Object.values(SECRETS), WRONG_KEY, signature, BODY_MARKER]) {
       assert.notInclude(output, secret)
     }

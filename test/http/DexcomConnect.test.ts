@@ -1,4 +1,3 @@
-import { createHmac } from "node:crypto"
 import { dexcomWebhookFormat } from "@bg-ingest/adapters/dexcom"
 import { assert, describe, it } from "@effect/vitest"
 import { Effect, Layer } from "effect"
@@ -6,7 +5,8 @@ import { HttpServer } from "effect/http"
 import { type ExpectedReading, egvSeries, impossibleRecord } from "../fakes/dexcomRecords.ts"
 import { type FakeDexcom, fakeDexcom } from "../fakes/FakeDexcomServer.ts"
 import { alignedFiveMinutes, dexcomServiceLayer, TEST_REDIRECT_URI } from "../support/dexcom.ts"
-import { del, get, post, postRaw, TEST_WEBHOOK_SECRET, testServer } from "../support/server.ts"
+import { del, get, post, postRaw, testServer } from "../support/server.ts"
+import { webhookHeaders } from "../support/webhook.ts"
 
 const DAY = 86_400_000
 
@@ -233,13 +233,7 @@ describe("connecting Dexcom over HTTP, end to end on loopback", () => {
       Effect.gen(function* () {
         const series = egvSeries({ start: alignedFiveMinutes(now - DAY), count: 30, unit: "mmol/L", nullEvery: 10 })
         const body = new TextEncoder().encode(JSON.stringify({ recordType: "egv", records: series.records }))
-        const timestamp = String(Math.floor(Date.now() / 1000))
-        const mac = createHmac("sha256", TEST_WEBHOOK_SECRET).update(`${timestamp}.`).update(body).digest("hex")
-        const answer = yield* postRaw("/api/bg/dana/webhook", body, {
-          "content-type": "application/json",
-          "x-webhook-timestamp": timestamp,
-          "x-webhook-signature": `sha256=${mac}`
-        })
+        const answer = yield* postRaw("/api/bg/dana/webhook", body, webhookHeaders("/api/bg/dana/webhook", body))
         assert.strictEqual(answer.status, 202, JSON.stringify(answer.body))
         assert.deepInclude(answer.body, { received: 30, inserted: series.expected.length })
         const range = yield* get(`/api/bg/dana?from=${json(series.expected[0]!).timestamp}`)

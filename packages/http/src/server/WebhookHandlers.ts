@@ -80,8 +80,8 @@ const isJson = (contentType: string | undefined) =>
   contentType !== undefined && /^application\/(?:[\w.+-]+\+)?json\s*(?:;|$)/i.test(contentType.trim())
 
 /**
- * `POST /api/bg/:userId/webhook`. In order: the signature (timestamp window, HMAC over the raw bytes, before
- * anything is parsed), the media type, the JSON, each reading, then `Ingest` — which answers only once the readings
+ * `POST /api/bg/:userId/webhook`. In order: the signature (timestamp window, HMAC over the timestamp, the path as
+ * sent and the raw bytes, before anything is parsed), the media type, the JSON, each reading, then `Ingest` — which answers only once the readings
  * are stored and their events confirmed, so a 202 means nothing can be lost and a 503 means "send it again".
  * Needs `Ingest` and `WebhookConfig`.
  */
@@ -108,7 +108,9 @@ export const WebhookHandlers = HttpApiBuilder.group(
         const timely = checkTimestamp(timestamp, nowSeconds, WEBHOOK_TOLERANCE_SECONDS)
         if (!timely.valid) return yield* rejectSignature(timely.reason)
         const body = yield* readBody(request)
-        const signed = verifySignature(config.secrets, timestamp!, headers["x-webhook-signature"], body)
+        const queryAt = request.url.indexOf("?")
+        const path = queryAt === -1 ? request.url : request.url.slice(0, queryAt)
+        const signed = verifySignature(config.secrets, timestamp!, path, headers["x-webhook-signature"], body)
         if (!signed.valid) return yield* rejectSignature(signed.reason)
 
         if (!isJson(headers["content-type"])) {

@@ -6,9 +6,13 @@ export type SignatureCheck = { readonly valid: true } | { readonly valid: false;
 const SIGNATURE = /^sha256=([0-9a-f]{64})$/i
 const TIMESTAMP = /^\d{1,12}$/
 
-/** The signature a sender computes: `sha256=` and the hex HMAC-SHA256 over `<timestamp>.<raw body>`. */
-export const signWebhook = (secret: string, timestamp: string, body: Uint8Array): string =>
-  `sha256=${createHmac("sha256", secret).update(`${timestamp}.`).update(body).digest("hex")}`
+/**
+ * The signature a sender computes: `sha256=` and the hex HMAC-SHA256 over `<timestamp>.<path>.<raw body>`, where
+ * `path` is the request path as sent, without the query (`/api/bg/alice/webhook`): a delivery signed for one
+ * user is worthless for another.
+ */
+export const signWebhook = (secret: string, timestamp: string, path: string, body: Uint8Array): string =>
+  `sha256=${createHmac("sha256", secret).update(`${timestamp}.${path}.`).update(body).digest("hex")}`
 
 /** Checks the timestamp header alone: present, unix seconds, within `toleranceSeconds` of now. */
 export const checkTimestamp = (
@@ -25,12 +29,13 @@ export const checkTimestamp = (
 }
 
 /**
- * Verifies `X-Webhook-Signature` against every configured secret (several during a rotation), comparing in
- * constant time. The reason never echoes the signature or a secret.
+ * Verifies `X-Webhook-Signature` over `<timestamp>.<path>.<raw body>` against every configured secret (several
+ * during a rotation), comparing in constant time. The reason never echoes the signature or a secret.
  */
 export const verifySignature = (
   secrets: ReadonlyArray<Redacted.Redacted<string>>,
   timestamp: string,
+  path: string,
   signature: string | undefined,
   body: Uint8Array
 ): SignatureCheck => {
@@ -40,9 +45,11 @@ export const verifySignature = (
   const given = Buffer.from(match[1]!, "hex")
   let valid = false
   for (const secret of secrets) {
-    const expected = createHmac("sha256", Redacted.value(secret)).update(`${timestamp}.`).update(body).digest()
+    const expected = createHmac("sha256", Redacted.value(secret)).update(`${timestamp}.${path}.`).update(body).digest()
     // No early exit: every secret is tried, whatever matched.
     valid = timingSafeEqual(expected, given) || valid
   }
-  return valid ? { valid: true } : { valid: false, reason: "X-Webhook-Signature does not match the body" }
+  return valid
+    ? { valid: true }
+    : { valid: false, reason: "X-Webhook-Signature does not match the timestamp, path and body" }
 }
