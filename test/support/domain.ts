@@ -8,6 +8,7 @@ import {
   type CgmProviderShape,
   CgmProviders,
   Connect,
+  type EventPublisher,
   Ingest,
   type ReadingStore,
   Scheduler,
@@ -35,17 +36,16 @@ export const testSchedulerSettings: SchedulerSettingsShape = {
   republishBatch: 1000
 }
 
-/**
- * The use cases on in-memory adapters (or the given `ReadingStore`) and the given providers, with every service
- * exposed to the test.
- */
-export const domainLayer = (
+interface DomainSettings {
+  readonly sync?: Partial<SyncSettingsShape>
+  readonly scheduler?: Partial<SchedulerSettingsShape>
+  readonly readingStore?: Layer.Layer<ReadingStore, unknown>
+}
+
+const assemble = <P>(
   providers: ReadonlyArray<CgmProviderShape>,
-  settings?: {
-    readonly sync?: Partial<SyncSettingsShape>
-    readonly scheduler?: Partial<SchedulerSettingsShape>
-    readonly readingStore?: Layer.Layer<ReadingStore, unknown>
-  }
+  settings: DomainSettings | undefined,
+  publisher: Layer.Layer<P, unknown>
 ) =>
   Layer.mergeAll(Scheduler.layer, Connect.layer).pipe(
     Layer.provideMerge(Sync.layer),
@@ -55,10 +55,24 @@ export const domainLayer = (
         settings?.readingStore ?? InMemoryReadingStore.layer,
         InMemoryConnectionStore.layer,
         InMemoryOAuthStateStore.layer,
-        InMemoryEventPublisher.layer(),
+        publisher,
         CgmProviders.layer(providers),
         Layer.succeed(SyncSettings, { ...testSyncSettings, ...settings?.sync }),
         Layer.succeed(SchedulerSettings, { ...testSchedulerSettings, ...settings?.scheduler })
       )
     )
   )
+
+/**
+ * The use cases on in-memory adapters (or the given `ReadingStore`), the in-memory event log and the given
+ * providers, with every service exposed to the test.
+ */
+export const domainLayer = (providers: ReadonlyArray<CgmProviderShape>, settings?: DomainSettings) =>
+  assemble(providers, settings, InMemoryEventPublisher.layer())
+
+/** The same, publishing with the given `EventPublisher` (RabbitMQ, say). */
+export const domainLayerPublishingTo = (
+  providers: ReadonlyArray<CgmProviderShape>,
+  publisher: Layer.Layer<EventPublisher, unknown>,
+  settings?: DomainSettings
+) => assemble(providers, settings, publisher)

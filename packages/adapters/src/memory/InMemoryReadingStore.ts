@@ -115,8 +115,13 @@ export const makeInMemoryReadingStore = Effect.sync(() => {
     latest: (userId) =>
       Effect.sync(() => {
         const entry = users.get(userId)
-        const second = entry?.seconds.at(-1)
-        return second === undefined ? Option.none() : Option.some(entry!.rows.get(second)!.reading)
+        if (entry === undefined) return Option.none()
+        // Readings outside 1970–9999 (stored before instants were checked) are never served.
+        for (let index = entry.seconds.length - 1; index >= 0; index--) {
+          const second = entry.seconds[index]!
+          if (isHoldableInstant(second * 1000)) return Option.some(entry.rows.get(second)!.reading)
+        }
+        return Option.none()
       }),
     range: (userId, window, limit) =>
       Effect.sync(() => {
