@@ -49,6 +49,8 @@ describe("the service with Dexcom configured (a real process, the fake Dexcom on
         redirect: "manual"
       })
       assert.strictEqual(authorize.status, 302)
+      // The browser keeps the flow's cookie and brings it back to the callback.
+      const cookie = authorize.headers.get("set-cookie")!.split(";")[0]!
       const consentUrl = authorize.headers.get("location")!
       assert.isTrue(consentUrl.startsWith(`${fake.url}/v2/oauth2/login?`))
       const state = new URL(consentUrl).searchParams.get("state")!
@@ -58,7 +60,9 @@ describe("the service with Dexcom configured (a real process, the fake Dexcom on
       // The user takes their time on Dexcom's page; meanwhile the service restarts. The state survives.
       const redirect = await fake.consent(consentUrl, { username: "SandboxUser1" })
       const second = await startService(env)
-      const callback = await json(`${second.baseUrl}/api/connections/dexcom/callback${redirect.search}`)
+      const callback = await json(`${second.baseUrl}/api/connections/dexcom/callback${redirect.search}`, {
+        headers: { cookie }
+      })
       assert.strictEqual(callback.status, 200, JSON.stringify(callback.body))
       assert.strictEqual(callback.body.user_id, "alice")
 

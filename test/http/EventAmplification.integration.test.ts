@@ -2,7 +2,7 @@ import { join } from "node:path"
 import { InMemoryEventLog } from "@bg-ingest/adapters/memory"
 import { SqliteDatabase, SqliteReadingStore } from "@bg-ingest/adapters/sqlite"
 import { Ingest, type ReadingStore } from "@bg-ingest/domain"
-import { afterAll, assert, describe, it } from "@effect/vitest"
+import { afterAll, assert, describe, it, vi } from "@effect/vitest"
 import { Effect, Layer } from "effect"
 import { domainLayer } from "../support/domain.ts"
 import { dynamoStoresLayer, startDynalite } from "../support/dynamodb.ts"
@@ -12,6 +12,8 @@ import { webhookHeaders } from "../support/webhook.ts"
 
 // 50 concurrent copies of one delivery of 100 readings used to publish 1,500 (SQLite) and 5,100 (DynamoDB)
 // events: every copy that found the readings stored but not yet confirmed published them again.
+// dynalite has no transactions: 5,000 single conditional writes on a shared 2-core machine take a while.
+vi.setConfig({ testTimeout: 120_000 })
 const dynalite = await startDynalite()
 afterAll(() => dynalite.stop())
 

@@ -1,4 +1,11 @@
-import { ApiKeys, ApiRoutes, routerConfig, WebhookConfig, type WebhookFormat } from "@bg-ingest/http/server"
+import {
+  ApiKeys,
+  ApiRoutes,
+  routerConfig,
+  ServerPolicy,
+  WebhookConfig,
+  type WebhookFormat
+} from "@bg-ingest/http/server"
 import { observedHttpServer } from "@bg-ingest/runner"
 import { Effect, Layer as L, type Layer, Redacted } from "effect"
 import { FetchHttpClient, HttpClient, HttpClientRequest, HttpRouter, HttpServer } from "effect/http"
@@ -31,7 +38,8 @@ export const testServer = <E, R>(
         formats: webhook.formats ?? []
       })
     ),
-    L.provide(L.succeed(ApiKeys, ApiKeys.fromConfigured(apiKeys.map((key) => Redacted.make(key)))))
+    L.provide(L.succeed(ApiKeys, ApiKeys.fromConfigured(apiKeys.map((key) => Redacted.make(key))))),
+    L.provide(L.succeed(ServerPolicy, { secureCookies: false }))
   )
 
 export interface Answer {

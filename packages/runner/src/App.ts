@@ -33,7 +33,7 @@ import {
   Sync,
   SyncSettings
 } from "@bg-ingest/domain"
-import { ApiKeys, ApiRoutes, observeRequests, routeOf, routerConfig } from "@bg-ingest/http/server"
+import { ApiKeys, ApiRoutes, observeRequests, routeOf, routerConfig, ServerPolicy } from "@bg-ingest/http/server"
 import { NodeHttpServer } from "@effect/platform-node"
 import { Deferred, Duration, Effect, Fiber, Layer, LogLevel, References } from "effect"
 import { FetchHttpClient, HttpRouter } from "effect/http"
@@ -192,6 +192,7 @@ export const appLayer = (config: AppConfig) => {
     Layer.provide(DemoUsers(config.demoUsers)),
     Layer.provide(webhookConfigLayer(config, [dexcomWebhookFormat])),
     Layer.provide(Layer.succeed(ApiKeys, ApiKeys.fromConfigured(config.apiKeys))),
+    Layer.provide(Layer.succeed(ServerPolicy, { secureCookies: config.appEnv !== "development" })),
     Layer.provide(coreLayer(config))
   )
 }

@@ -27,13 +27,14 @@ export class ProviderNotConnectable extends Schema.TaggedError<ProviderNotConnec
 
 /**
  * The callback's `state` does not finish an authorization this service started: absent, unknown or already
- * used, expired, or started for another provider or another user. Nothing is stored.
+ * used, expired, started for another provider or another user, or finished in a browser other than the one that
+ * started it. Nothing is stored.
  */
 export class AuthorizationStateInvalid extends Schema.TaggedError<AuthorizationStateInvalid>()(
   "AuthorizationStateInvalid",
   {
     provider: Schema.String,
-    reason: Schema.Literals(["missing", "unknown_or_used", "expired", "wrong_provider", "wrong_user"]),
+    reason: Schema.Literals(["missing", "unknown_or_used", "expired", "wrong_provider", "wrong_user", "wrong_browser"]),
     message: Schema.String
   }
 ) {}
@@ -43,6 +44,12 @@ export interface AuthorizationStart {
   readonly consentUrl: string
   /** The user must finish the consent page before this instant. */
   readonly expiresAt: DateTime.Utc
+  /**
+   * A value for the browser that starts the flow to keep (a short-lived cookie) and bring back to the callback:
+   * without it, or with the user's identity vouched for by the caller (`expectedUserId`), the callback links
+   * nothing. So a consent page sent to someone else's browser cannot link their account to this user.
+   */
+  readonly browserBinding: string
 }
 
 /** What the provider's redirect brought back, as received (every field may be missing). */
@@ -50,7 +57,12 @@ export interface CallbackParams {
   readonly code?: string | undefined
   readonly state?: string | undefined
   readonly error?: string | undefined
-  /** The user the caller knows to be finishing the flow (a session), checked against the state when given. */
+  /** What the browser finishing the flow kept from `authorize` (`AuthorizationStart.browserBinding`). */
+  readonly browserBinding?: string | undefined
+  /**
+   * The user an authenticated caller (an integrator's backend, which knows whose session brought the browser
+   * back) says is finishing the flow: checked against the state instead of the browser binding.
+   */
   readonly expectedUserId?: UserId | undefined
 }
 
@@ -85,14 +97,24 @@ export interface CredentialsConnected {
 const STATE_BYTES = 32
 const encoder = new TextEncoder()
 
+/** Compares two strings without stopping at the first difference. */
+const sameText = (a: string, b: string): boolean => {
+  let difference = a.length ^ b.length
+  for (let index = 0; index < Math.min(a.length, b.length); index++)
+    difference |= a.charCodeAt(index) ^ b.charCodeAt(index)
+  return difference === 0
+}
+
 /** Provider error codes are echoed in messages only in their documented shape, never as free text. */
 const safeErrorCode = (error: string): string => (/^[a-z_]{1,64}$/.test(error) ? error : "unrecognized_error")
 
 /**
  * Connecting a user to a provider that uses OAuth: `authorize` starts the flow with a `state` that is
  * unguessable (256 random bits), bound to the user and the provider, single-use and short-lived, kept in the
- * `OAuthStateStore` so that any replica can finish it; `complete` checks that state, exchanges the code and
- * stores the connection (status active, backfill horizon set, due now so the scheduler backfills it).
+ * `OAuthStateStore` so that any replica can finish it, and a browser binding for the browser that starts it;
+ * `complete` checks that the callback came back to that browser (or that an authenticated caller vouches for the
+ * user), checks the state, exchanges the code and stores the connection (status active, backfill horizon set,
+ * due now so the scheduler backfills it).
  * A provider without OAuth (Dexcom Share) is connected by `connectWithCredentials` instead: one login checks the
  * username and password, which are stored encrypted. A failed step stores nothing.
  */
@@ -120,6 +142,9 @@ export class Connect extends Context.Service<
     const digest = yield* Digest.Digest
 
     const hashState = (state: string) => digest.digestHex(Digest.sha256, encoder.encode(state))
+    // Derived from the state, so any replica can check it; only the browser that received it has it.
+    const browserBindingOf = (state: string) =>
+      digest.digestHex(Digest.sha256, encoder.encode(`bg-ingest/oauth-browser\u0000${state}`))
 
     const connectable = Effect.fnUntraced(function* (providerId: string) {
       const provider = yield* providers.get(providerId)
@@ -144,7 +169,7 @@ export class Connect extends Context.Service<
       const expiresAt = DateTime.addDuration(createdAt, authorizationTtl)
       yield* states.put({ stateHash: yield* hashState(state), userId, provider: provider.id, createdAt, expiresAt })
       yield* Effect.logInfo("Authorization started").pipe(Effect.annotateLogs({ userId, provider: provider.id }))
-      return { consentUrl: authorization.consentUrl(state), expiresAt }
+      return { consentUrl: authorization.consentUrl(state), expiresAt, browserBinding: yield* browserBindingOf(state) }
     })
 
     const checkState = Effect.fnUntraced(function* (provider: ProviderId, params: CallbackParams) {
@@ -152,6 +177,15 @@ export class Connect extends Context.Service<
         new AuthorizationStateInvalid({ provider, reason, message })
       if (params.state === undefined || params.state === "") {
         return yield* invalid("missing", "The callback carries no state")
+      }
+      if (params.expectedUserId === undefined) {
+        const expected = yield* browserBindingOf(params.state)
+        if (params.browserBinding === undefined || !sameText(params.browserBinding, expected)) {
+          return yield* invalid(
+            "wrong_browser",
+            "The authorization was not started in this browser (or its cookie expired): start again from the authorize link in this browser"
+          )
+        }
       }
       const found = yield* states.consume(yield* hashState(params.state))
       if (Option.isNone(found)) {

@@ -85,6 +85,7 @@ export class AuthorizationFailed extends HttpApiError.Problem<AuthorizationFaile
       "expired",
       "wrong_provider",
       "wrong_user",
+      "wrong_browser",
       "access_denied",
       "missing_code",
       "invalid_code",
@@ -92,7 +93,8 @@ export class AuthorizationFailed extends HttpApiError.Problem<AuthorizationFaile
     ]).annotate({
       description:
         "missing/unknown_or_used/expired/wrong_provider/wrong_user: the state does not finish an authorization " +
-        "started here; access_denied: the user declined; missing_code/invalid_code/provider_error: the provider " +
+        "started here; wrong_browser: the callback did not come back to the browser that started the flow (its " +
+        "cookie is missing or belongs to another flow); access_denied: the user declined; missing_code/invalid_code/provider_error: the provider " +
         "gave no usable code. Start again from the authorize endpoint."
     })
   }

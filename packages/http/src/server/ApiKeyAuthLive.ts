@@ -23,6 +23,20 @@ export const apiKeyFailures = Metric.counter("bg_ingest_api_key_failures_total",
   description: "Requests refused for a missing or unknown API key"
 })
 
+/**
+ * Whether an `Authorization` header carries one of the accepted keys (`Bearer <key>`), compared in constant time
+ * against every digest. For routes outside the API groups (metrics, docs) and for the OAuth callback's
+ * integrator mode; the groups use `ApiKeyAuthLive`.
+ */
+export const presentsKnownKey = (digests: ReadonlyArray<Uint8Array>, authorization: string | undefined): boolean => {
+  const match = authorization === undefined ? null : /^Bearer[ \t]+(\S+)[ \t]*$/i.exec(authorization)
+  if (match === null) return false
+  const presented = createHash("sha256").update(match[1]!).digest()
+  let known = false
+  for (const digest of digests) known = timingSafeEqual(presented, digest) || known
+  return known
+}
+
 const refuse = (detail: string) =>
   Metric.update(apiKeyFailures, 1).pipe(Effect.andThen(Effect.fail(new Unauthorized({ detail }))))
 
