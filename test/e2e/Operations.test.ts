@@ -75,7 +75,7 @@ describe("operating the service", () => {
       401
     )
 
-    const metrics = await (await fetch(`${service.baseUrl}/metrics`)).text()
+    const metrics = await (await fetch(`${service.baseUrl}/metrics`, { headers: auth })).text()
     assert.match(metrics, /^bg_ingest_api_key_failures_total 2$/m)
     assert.match(
       metrics,
@@ -83,7 +83,8 @@ describe("operating the service", () => {
     )
     assert.match(metrics, /^bg_ingest_connections\{status="active"\} 1$/m)
     assert.match(metrics, /^bg_ingest_readings_ingested_total\{change="inserted"\} \d+$/m)
-    assert.match(metrics, /^bg_ingest_newest_reading_age_seconds\{user_id="ops-user"\} \d+$/m)
+    assert.match(metrics, /^bg_ingest_stale_users\{older_than_seconds="900"\} \d+$/m)
+    assert.notInclude(metrics, "user_id")
     assert.match(metrics, /^bg_ingest_provider_calls_total\{provider="simulator",outcome="ok"\} \d+$/m)
     assert.match(metrics, /^bg_ingest_events_published_total \d+$/m)
 

@@ -33,7 +33,15 @@ import {
   Sync,
   SyncSettings
 } from "@bg-ingest/domain"
-import { ApiKeys, ApiRoutes, observeRequests, routeOf, routerConfig, ServerPolicy } from "@bg-ingest/http/server"
+import {
+  ApiKeys,
+  ApiRoutes,
+  applyDefaultHeaders,
+  observeRequests,
+  routeOf,
+  routerConfig,
+  ServerPolicy
+} from "@bg-ingest/http/server"
 import { NodeHttpServer } from "@effect/platform-node"
 import { Deferred, Duration, Effect, Fiber, Layer, LogLevel, References } from "effect"
 import { FetchHttpClient, HttpRouter } from "effect/http"
@@ -175,6 +183,7 @@ export const observedHttpServer = (options: {
       return NodeHttpServer.layer(() => {
         const server = createServer()
         observeRequests(server, { context, logReads, routeOf })
+        applyDefaultHeaders(server)
         return server
       }, options)
     })

@@ -5,13 +5,7 @@ import { type Reading, readingKey } from "../model/Reading.ts"
 import { makeReadingEvent, type ReadingChange } from "../model/ReadingEvent.ts"
 import { type EventPublishError, EventPublisher } from "../ports/EventPublisher.ts"
 import { ReadingStore, type ReadingStoreError } from "../ports/ReadingStore.ts"
-import {
-  countIngested,
-  countSetAside,
-  eventPublishFailures,
-  eventsPublished,
-  newestReadingTimestamp
-} from "./Metrics.ts"
+import { countIngested, countSetAside, eventPublishFailures, eventsPublished } from "./Metrics.ts"
 
 export interface IngestResult {
   readonly received: number
@@ -52,6 +46,8 @@ export class Ingest extends Context.Service<
     ) => Effect.Effect<IngestResult, ReadingStoreError | EventPublishError>
     /** Publishes events that an earlier attempt stored but never got confirmed; answers how many. */
     readonly republishUnconfirmed: (limit: number) => Effect.Effect<number, ReadingStoreError | EventPublishError>
+    /** The unix time (seconds) of the newest reading this process stored, one per user, in no order. */
+    readonly newestReadings: Effect.Effect<ReadonlyArray<number>>
   }
 >()("@bg-ingest/domain/Ingest", {
   make: Effect.gen(function* () {
@@ -70,13 +66,11 @@ export class Ingest extends Context.Service<
       yield* store.markPublished(changes.map((change) => change.reading))
     })
 
-    /** Keeps the gauge of each user's newest stored reading, for freshness alerts. */
+    /** Keeps each user's newest stored reading, for freshness (`/metrics` counts stale users, never by user). */
     const recordNewest = (userId: UserId, readings: ReadonlyArray<Reading>) => {
       let newest = newestByUser.get(userId) ?? Number.NEGATIVE_INFINITY
       for (const reading of readings) newest = Math.max(newest, DateTime.toEpochMillis(reading.timestamp) / 1000)
-      if (!Number.isFinite(newest) || newest === newestByUser.get(userId)) return Effect.void
-      newestByUser.set(userId, newest)
-      return Metric.update(Metric.withAttributes(newestReadingTimestamp, { user_id: userId }), newest)
+      if (Number.isFinite(newest)) newestByUser.set(userId, newest)
     }
 
     const ingest = Effect.fn("Ingest.ingest")(function* (
@@ -107,7 +101,7 @@ export class Ingest extends Context.Service<
       yield* countIngested("inserted", result.inserted)
       yield* countIngested("updated", result.updated)
       yield* countIngested("unchanged", result.unchanged)
-      yield* recordNewest(userId, [...distinct.values()])
+      recordNewest(userId, [...distinct.values()])
       yield* publishAndConfirm(options?.publishOwed === true ? [...result.changes, ...result.owed] : result.changes)
       return {
         received: readings.length,
@@ -123,7 +117,9 @@ export class Ingest extends Context.Service<
       return changes.length
     })
 
-    return { ingest, republishUnconfirmed }
+    const newestReadings = Effect.sync(() => [...newestByUser.values()])
+
+    return { ingest, republishUnconfirmed, newestReadings }
   })
 }) {
   /** Needs a `ReadingStore` and an `EventPublisher`. */

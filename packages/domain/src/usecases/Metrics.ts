@@ -22,10 +22,6 @@ export const providerCalls = Metric.counter("bg_ingest_provider_calls_total", {
   incremental: true
 })
 
-export const newestReadingTimestamp = Metric.gauge("bg_ingest_newest_reading_timestamp_seconds", {
-  description: "Unix time of each user's newest reading stored by this process"
-})
-
 export const setAside = Metric.counter("bg_ingest_set_aside_total", {
   description:
     "Readings, stored items and owed events that could not be processed and were set aside (each logged), by kind and place",

@@ -1,11 +1,12 @@
 import { Layer } from "effect"
-import { HttpApiBuilder, HttpApiScalar } from "effect/http-api"
+import { HttpApiBuilder } from "effect/http-api"
 import { BgIngestApi } from "../api/Api.ts"
 import { ApiKeyAuthLive } from "./ApiKeyAuthLive.ts"
 import { AuthorizationHandlers } from "./AuthorizationHandlers.ts"
 import { ConnectionsHandlers } from "./ConnectionsHandlers.ts"
 import { FallbackRoutes, makeRouteOf } from "./Fallback.ts"
 import { MetricsRoute } from "./MetricsRoute.ts"
+import { DocsRoutes } from "./OperationalRoutes.ts"
 import { ProblemDetailsLive } from "./ProblemDetails.ts"
 import { ReadingsHandlers } from "./ReadingsHandlers.ts"
 import { RequestIdLogsLive } from "./RequestIdLogsLive.ts"
@@ -20,14 +21,14 @@ const SERVED_BESIDE_THE_API = [
 
 /**
  * Every route of the service, to be served with `HttpRouter.serve`. Needs the domain services the handlers use:
- * `ReadingStore`, `ConnectionStore`, `EventPublisher`, `Ingest`, `Sync` and `Connect`, the `WebhookConfig` and the
- * `ApiKeys`.
+ * `ReadingStore`, `ConnectionStore`, `EventPublisher`, `Ingest`, `Sync` and `Connect`, the `WebhookConfig`, the
+ * `ApiKeys` and the `ServerPolicy`.
  */
 export const ApiRoutes = Layer.mergeAll(
-  HttpApiBuilder.layer(BgIngestApi, { openapiPath: "/openapi.json" }).pipe(
+  HttpApiBuilder.layer(BgIngestApi).pipe(
     Layer.provide([ReadingsHandlers, ConnectionsHandlers, AuthorizationHandlers, SystemHandlers, WebhookHandlers])
   ),
-  HttpApiScalar.layer(BgIngestApi, { path: "/docs" }),
+  DocsRoutes,
   MetricsRoute,
   FallbackRoutes(SERVED_BESIDE_THE_API)
 ).pipe(Layer.provide([ProblemDetailsLive, ApiKeyAuthLive, RequestIdLogsLive]))
