@@ -1,42 +1,31 @@
 import {
-  GlucoseMgDl,
   type GlucoseStatus,
-  makeReading,
+  type NormalizedRecords,
+  normalizeRecords,
   type ProviderId,
   type Reading,
+  RecordReading,
   type TimeWindow,
+  TRENDS_BY_NUMBER,
   type Trend,
-  Trends,
-  type UserId,
-  windowContains
+  trendFromName,
+  trendFromNumber,
+  type UserId
 } from "@bg-ingest/domain"
-import { DateTime, Option, Result, Schema } from "effect"
+import { DateTime, Option, Order, type Result } from "effect"
 import type { ShareGlucoseValue } from "./DexcomShareSchemas.ts"
 import { formatShareDisplayTime, parseShareDate } from "./DexcomShareTime.ts"
 
-/** Share's trend numbers (old servers), in the order of the names current servers send. */
-export const SHARE_TRENDS_BY_NUMBER: ReadonlyArray<Trend> = [
-  "none",
-  "doubleUp",
-  "singleUp",
-  "fortyFiveUp",
-  "flat",
-  "fortyFiveDown",
-  "singleDown",
-  "doubleDown",
-  "notComputable",
-  "rateOutOfRange"
-]
-
-const trendByName = new Map<string, Trend>(Trends.map((trend) => [trend.toLowerCase(), trend]))
+/** Share's trend numbers (old servers), in the order of the names current servers send: Dexcom's numbering. */
+export const SHARE_TRENDS_BY_NUMBER: ReadonlyArray<Trend> = TRENDS_BY_NUMBER
 
 /** A trend name (any case) or number 0–9; anything else is `unknown`. */
 export const shareTrend = (trend: string | number | null | undefined): Trend => {
   if (trend === null || trend === undefined) return "unknown"
-  if (typeof trend === "number") return SHARE_TRENDS_BY_NUMBER[trend] ?? "unknown"
+  if (typeof trend === "number") return trendFromNumber(trend)
   const text = trend.trim()
-  if (/^\d$/.test(text)) return SHARE_TRENDS_BY_NUMBER[Number(text)] ?? "unknown"
-  return trendByName.get(text.toLowerCase()) ?? "unknown"
+  if (/^\d$/.test(text)) return trendFromNumber(Number(text))
+  return trendFromName(text)
 }
 
 /** The G6/G7 sensors report 40–400 mg/dL: a value at a limit means "at or beyond it", as the API's high/low. */
@@ -52,77 +41,49 @@ const SPECIAL_CODE_LIMIT = 13
 export const shareStatus = (glucoseMgDl: number): GlucoseStatus =>
   glucoseMgDl <= SHARE_SENSOR_LOW ? "low" : glucoseMgDl >= SHARE_SENSOR_HIGH ? "high" : "ok"
 
-export interface RejectedShareValue {
-  readonly instant: string
-  readonly reason: string
+/**
+ * One Share glucose value: `WT` is the instant (`Date(ms)` or `/Date(ms)/`, an offset changes nothing), in whole
+ * seconds; values are mg/dL; values at the sensor's limits (≤ 40, ≥ 400) get status `low` or `high`, since Share
+ * has no status field; a value without a number, or a receiver's special code, is a record without a value;
+ * trends come as names or numbers; `DT` becomes the display time with its offset. Share has no record id. An
+ * unreadable `WT` makes the value unreadable.
+ */
+export const readShareValue = (value: ShareGlucoseValue): RecordReading => {
+  const wt = parseShareDate(value.WT)
+  if (Option.isNone(wt)) return RecordReading.unreadable(`a value has an unreadable WT "${value.WT.slice(0, 40)}"`)
+  const instant = DateTime.makeUnsafe(Math.floor(wt.value.epochMillis / 1000) * 1000)
+  if (value.Value === null || value.Value === undefined || (value.Value >= 0 && value.Value < SPECIAL_CODE_LIMIT)) {
+    return RecordReading.withoutValue(instant)
+  }
+  const dt = value.DT === null || value.DT === undefined ? Option.none() : parseShareDate(value.DT)
+  return RecordReading.measurement({
+    instant,
+    mgDl: value.Value,
+    trend: shareTrend(value.Trend),
+    trendRate: null,
+    status: shareStatus(Math.round(value.Value)),
+    recordId: null,
+    displayTime: Option.match(dt, { onNone: () => null, onSome: formatShareDisplayTime })
+  })
 }
-
-export interface NormalizedShareValues {
-  /** One reading per instant, inside the window, oldest first. */
-  readonly readings: ReadonlyArray<Reading>
-  readonly skippedWithoutValue: number
-  readonly rejected: ReadonlyArray<RejectedShareValue>
-}
-
-const isGlucose = Schema.is(GlucoseMgDl)
-
-/** Orders two values at one instant whatever order they came in: the higher value, then the later-sorting rest. */
-const preference = (reading: Reading) =>
-  `${String(reading.glucoseMgDl).padStart(3, "0")}|${reading.trend}|${reading.displayTime ?? ""}`
 
 /**
- * Share glucose values → readings: `WT` is the instant (`Date(ms)` or `/Date(ms)/`, an offset changes nothing);
- * values are mg/dL, rounded to an integer; values at the sensor's limits (≤ 40, ≥ 400) are kept with status `low`
- * or `high`, since Share has no status field; values without a number, or a receiver's special code, are counted
- * as without value; values outside 20–600 mg/dL are rejected (counted, logged, never stored); trends come as
- * names or numbers; `DT` becomes the display time with its offset. Share has no record id: a reading's identity is
- * its instant, and of two values at one instant the higher is kept (then the one whose trend and display time sort last), so
- * the answer does not depend on their order.
- * Fails (with the reason) when a `WT` cannot be read, which would make every instant suspect.
+ * Of two values at one instant, whatever order they came in: the higher value, then the one whose trend and
+ * display time sort last.
+ */
+const preferred: Order.Order<Reading> = Order.mapInput(
+  Order.String,
+  (reading: Reading) => `${String(reading.glucoseMgDl).padStart(3, "0")}|${reading.trend}|${reading.displayTime ?? ""}`
+)
+
+/**
+ * Share glucose values → readings, one per instant inside the window, oldest first (`normalizeRecords`). Fails
+ * with the reason when a `WT` cannot be read, which would make every instant suspect.
  */
 export const normalizeShareValues = (
   provider: ProviderId,
   userId: UserId,
   values: ReadonlyArray<ShareGlucoseValue>,
   window: TimeWindow
-): Result.Result<NormalizedShareValues, string> => {
-  const withoutValue = new Set<number>()
-  const rejected = new Map<number, RejectedShareValue>()
-  const byInstant = new Map<number, Reading>()
-  for (const value of values) {
-    const wt = parseShareDate(value.WT)
-    if (Option.isNone(wt)) return Result.fail(`a value has an unreadable WT "${value.WT.slice(0, 40)}"`)
-    const instant = DateTime.makeUnsafe(Math.floor(wt.value.epochMillis / 1000) * 1000)
-    if (!windowContains(window, instant)) continue
-    const instantMillis = DateTime.toEpochMillis(instant)
-    if (value.Value === null || value.Value === undefined || (value.Value >= 0 && value.Value < SPECIAL_CODE_LIMIT)) {
-      withoutValue.add(instantMillis)
-      continue
-    }
-    const glucoseMgDl = Math.round(value.Value)
-    if (!isGlucose(glucoseMgDl)) {
-      rejected.set(instantMillis, { instant: DateTime.formatIso(instant), reason: "value outside 20–600 mg/dL" })
-      continue
-    }
-    const dt = value.DT === null || value.DT === undefined ? Option.none() : parseShareDate(value.DT)
-    const reading = makeReading({
-      userId,
-      timestamp: instant,
-      glucoseMgDl,
-      trend: shareTrend(value.Trend),
-      trendRate: null,
-      status: shareStatus(glucoseMgDl),
-      source: { provider, recordId: null },
-      displayTime: Option.match(dt, { onNone: () => null, onSome: formatShareDisplayTime })
-    })
-    const existing = byInstant.get(instantMillis)
-    if (existing === undefined || preference(existing) < preference(reading)) byInstant.set(instantMillis, reading)
-  }
-  const readings = [...byInstant.entries()].sort(([a], [b]) => a - b).map(([, reading]) => reading)
-  const notRead = (instantMillis: number) => !byInstant.has(instantMillis)
-  return Result.succeed({
-    readings,
-    skippedWithoutValue: [...withoutValue].filter(notRead).length,
-    rejected: [...rejected.entries()].filter(([at]) => notRead(at)).map(([, value]) => value)
-  })
-}
+): Result.Result<NormalizedRecords, string> =>
+  normalizeRecords(values, { provider, userId, window, read: readShareValue, prefer: preferred })

@@ -2,6 +2,8 @@ import {
   CgmProvider,
   type CgmProviderShape,
   type ConnectionStore,
+  DataChanges,
+  fetchedFromRecords,
   InvalidProviderResponse,
   ProviderId,
   type ProviderLimits,
@@ -99,24 +101,14 @@ export const makeDexcomShareProvider = Effect.fnUntraced(function* (settings: De
         message: `Dexcom Share's glucose answer is unreadable: ${normalized.failure}`
       })
     }
-    const { readings, skippedWithoutValue, rejected } = normalized.success
-    if (rejected.length > 0) {
-      yield* Effect.logWarning("Dexcom Share values rejected").pipe(
-        Effect.annotateLogs({
-          userId,
-          count: rejected.length,
-          values: rejected.slice(0, 10).map((value) => `${value.instant}: ${value.reason}`)
-        })
-      )
-    }
-    return { readings, skippedWithoutValue, rejected: rejected.length }
+    return yield* fetchedFromRecords(provider, userId, normalized.success)
   })
 
   return CgmProvider.of({
     id: provider,
     limits: dexcomShareLimits,
-    // Share cannot tell the span of a user's data without reading it: the sync fetches from its cursor to now.
-    availableRange: () => Effect.succeed(Option.none()),
+    // Share cannot tell anything about a user's data without reading it: the sync fetches from its cursor to now.
+    changes: () => Effect.succeed(DataChanges.CannotTell({})),
     fetchReadings,
     credentialsLogin: { verify: sessions.verify }
   }) satisfies CgmProviderShape

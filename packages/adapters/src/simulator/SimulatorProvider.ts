@@ -1,6 +1,7 @@
 import {
   CgmProvider,
   type CgmProviderShape,
+  DataChanges,
   makeReading,
   ProviderId,
   trendFromRate,
@@ -30,14 +31,14 @@ export const makeSimulatorProvider = (): CgmProviderShape => {
       lateDataOverlap: Duration.minutes(30),
       minPollInterval: Duration.minutes(1)
     },
-    availableRange: (userId: UserId) =>
-      Effect.map(Clock.currentTimeMillis, (nowMillis) => {
-        const profile = profileOf(userId)
-        return Option.some({
+    // Every record is known the moment it is measured: the span of the trace says all there is to say.
+    changes: (userId: UserId) =>
+      Effect.map(Clock.currentTimeMillis, (nowMillis) =>
+        DataChanges.Span({
           earliest: DateTime.makeUnsafe(SIMULATION_START_SECONDS * 1000),
-          latest: DateTime.makeUnsafe(lastRecordAt(Math.floor(nowMillis / 1000), profile.phaseSeconds) * 1000)
+          latest: DateTime.makeUnsafe(lastRecordAt(Math.floor(nowMillis / 1000), profileOf(userId).phaseSeconds) * 1000)
         })
-      }),
+      ),
     fetchReadings: (userId, window) =>
       Effect.map(Clock.currentTimeMillis, (nowMillis) => {
         const profile = profileOf(userId)

@@ -23,6 +23,11 @@ export const Connection = Schema.Struct({
   syncedThrough: Schema.NullOr(Schema.DateTimeUtc),
   lastSyncAt: Schema.NullOr(Schema.DateTimeUtc),
   lastReadingAt: Schema.NullOr(Schema.DateTimeUtc),
+  /**
+   * When the last successful pull began, as the provider counts time: the next sync asks the provider what
+   * changed since then. Null until a provider that can tell what changed has been pulled.
+   */
+  changesSince: Schema.NullOr(Schema.DateTimeUtc),
   lastError: Schema.NullOr(Schema.String),
   /** When the scheduler polls next; null when the connection is not polled. */
   nextPollAt: Schema.NullOr(Schema.DateTimeUtc),
@@ -31,6 +36,16 @@ export const Connection = Schema.Struct({
   updatedAt: Schema.DateTimeUtc
 })
 export type Connection = typeof Connection.Type
+
+/** The user has no connection to the provider (or the provider id is not one at all). */
+export class ConnectionNotFound extends Schema.TaggedError<ConnectionNotFound>()("ConnectionNotFound", {
+  userId: Schema.String,
+  provider: Schema.String,
+  message: Schema.String
+}) {}
+
+export const connectionNotFound = (userId: string, provider: string): ConnectionNotFound =>
+  new ConnectionNotFound({ userId, provider, message: `${userId} has no ${provider} connection` })
 
 /** The fields a writer may change; absent keys are left as stored. */
 export type ConnectionPatch = Partial<Omit<Connection, "userId" | "provider" | "createdAt">>
@@ -70,6 +85,7 @@ export const newConnection = (options: {
   syncedThrough: null,
   lastSyncAt: null,
   lastReadingAt: null,
+  changesSince: null,
   lastError: null,
   nextPollAt: options.now,
   consecutiveFailures: 0,

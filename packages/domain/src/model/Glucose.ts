@@ -35,9 +35,26 @@ export const Trends = [
 export const Trend = Schema.Literals(Trends)
 export type Trend = typeof Trend.Type
 
+const trendByName = new Map<string, Trend>(Trends.map((trend) => [trend.toLowerCase(), trend]))
+
+/** A trend by its name in any case (`Flat`, `DOUBLEUP`); `unknown` for anything else. */
+export const trendFromName = (name: string | null | undefined): Trend =>
+  (name === null || name === undefined ? undefined : trendByName.get(name.toLowerCase())) ?? "unknown"
+
+/** Dexcom's trend numbers, used by Dexcom Share and Nightscout too: 0 none, 1 doubleUp … 7 doubleDown, 8, 9. */
+export const TRENDS_BY_NUMBER: ReadonlyArray<Trend> = ["none", ...Trends.slice(0, 9)]
+
+/** A trend by its Dexcom number (0–9); `unknown` for anything else. */
+export const trendFromNumber = (value: number): Trend => TRENDS_BY_NUMBER[value] ?? "unknown"
+
 export const GlucoseStatuses = ["ok", "high", "low", "unknown"] as const
 export const GlucoseStatus = Schema.Literals(GlucoseStatuses)
 export type GlucoseStatus = typeof GlucoseStatus.Type
+
+const statusByName = new Map<string, GlucoseStatus>(GlucoseStatuses.map((status) => [status, status]))
+
+/** A status by its name in any case; `unknown` for anything else. */
+export const glucoseStatusFromName = (name: string): GlucoseStatus => statusByName.get(name.toLowerCase()) ?? "unknown"
 
 /**
  * The arrow for a rate of change in mg/dL/min, with Dexcom's thresholds (1, 2 and 3 mg/dL/min).

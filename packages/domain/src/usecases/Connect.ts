@@ -1,8 +1,8 @@
 import { Context, DateTime, Duration, Effect, Layer, Option, Schema } from "effect"
 import { Digest, SecureRandom } from "effect/crypto"
 import { Base64Url } from "effect/encoding"
-import { type Connection, newConnection } from "../model/Connection.ts"
-import type { ProviderId, UserId } from "../model/Identifiers.ts"
+import { type Connection, type ConnectionNotFound, connectionNotFound, newConnection } from "../model/Connection.ts"
+import { ProviderId, type UserId } from "../model/Identifiers.ts"
 import { toWholeSeconds } from "../model/Reading.ts"
 import {
   AuthorizationRejected,
@@ -22,8 +22,19 @@ import { ConnectSettings } from "./Settings.ts"
 /** The provider cannot be connected this way: it needs no consent (the simulator), or uses another way to connect. */
 export class ProviderNotConnectable extends Schema.TaggedError<ProviderNotConnectable>()("ProviderNotConnectable", {
   provider: Schema.String,
+  /** The way that was asked for: through OAuth, or with a username and password. */
+  way: Schema.Literals(["oauth", "credentials"]),
   message: Schema.String
 }) {}
+
+/** {@link ProviderNotConnectable} for one way of connecting, as each use case can fail with it. */
+export type NotConnectable<Way extends ProviderNotConnectable["way"]> = ProviderNotConnectable & { readonly way: Way }
+
+const notConnectable = <Way extends ProviderNotConnectable["way"]>(
+  way: Way,
+  provider: string,
+  message: string
+): NotConnectable<Way> => new ProviderNotConnectable({ provider, way, message }) as NotConnectable<Way>
 
 /**
  * The callback's `state` does not finish an authorization this service started: absent, unknown or already
@@ -66,11 +77,11 @@ export interface CallbackParams {
   readonly expectedUserId?: UserId | undefined
 }
 
-export type AuthorizeError = UnknownProvider | ProviderNotConnectable | OAuthStateStoreError
+export type AuthorizeError = UnknownProvider | NotConnectable<"oauth"> | OAuthStateStoreError
 
 export type CompleteError =
   | UnknownProvider
-  | ProviderNotConnectable
+  | NotConnectable<"oauth">
   | AuthorizationStateInvalid
   | AuthorizationRejected
   | RateLimited
@@ -81,12 +92,14 @@ export type CompleteError =
 
 export type ConnectWithCredentialsError =
   | UnknownProvider
-  | ProviderNotConnectable
+  | NotConnectable<"credentials">
   | CredentialsRejected
   | RateLimited
   | ProviderUnavailable
   | InvalidProviderResponse
   | ConnectionStoreError
+
+export type DisconnectError = ConnectionNotFound | ConnectionStoreError
 
 export interface CredentialsConnected {
   readonly connection: Connection
@@ -95,6 +108,7 @@ export interface CredentialsConnected {
 }
 
 const STATE_BYTES = 32
+const decodeProviderId = Schema.decodeUnknownOption(ProviderId)
 const encoder = new TextEncoder()
 
 /** Compares two strings without stopping at the first difference. */
@@ -116,7 +130,7 @@ const safeErrorCode = (error: string): string => (/^[a-z_]{1,64}$/.test(error) ?
  * user), checks the state, exchanges the code and stores the connection (status active, backfill horizon set,
  * due now so the scheduler backfills it).
  * A provider without OAuth (Dexcom Share) is connected by `connectWithCredentials` instead: one login checks the
- * username and password, which are stored encrypted. A failed step stores nothing.
+ * username and password, which are stored encrypted. A failed step stores nothing. `disconnect` ends either.
  */
 export class Connect extends Context.Service<
   Connect,
@@ -132,6 +146,11 @@ export class Connect extends Context.Service<
       provider: string,
       credentials: ProviderCredentials
     ) => Effect.Effect<CredentialsConnected, ConnectWithCredentialsError>
+    /**
+     * Forgets the user's credentials and stops polling the connection; its readings and its cursor are kept, so
+     * connecting again resumes where it stopped. Works whether or not the provider is still configured.
+     */
+    readonly disconnect: (userId: UserId, provider: string) => Effect.Effect<Connection, DisconnectError>
   }
 >()("@bg-ingest/domain/Connect", {
   make: Effect.gen(function* () {
@@ -149,13 +168,13 @@ export class Connect extends Context.Service<
     const connectable = Effect.fnUntraced(function* (providerId: string) {
       const provider = yield* providers.get(providerId)
       if (provider.authorization === undefined) {
-        return yield* new ProviderNotConnectable({
-          provider: provider.id,
-          message:
-            provider.credentialsLogin === undefined
-              ? `${provider.id} needs no authorization: it cannot be connected through OAuth`
-              : `${provider.id} connects with a username and password, not through OAuth`
-        })
+        return yield* notConnectable(
+          "oauth",
+          provider.id,
+          provider.credentialsLogin === undefined
+            ? `${provider.id} needs no authorization: it cannot be connected through OAuth`
+            : `${provider.id} connects with a username and password, not through OAuth`
+        )
       }
       return { provider, authorization: provider.authorization }
     })
@@ -305,13 +324,13 @@ export class Connect extends Context.Service<
       const provider = yield* providers.get(providerId)
       const login = provider.credentialsLogin
       if (login === undefined) {
-        return yield* new ProviderNotConnectable({
-          provider: provider.id,
-          message:
-            provider.authorization === undefined
-              ? `${provider.id} needs no credentials: it cannot be connected with a username and password`
-              : `${provider.id} connects through OAuth (its authorize endpoint), not with a username and password`
-        })
+        return yield* notConnectable(
+          "credentials",
+          provider.id,
+          provider.authorization === undefined
+            ? `${provider.id} needs no credentials: it cannot be connected with a username and password`
+            : `${provider.id} connects through OAuth (its authorize endpoint), not with a username and password`
+        )
       }
       const sealed = yield* login
         .verify(userId, credentials)
@@ -325,7 +344,23 @@ export class Connect extends Context.Service<
       return yield* store(provider, userId, sealed)
     })
 
-    return { authorize, complete, connectWithCredentials }
+    const disconnect = Effect.fn("Connect.disconnect")(function* (userId: UserId, providerId: string) {
+      yield* Effect.annotateCurrentSpan({ userId, provider: providerId })
+      const provider = decodeProviderId(providerId)
+      if (Option.isNone(provider)) return yield* connectionNotFound(userId, providerId)
+      const updated = yield* connections.update(userId, provider.value, {
+        status: "disconnected",
+        credentials: null,
+        nextPollAt: null,
+        lastError: null,
+        updatedAt: yield* DateTime.now
+      })
+      if (Option.isNone(updated)) return yield* connectionNotFound(userId, providerId)
+      yield* Effect.logInfo("Connection disconnected").pipe(Effect.annotateLogs({ userId, provider: provider.value }))
+      return updated.value
+    })
+
+    return { authorize, complete, connectWithCredentials, disconnect }
   })
 }) {
   /** Needs `CgmProviders`, a `ConnectionStore` and an `OAuthStateStore`. */

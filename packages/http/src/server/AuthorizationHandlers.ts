@@ -1,49 +1,13 @@
-import { type CompleteError, Connect, type Connection, formatInstant } from "@bg-ingest/domain"
+import { Connect, type Connection, formatInstant } from "@bg-ingest/domain"
 import { DateTime, Duration, Effect, Metric } from "effect"
 import { HttpServerResponse } from "effect/http"
 import { HttpApiBuilder } from "effect/http-api"
 import { BgIngestApi } from "../api/Api.ts"
 import { Unauthorized } from "../api/ApiKeyAuth.ts"
 import { OAUTH_BROWSER_COOKIE } from "../api/AuthorizationApi.ts"
-import {
-  AuthorizationFailed,
-  type DependencyUnavailable,
-  type ProviderFailed,
-  ProviderNotConfigured,
-  ProviderNotConnectable,
-  type ProviderRateLimited
-} from "../api/Problems.ts"
 import { ApiKeys, apiKeyFailures, presentsKnownKey } from "./ApiKeyAuthLive.ts"
-import { dependencyUnavailable } from "./DependencyFailures.ts"
-import { providerFailure } from "./ProviderProblems.ts"
+import { toProblem } from "./DomainProblems.ts"
 import { ServerPolicy } from "./ServerPolicy.ts"
-
-type CallbackProblem =
-  | AuthorizationFailed
-  | ProviderNotConfigured
-  | ProviderNotConnectable
-  | ProviderRateLimited
-  | ProviderFailed
-  | DependencyUnavailable
-
-const callbackProblem = (error: CompleteError): Effect.Effect<never, CallbackProblem> => {
-  switch (error._tag) {
-    case "UnknownProvider":
-      return Effect.fail(new ProviderNotConfigured({ detail: error.message }))
-    case "ProviderNotConnectable":
-      return Effect.fail(new ProviderNotConnectable({ detail: error.message }))
-    case "AuthorizationStateInvalid":
-    case "AuthorizationRejected":
-      return Effect.fail(new AuthorizationFailed({ detail: error.message, reason: error.reason }))
-    case "RateLimited":
-    case "ProviderUnavailable":
-    case "InvalidProviderResponse":
-      return providerFailure(error)
-    case "OAuthStateStoreError":
-    case "ConnectionStoreError":
-      return dependencyUnavailable(error)
-  }
-}
 
 const connectedJson = (connection: Connection) => ({
   provider: connection.provider,
@@ -96,11 +60,7 @@ export const AuthorizationHandlers = HttpApiBuilder.group(
               )
             )
           ),
-          Effect.catchTags({
-            UnknownProvider: (error) => Effect.fail(new ProviderNotConfigured({ detail: error.message })),
-            ProviderNotConnectable: (error) => Effect.fail(new ProviderNotConnectable({ detail: error.message })),
-            OAuthStateStoreError: dependencyUnavailable
-          })
+          Effect.catch(toProblem)
         )
       )
       .handle(
@@ -125,7 +85,7 @@ export const AuthorizationHandlers = HttpApiBuilder.group(
               browserBinding: request.cookies[OAUTH_BROWSER_COOKIE],
               expectedUserId: query.user_id
             })
-            .pipe(Effect.catch(callbackProblem))
+            .pipe(Effect.catch(toProblem))
           return HttpServerResponse.jsonUnsafe(connectedJson(connection)).pipe(
             HttpServerResponse.setHeader("cache-control", "no-store"),
             HttpServerResponse.expireCookieUnsafe(OAUTH_BROWSER_COOKIE, cookieOptions(params.provider, secureCookies))

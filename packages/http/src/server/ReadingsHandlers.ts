@@ -5,7 +5,7 @@ import { HttpApiBuilder } from "effect/http-api"
 import { BgIngestApi } from "../api/Api.ts"
 import { BadRequestProblem, NoReadings } from "../api/Problems.ts"
 import { DEFAULT_RANGE_HOURS, MAX_RANGE_DAYS, MAX_RANGE_LIMIT } from "../api/ReadingsApi.ts"
-import { dependencyUnavailable } from "./DependencyFailures.ts"
+import { toProblem } from "./DomainProblems.ts"
 import { toReadingJson } from "./JsonMapping.ts"
 
 const MAX_RANGE = Duration.days(MAX_RANGE_DAYS)
@@ -31,7 +31,7 @@ export const ReadingsHandlers = HttpApiBuilder.group(
     return handlers
       .handle("latest", ({ params }) =>
         store.latest(params.userId).pipe(
-          Effect.catchTag("ReadingStoreError", dependencyUnavailable),
+          Effect.catch(toProblem),
           Effect.flatMap(
             Option.match({
               onNone: () => Effect.fail(new NoReadings({ detail: `${params.userId} has no reading yet` })),
@@ -56,7 +56,7 @@ export const ReadingsHandlers = HttpApiBuilder.group(
           }
           const readings = yield* store
             .range(params.userId, makeWindow(from, to), query.limit ?? MAX_RANGE_LIMIT)
-            .pipe(Effect.catchTag("ReadingStoreError", dependencyUnavailable))
+            .pipe(Effect.catch(toProblem))
           return HttpServerResponse.jsonUnsafe(readings.map(toReadingJson))
         })
       )

@@ -5,7 +5,7 @@ import { HttpApiBuilder } from "effect/http-api"
 import { BgIngestApi } from "../api/Api.ts"
 import { BadRequestProblem, InvalidSignature, PayloadTooLarge, UnsupportedMediaType } from "../api/Problems.ts"
 import { WEBHOOK_MAX_BYTES, WEBHOOK_MAX_READINGS, WEBHOOK_TOLERANCE_SECONDS, WebhookBody } from "../api/WebhookApi.ts"
-import { dependencyUnavailable } from "./DependencyFailures.ts"
+import { toProblem } from "./DomainProblems.ts"
 import { badRequestFromIssue } from "./ProblemDetails.ts"
 import { WebhookConfig, type WebhookFormat } from "./WebhookConfig.ts"
 import { checkTimestamp, verifySignature } from "./WebhookSignature.ts"
@@ -123,11 +123,7 @@ export const WebhookHandlers = HttpApiBuilder.group(
         if (declaredReadings(json) > WEBHOOK_MAX_READINGS) return yield* tooLarge()
         const decoded = decodeBody(params.userId, json, nowMillis)
         if (Result.isFailure(decoded)) return yield* decoded.failure
-        const result = yield* ingest
-          .ingest(params.userId, decoded.success.readings)
-          .pipe(
-            Effect.catchTags({ ReadingStoreError: dependencyUnavailable, EventPublishError: dependencyUnavailable })
-          )
+        const result = yield* ingest.ingest(params.userId, decoded.success.readings).pipe(Effect.catch(toProblem))
         yield* Effect.logInfo("Webhook delivery stored", {
           userId: params.userId,
           received: result.received,
