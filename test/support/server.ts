@@ -1,6 +1,7 @@
 import {
   ApiKeys,
   ApiRoutes,
+  BodyLimit,
   routerConfig,
   ServerPolicy,
   WebhookConfig,
@@ -31,6 +32,7 @@ export const testServer = <E, R>(
 ) =>
   HttpRouter.serve(ApiRoutes, { disableLogger: true, disableListenLog: true, routerConfig }).pipe(
     L.provideMerge(observedTestServer),
+    L.provide(BodyLimit),
     L.provide(core),
     L.provide(
       L.succeed(WebhookConfig, {

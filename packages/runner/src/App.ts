@@ -34,9 +34,12 @@ import {
   ApiKeys,
   ApiRoutes,
   applyDefaultHeaders,
+  BodyLimit,
+  limitResources,
   observeRequests,
   routeOf,
   routerConfig,
+  SERVER_OPTIONS,
   ServerPolicy
 } from "@bg-ingest/http/server"
 import { NodeHttpServer } from "@effect/platform-node"
@@ -171,9 +174,10 @@ export const observedHttpServer = (options: {
       const context = yield* Effect.context<never>()
       const logReads = LogLevel.isLessThanOrEqualTo(yield* References.MinimumLogLevel, "Debug")
       return NodeHttpServer.layer(() => {
-        const server = createServer()
+        const server = createServer(SERVER_OPTIONS)
         observeRequests(server, { context, logReads, routeOf })
         applyDefaultHeaders(server)
+        limitResources(server)
         return server
       }, options)
     })
@@ -185,7 +189,8 @@ export const appLayer = (config: AppConfig) => {
   // confirms (eventsLayer), so that even one after the other they end within SHUTDOWN_TIMEOUT_SECONDS.
   const grace = Duration.times(config.shutdownTimeout, 0.4)
   const http = HttpRouter.serve(ApiRoutes, { routerConfig, disableLogger: true }).pipe(
-    Layer.provide(observedHttpServer({ port: config.port, host: config.host, gracefulShutdownTimeout: grace }))
+    Layer.provide(observedHttpServer({ port: config.port, host: config.host, gracefulShutdownTimeout: grace })),
+    Layer.provide(BodyLimit)
   )
   return Layer.mergeAll(http, pollingLayer(grace)).pipe(
     Layer.provide(DemoUsers(config.demoUsers)),

@@ -3,14 +3,17 @@ import { HttpApiEndpoint, HttpApiGroup, HttpApiSchema, OpenApi } from "effect/ht
 import { ApiKeyAuth } from "./ApiKeyAuth.ts"
 import { ConnectionJson, CredentialsJson, SyncResultJson } from "./Json.ts"
 import {
+  BadRequestProblem,
   ConnectionNeedsAttention,
   ConnectionNotFoundProblem,
   CredentialsRejectedProblem,
   DependencyUnavailable,
+  PayloadTooLarge,
   ProviderFailed,
   ProviderNotConfigured,
   ProviderRateLimited,
-  ProviderTakesNoCredentials
+  ProviderTakesNoCredentials,
+  UnsupportedMediaType
 } from "./Problems.ts"
 import { UserIdParams } from "./ReadingsApi.ts"
 import { RequestIdLogs } from "./RequestIdLogs.ts"
@@ -39,6 +42,9 @@ export class ConnectionsApi extends HttpApiGroup.make("connections")
       payload: CredentialsJson,
       success: [ConnectionJson, ConnectionJson.pipe(HttpApiSchema.status(201))],
       error: [
+        BadRequestProblem,
+        PayloadTooLarge,
+        UnsupportedMediaType,
         CredentialsRejectedProblem,
         ProviderTakesNoCredentials,
         ProviderNotConfigured,

@@ -51,6 +51,12 @@ export class DependencyUnavailable extends HttpApiError.Problem<DependencyUnavai
   { dependency: Schema.Literals(["store", "broker"]) }
 ) {}
 
+export class ServerBusy extends HttpApiError.Problem<ServerBusy>()(
+  "ServerBusy",
+  { type: "urn:bg-ingest:problem:busy", status: 503, title: "Busy" },
+  { retry_after_seconds: Schema.Int }
+) {}
+
 export class NotReady extends HttpApiError.Problem<NotReady>()(
   "NotReady",
   { type: "urn:bg-ingest:problem:not-ready", status: 503, title: "Not ready" },

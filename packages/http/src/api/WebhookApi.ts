@@ -6,6 +6,7 @@ import {
   DependencyUnavailable,
   InvalidSignature,
   PayloadTooLarge,
+  ServerBusy,
   UnsupportedMediaType
 } from "./Problems.ts"
 import { UserIdParams } from "./ReadingsApi.ts"
@@ -57,7 +58,14 @@ export class WebhookApi extends HttpApiGroup.make("webhook")
       headers: WebhookHeaders,
       payload: WebhookBody,
       success: WebhookAccepted,
-      error: [BadRequestProblem, InvalidSignature, PayloadTooLarge, UnsupportedMediaType, DependencyUnavailable]
+      error: [
+        BadRequestProblem,
+        InvalidSignature,
+        PayloadTooLarge,
+        UnsupportedMediaType,
+        DependencyUnavailable,
+        ServerBusy
+      ]
     }).annotateMerge(
       OpenApi.annotations({
         summary: "Push readings (partners and relays)",

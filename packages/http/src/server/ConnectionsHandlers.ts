@@ -1,10 +1,17 @@
 import { Connect, ConnectionStore, Sync } from "@bg-ingest/domain"
-import { Effect } from "effect"
+import { Effect, Result, Schema } from "effect"
 import { HttpServerResponse } from "effect/http"
 import { HttpApiBuilder } from "effect/http-api"
 import { BgIngestApi } from "../api/Api.ts"
+import { CredentialsJson } from "../api/Json.ts"
+import { BadRequestProblem, UnsupportedMediaType } from "../api/Problems.ts"
 import { toProblem } from "./DomainProblems.ts"
 import { toConnectionJson, toSyncResultJson } from "./JsonMapping.ts"
+import { badRequestFromIssue } from "./ProblemDetails.ts"
+import { isJsonMediaType, readBodyBytes } from "./RequestBody.ts"
+import { SERVER_LIMITS } from "./ServerLimits.ts"
+
+const decodeCredentials = Schema.decodeUnknownResult(CredentialsJson, { errors: "all" })
 
 /** Needs a `ConnectionStore`, `Sync` and `Connect`. */
 export const ConnectionsHandlers = HttpApiBuilder.group(
@@ -22,11 +29,22 @@ export const ConnectionsHandlers = HttpApiBuilder.group(
           Effect.catch(toProblem)
         )
       )
-      .handle(
+      .handleRaw(
         "connect",
-        Effect.fnUntraced(function* ({ params, payload }) {
+        // The body is read here, bounded while it streams (a body without a declared length included).
+        Effect.fnUntraced(function* ({ params, request }) {
+          const bytes = yield* readBodyBytes(request, SERVER_LIMITS.maxBodyBytes)
+          if (!isJsonMediaType(request.headers["content-type"])) {
+            return yield* new UnsupportedMediaType({ detail: "The body must be JSON (Content-Type: application/json)" })
+          }
+          const json = yield* Effect.try({
+            try: () => JSON.parse(bytes.toString("utf8")) as unknown,
+            catch: () => new BadRequestProblem({ detail: "The body is not valid JSON" })
+          })
+          const payload = decodeCredentials(json)
+          if (Result.isFailure(payload)) return yield* badRequestFromIssue("payload", payload.failure.issue)
           const { connection, created } = yield* connect
-            .connectWithCredentials(params.userId, params.provider, payload)
+            .connectWithCredentials(params.userId, params.provider, payload.success)
             .pipe(Effect.catch(toProblem))
           const body = toConnectionJson(connection)
           // The target URI is the connection itself, so a 201 needs no Location.

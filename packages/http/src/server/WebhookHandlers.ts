@@ -1,14 +1,22 @@
 import { Ingest, makeReading, ProviderId, type Reading, readingInstantIssue, type UserId } from "@bg-ingest/domain"
-import { Clock, Effect, Result, Schema, SchemaIssue, Stream } from "effect"
+import { Clock, Effect, Result, Schema, SchemaIssue } from "effect"
 import type { HttpServerRequest } from "effect/http"
 import { HttpApiBuilder } from "effect/http-api"
 import { BgIngestApi } from "../api/Api.ts"
-import { BadRequestProblem, InvalidSignature, PayloadTooLarge, UnsupportedMediaType } from "../api/Problems.ts"
+import {
+  BadRequestProblem,
+  InvalidSignature,
+  PayloadTooLarge,
+  ServerBusy,
+  UnsupportedMediaType
+} from "../api/Problems.ts"
 import { WEBHOOK_MAX_BYTES, WEBHOOK_MAX_READINGS, WEBHOOK_TOLERANCE_SECONDS, WebhookBody } from "../api/WebhookApi.ts"
 import { toProblem } from "./DomainProblems.ts"
 import { badRequestFromIssue } from "./ProblemDetails.ts"
+import { isJsonMediaType, readBodyBytes } from "./RequestBody.ts"
+import { SERVER_LIMITS } from "./ServerLimits.ts"
 import { WebhookConfig, type WebhookFormat } from "./WebhookConfig.ts"
-import { checkTimestamp, verifySignature } from "./WebhookSignature.ts"
+import { checkSignatureHeader, checkTimestamp, verifySignature } from "./WebhookSignature.ts"
 
 export const WEBHOOK_PROVIDER_ID = ProviderId.make("webhook")
 
@@ -56,29 +64,6 @@ const tooLarge = () =>
     detail: `A delivery may carry at most ${WEBHOOK_MAX_BYTES} bytes and ${WEBHOOK_MAX_READINGS} readings`
   })
 
-/** The body's bytes, failing as soon as they exceed the limit (a declared Content-Length is checked first). */
-const readBody = Effect.fnUntraced(function* (request: HttpServerRequest.HttpServerRequest) {
-  const declared = Number(request.headers["content-length"])
-  if (Number.isFinite(declared) && declared > WEBHOOK_MAX_BYTES) return yield* tooLarge()
-  const chunks: Array<Uint8Array> = []
-  let size = 0
-  yield* request.stream.pipe(
-    Stream.runForEach((chunk) => {
-      size += chunk.length
-      if (size > WEBHOOK_MAX_BYTES) return Effect.fail(tooLarge())
-      chunks.push(chunk)
-      return Effect.void
-    }),
-    Effect.catchTag("HttpServerError", () =>
-      Effect.fail(new BadRequestProblem({ detail: "The body could not be read" }))
-    )
-  )
-  return Buffer.concat(chunks, size)
-})
-
-const isJson = (contentType: string | undefined) =>
-  contentType !== undefined && /^application\/(?:[\w.+-]+\+)?json\s*(?:;|$)/i.test(contentType.trim())
-
 /**
  * `POST /api/bg/:userId/webhook`. In order: the signature (timestamp window, HMAC over the timestamp, the path as
  * sent and the raw bytes, before anything is parsed), the media type, the JSON, each reading, then `Ingest` — which answers only once the readings
@@ -98,39 +83,66 @@ export const WebhookHandlers = HttpApiBuilder.group(
       return Result.mapError(format.decode(userId, json, nowMillis), (issue) => badRequestFromIssue("payload", issue))
     }
 
+    // Bodies are read whole before the signature can be checked: all deliveries together hold at most
+    // `maxWebhookBytesInFlight`, so that slow or unsigned senders cannot make the process hold more.
+    let bytesInFlight = 0
+
+    /** After the headers passed: the body read, its signature checked, its readings decoded and ingested. */
+    const receive = Effect.fnUntraced(function* (
+      userId: UserId,
+      request: HttpServerRequest.HttpServerRequest,
+      timestamp: string,
+      nowMillis: number
+    ) {
+      const headers = request.headers
+      const body = yield* readBodyBytes(request, WEBHOOK_MAX_BYTES, tooLarge)
+      const queryAt = request.url.indexOf("?")
+      const path = queryAt === -1 ? request.url : request.url.slice(0, queryAt)
+      const signed = verifySignature(config.secrets, timestamp, path, headers["x-webhook-signature"], body)
+      if (!signed.valid) return yield* rejectSignature(signed.reason)
+
+      if (!isJsonMediaType(headers["content-type"])) {
+        return yield* new UnsupportedMediaType({ detail: "The body must be JSON (Content-Type: application/json)" })
+      }
+      const json = yield* Effect.try({
+        try: () => JSON.parse(body.toString("utf8")) as unknown,
+        catch: () => new BadRequestProblem({ detail: "The body is not valid JSON" })
+      })
+      if (declaredReadings(json) > WEBHOOK_MAX_READINGS) return yield* tooLarge()
+      const decoded = decodeBody(userId, json, nowMillis)
+      if (Result.isFailure(decoded)) return yield* decoded.failure
+      const result = yield* ingest.ingest(userId, decoded.success.readings).pipe(Effect.catch(toProblem))
+      yield* Effect.logInfo("Webhook delivery stored", {
+        userId,
+        received: result.received,
+        inserted: result.inserted,
+        updated: result.updated
+      })
+      return { ...result, received: decoded.success.records }
+    })
+
     return handlers.handleRaw(
       "push",
       Effect.fnUntraced(function* ({ params, request }) {
         const headers = request.headers
         const nowMillis = yield* Clock.currentTimeMillis
-        const nowSeconds = Math.floor(nowMillis / 1000)
         const timestamp = headers["x-webhook-timestamp"]
-        const timely = checkTimestamp(timestamp, nowSeconds, WEBHOOK_TOLERANCE_SECONDS)
+        const timely = checkTimestamp(timestamp, Math.floor(nowMillis / 1000), WEBHOOK_TOLERANCE_SECONDS)
         if (!timely.valid) return yield* rejectSignature(timely.reason)
-        const body = yield* readBody(request)
-        const queryAt = request.url.indexOf("?")
-        const path = queryAt === -1 ? request.url : request.url.slice(0, queryAt)
-        const signed = verifySignature(config.secrets, timestamp!, path, headers["x-webhook-signature"], body)
-        if (!signed.valid) return yield* rejectSignature(signed.reason)
-
-        if (!isJson(headers["content-type"])) {
-          return yield* new UnsupportedMediaType({ detail: "The body must be JSON (Content-Type: application/json)" })
+        const shaped = checkSignatureHeader(headers["x-webhook-signature"])
+        if (!shaped.valid) return yield* rejectSignature(shaped.reason)
+        const declared = Number(headers["content-length"])
+        const reserved = Number.isFinite(declared) && declared <= WEBHOOK_MAX_BYTES ? declared : WEBHOOK_MAX_BYTES
+        if (bytesInFlight + reserved > SERVER_LIMITS.maxWebhookBytesInFlight) {
+          return yield* new ServerBusy({
+            detail: "Too many deliveries are being received right now; retry shortly",
+            retry_after_seconds: 1
+          })
         }
-        const json = yield* Effect.try({
-          try: () => JSON.parse(body.toString("utf8")) as unknown,
-          catch: () => new BadRequestProblem({ detail: "The body is not valid JSON" })
-        })
-        if (declaredReadings(json) > WEBHOOK_MAX_READINGS) return yield* tooLarge()
-        const decoded = decodeBody(params.userId, json, nowMillis)
-        if (Result.isFailure(decoded)) return yield* decoded.failure
-        const result = yield* ingest.ingest(params.userId, decoded.success.readings).pipe(Effect.catch(toProblem))
-        yield* Effect.logInfo("Webhook delivery stored", {
-          userId: params.userId,
-          received: result.received,
-          inserted: result.inserted,
-          updated: result.updated
-        })
-        return { ...result, received: decoded.success.records }
+        bytesInFlight += reserved
+        return yield* receive(params.userId, request, timestamp!, nowMillis).pipe(
+          Effect.ensuring(Effect.sync(() => (bytesInFlight -= reserved)))
+        )
       })
     )
   })

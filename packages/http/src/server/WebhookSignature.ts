@@ -28,6 +28,15 @@ export const checkTimestamp = (
   return { valid: true }
 }
 
+/** Checks the signature header's shape alone, so that a delivery that cannot be signed is refused unread. */
+export const checkSignatureHeader = (signature: string | undefined): SignatureCheck => {
+  if (signature === undefined) return { valid: false, reason: "X-Webhook-Signature is missing" }
+  if (!SIGNATURE.test(signature.trim())) {
+    return { valid: false, reason: "X-Webhook-Signature must be sha256=<64 hex digits>" }
+  }
+  return { valid: true }
+}
+
 /**
  * Verifies `X-Webhook-Signature` over `<timestamp>.<path>.<raw body>` against every configured secret (several
  * during a rotation), comparing in constant time. The reason never echoes the signature or a secret.
