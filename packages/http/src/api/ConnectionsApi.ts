@@ -13,6 +13,7 @@ import {
   ProviderNotConfigured,
   ProviderRateLimited,
   ProviderTakesNoCredentials,
+  TooManyAttempts,
   UnsupportedMediaType
 } from "./Problems.ts"
 import { UserIdParams } from "./ReadingsApi.ts"
@@ -45,6 +46,7 @@ export class ConnectionsApi extends HttpApiGroup.make("connections")
         BadRequestProblem,
         PayloadTooLarge,
         UnsupportedMediaType,
+        TooManyAttempts,
         CredentialsRejectedProblem,
         ProviderTakesNoCredentials,
         ProviderNotConfigured,
@@ -60,7 +62,8 @@ export class ConnectionsApi extends HttpApiGroup.make("connections")
           "(a refused login is never repeated, so that retries cannot lock the account), then they are stored " +
           "encrypted and the connection is polled from now on, backfilling as far as the provider keeps data " +
           "(Dexcom Share: 24 hours). 201 when the connection is new; 200 when it existed (its credentials are " +
-          "replaced and polling resumes where it stopped). The password is never shown by any endpoint."
+          "replaced and polling resumes where it stopped). The password is never shown by any endpoint. At most 5 " +
+          "attempts per user and 60 per API key every 15 minutes (429 with retry_after_seconds beyond)."
       })
     ),
     HttpApiEndpoint.post("sync", "/api/bg/:userId/connections/:provider/sync", {

@@ -51,6 +51,12 @@ export class DependencyUnavailable extends HttpApiError.Problem<DependencyUnavai
   { dependency: Schema.Literals(["store", "broker"]) }
 ) {}
 
+export class TooManyAttempts extends HttpApiError.Problem<TooManyAttempts>()(
+  "TooManyAttempts",
+  { type: "urn:bg-ingest:problem:too-many-attempts", status: 429, title: "Too many attempts" },
+  { retry_after_seconds: Schema.Int }
+) {}
+
 export class ServerBusy extends HttpApiError.Problem<ServerBusy>()(
   "ServerBusy",
   { type: "urn:bg-ingest:problem:busy", status: 503, title: "Busy" },

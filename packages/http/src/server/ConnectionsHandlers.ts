@@ -1,17 +1,29 @@
+import { createHash } from "node:crypto"
 import { Connect, ConnectionStore, Sync } from "@bg-ingest/domain"
-import { Effect, Result, Schema } from "effect"
+import { Clock, Effect, Result, Schema } from "effect"
 import { HttpServerResponse } from "effect/http"
 import { HttpApiBuilder } from "effect/http-api"
 import { BgIngestApi } from "../api/Api.ts"
 import { CredentialsJson } from "../api/Json.ts"
-import { BadRequestProblem, UnsupportedMediaType } from "../api/Problems.ts"
+import { BadRequestProblem, TooManyAttempts, UnsupportedMediaType } from "../api/Problems.ts"
 import { toProblem } from "./DomainProblems.ts"
 import { toConnectionJson, toSyncResultJson } from "./JsonMapping.ts"
 import { badRequestFromIssue } from "./ProblemDetails.ts"
+import { RateLimiter } from "./RateLimiter.ts"
 import { isJsonMediaType, readBodyBytes } from "./RequestBody.ts"
 import { SERVER_LIMITS } from "./ServerLimits.ts"
 
 const decodeCredentials = Schema.decodeUnknownResult(CredentialsJson, { errors: "all" })
+
+/**
+ * Credentials checks cost a login at the provider, and a few failed logins lock an account there: at most 5
+ * attempts per user and 60 per API key (or per process without keys) every 15 minutes.
+ */
+export const CREDENTIAL_ATTEMPTS = { perUser: 5, perKey: 60, windowMillis: 15 * 60_000 } as const
+
+/** Who is asking: the presented key, by a digest (never the key itself), or everyone when none is presented. */
+const callerOf = (authorization: string | undefined) =>
+  authorization === undefined ? "anonymous" : createHash("sha256").update(authorization).digest("hex")
 
 /** Needs a `ConnectionStore`, `Sync` and `Connect`. */
 export const ConnectionsHandlers = HttpApiBuilder.group(
@@ -21,6 +33,25 @@ export const ConnectionsHandlers = HttpApiBuilder.group(
     const connections = yield* ConnectionStore
     const sync = yield* Sync
     const connect = yield* Connect
+    const perUser = new RateLimiter({
+      limit: CREDENTIAL_ATTEMPTS.perUser,
+      windowMillis: CREDENTIAL_ATTEMPTS.windowMillis
+    })
+    const perKey = new RateLimiter({
+      limit: CREDENTIAL_ATTEMPTS.perKey,
+      windowMillis: CREDENTIAL_ATTEMPTS.windowMillis
+    })
+
+    const throttle = Effect.fnUntraced(function* (userId: string, authorization: string | undefined) {
+      const now = yield* Clock.currentTimeMillis
+      const wait = perKey.take(callerOf(authorization), now) ?? perUser.take(userId, now)
+      if (wait === undefined) return
+      yield* Effect.logWarning("Credential attempts refused: too many", { userId })
+      return yield* new TooManyAttempts({
+        detail: "Too many credential attempts: they cost logins at the provider, which locks accounts; retry later",
+        retry_after_seconds: Math.max(1, Math.ceil(wait / 1000))
+      })
+    })
 
     return handlers
       .handle("list", ({ params }) =>
@@ -43,6 +74,8 @@ export const ConnectionsHandlers = HttpApiBuilder.group(
           })
           const payload = decodeCredentials(json)
           if (Result.isFailure(payload)) return yield* badRequestFromIssue("payload", payload.failure.issue)
+          // Counted once well formed: what costs a login at the provider.
+          yield* throttle(params.userId, request.headers.authorization)
           const { connection, created } = yield* connect
             .connectWithCredentials(params.userId, params.provider, payload.success)
             .pipe(Effect.catch(toProblem))
