@@ -36,5 +36,14 @@ export const ApiRoutes = Layer.mergeAll(
 /** The route pattern of a request, as `observeRequests` labels it. */
 export const routeOf = makeRouteOf(SERVED_BESIDE_THE_API)
 
-/** Options for `HttpRouter.serve`: user ids may be 128 characters, longer than the router's default of 100. */
-export const routerConfig = { maxParamLength: 256 } as const
+/**
+ * Options for `HttpRouter.serve`: canonical paths only (`/API/…`, `//api/…` and `…/latest/` are not routes), and
+ * path parameters as long as a request line can be, so that an over-long user id reaches its schema (a 400 naming
+ * it) instead of falling through to "no route".
+ */
+export const routerConfig = {
+  maxParamLength: 16_384,
+  caseSensitive: true,
+  ignoreDuplicateSlashes: false,
+  ignoreTrailingSlash: false
+} as const

@@ -172,7 +172,7 @@ const DEVELOPMENT_DEMO_USERS = ["demo-1", "demo-2", "demo-3"].map((id) => UserId
 
 const userIds = Environment.list<UserId>(
   { decode: (text) => (Schema.is(UserId)(text) ? Result.succeed(text) : Result.fail("invalid")) },
-  "must be comma-separated user ids of 1–128 characters of A-Z a-z 0-9 . _ : @ -"
+  "must be comma-separated user ids of 1–128 characters of A-Z a-z 0-9 . _ : @ -, starting with a letter or a digit"
 )
 
 /** `DEMO_USERS`: given (even empty, which means none) or not; development's default depends on the providers. */
