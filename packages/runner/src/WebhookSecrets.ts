@@ -1,21 +1,35 @@
 import { randomBytes } from "node:crypto"
-import { existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs"
+import { chmodSync, existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs"
 import { join } from "node:path"
 import { WebhookConfig, type WebhookFormat } from "@bg-ingest/http/server"
 import { Effect, Layer, Redacted } from "effect"
 import type { AppConfig } from "./config/AppConfig.ts"
 
+/** As for `WEBHOOK_SECRET`: a shorter (or empty) secret is a weak or empty HMAC key. */
+const MIN_SECRET_CHARACTERS = 16
+
 /**
  * The development webhook secret: generated once, kept in `DATA_DIR/webhook-secret` (readable by its owner only)
- * so that it survives restarts, and printed at start-up so a developer can sign test deliveries.
+ * so that it survives restarts, and printed at start-up so a developer can sign test deliveries. A kept secret
+ * shorter than 16 characters (an empty file, say) is replaced by a generated one.
  */
 const developmentSecret = (dataDir: string) =>
-  Effect.sync(() => {
+  Effect.gen(function* () {
     const file = join(dataDir, "webhook-secret")
-    if (existsSync(file)) return readFileSync(file, "utf8").trim()
-    mkdirSync(dataDir, { recursive: true })
+    const kept = yield* Effect.sync(() => {
+      mkdirSync(dataDir, { recursive: true, mode: 0o700 })
+      if (!existsSync(file)) return undefined
+      chmodSync(file, 0o600)
+      return readFileSync(file, "utf8").trim()
+    })
+    if (kept !== undefined && kept.length >= MIN_SECRET_CHARACTERS) return kept
+    if (kept !== undefined) {
+      yield* Effect.logWarning(
+        `${file} held a secret shorter than ${MIN_SECRET_CHARACTERS} characters: replaced with a generated one`
+      )
+    }
     const secret = randomBytes(24).toString("base64url")
-    writeFileSync(file, `${secret}\n`, { mode: 0o600 })
+    yield* Effect.sync(() => writeFileSync(file, `${secret}\n`, { mode: 0o600 }))
     return secret
   })
 

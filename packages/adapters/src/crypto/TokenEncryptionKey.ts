@@ -83,7 +83,7 @@ export const loadTokenEncryptionKey = Effect.fnUntraced(function* (options: Load
   )
   const stored = yield* Effect.try({
     try: () => {
-      mkdirSync(options.dataDir, { recursive: true })
+      mkdirSync(options.dataDir, { recursive: true, mode: 0o700 })
       return readOrCreateDevelopmentKey(path, fresh)
     },
     catch: (cause) =>
