@@ -1,7 +1,17 @@
 import { PutItemCommand } from "@aws-sdk/client-dynamodb"
 import { DynamoDbClient, pendingShardOf, userPk } from "@bg-ingest/adapters/dynamodb"
 import { InMemoryEventLog } from "@bg-ingest/adapters/memory"
-import { Ingest, makeReading, ProviderId, ReadingStore, UserId } from "@bg-ingest/domain"
+import { makeSimulatorProvider, SIMULATOR_PROVIDER_ID } from "@bg-ingest/adapters/simulator"
+import {
+  ConnectionStore,
+  Ingest,
+  makeReading,
+  newConnection,
+  ProviderId,
+  ReadingStore,
+  Scheduler,
+  UserId
+} from "@bg-ingest/domain"
 import { afterAll, assert, describe, it } from "@effect/vitest"
 import { DateTime, Effect, Layer } from "effect"
 import { domainLayer } from "../support/domain.ts"
@@ -79,6 +89,48 @@ describe("DynamoDB: stored items that cannot be readings are set aside, never a 
       const metrics = yield* get("/metrics")
       assert.match(metrics.body, /^bg_ingest_set_aside_total\{kind="stored_item",where="unpublished"\} 4$/m)
       assert.match(metrics.body, /^bg_ingest_set_aside_total\{kind="stored_item",where="latest"\} [1-9]\d*$/m)
+    }).pipe(Effect.provide(testServer(core).pipe(Layer.provideMerge(core), Layer.provideMerge(stores))), Effect.scoped)
+  })
+
+  it.live("a connection item that cannot be read leaves the due index; the others are claimed and synced", () => {
+    const stores = dynamoStoresLayer(dynalite.endpoint)
+    const core = domainLayer([makeSimulatorProvider()], { readingStore: stores, connectionStore: stores })
+    return Effect.gen(function* () {
+      const { sdk, table } = yield* DynamoDbClient
+      const now = yield* DateTime.now
+      const pk = userPk("broken")
+      yield* Effect.promise(() =>
+        sdk.send(
+          new PutItemCommand({
+            TableName: table,
+            Item: {
+              pk: { S: pk },
+              sk: { S: "CONNECTION#simulator" },
+              connection_status: { S: "sideways" },
+              due_provider: { S: "simulator" },
+              due_at: { N: String(DateTime.toEpochMillis(now) - 60_000) }
+            }
+          })
+        )
+      )
+      yield* ConnectionStore.use((store) =>
+        store.upsert(
+          newConnection({
+            userId: UserId.make("someone"),
+            provider: SIMULATOR_PROVIDER_ID,
+            credentials: null,
+            backfillFrom: DateTime.subtract(now, { hours: 1 }),
+            now
+          })
+        )
+      )
+      const first = yield* Scheduler.use((scheduler) => scheduler.runCycle)
+      assert.deepStrictEqual([first.claimed, first.succeeded], [1, 1])
+      const synced = yield* get("/api/bg/someone/connections")
+      assert.isNotNull(synced.body[0].last_sync_at)
+      // Set aside for good: the next cycles do not meet it again.
+      const second = yield* Scheduler.use((scheduler) => scheduler.runCycle)
+      assert.strictEqual(second.claimed, 0)
     }).pipe(Effect.provide(testServer(core).pipe(Layer.provideMerge(core), Layer.provideMerge(stores))), Effect.scoped)
   })
 })

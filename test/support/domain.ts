@@ -8,6 +8,7 @@ import {
   type CgmProviderShape,
   CgmProviders,
   Connect,
+  type ConnectionStore,
   type EventPublisher,
   Ingest,
   type ReadingStore,
@@ -40,6 +41,7 @@ interface DomainSettings {
   readonly sync?: Partial<SyncSettingsShape>
   readonly scheduler?: Partial<SchedulerSettingsShape>
   readonly readingStore?: Layer.Layer<ReadingStore, unknown>
+  readonly connectionStore?: Layer.Layer<ConnectionStore, unknown>
 }
 
 const assemble = <P>(
@@ -53,7 +55,7 @@ const assemble = <P>(
     Layer.provideMerge(
       Layer.mergeAll(
         settings?.readingStore ?? InMemoryReadingStore.layer,
-        InMemoryConnectionStore.layer,
+        settings?.connectionStore ?? InMemoryConnectionStore.layer,
         InMemoryOAuthStateStore.layer,
         publisher,
         CgmProviders.layer(providers),
