@@ -37,6 +37,7 @@ import {
   BodyLimit,
   limitResources,
   observeRequests,
+  requestDurations,
   routeOf,
   routerConfig,
   SERVER_OPTIONS,
@@ -177,7 +178,7 @@ export const observedHttpServer = (options: {
         const server = createServer(SERVER_OPTIONS)
         observeRequests(server, { context, logReads, routeOf })
         applyDefaultHeaders(server)
-        limitResources(server)
+        limitResources(server, { onRefused: (method, status) => requestDurations.observe(method, "/*", status, 0) })
         return server
       }, options)
     })

@@ -2,7 +2,6 @@ import type { IncomingMessage, Server, ServerOptions, ServerResponse } from "nod
 import { ByteSize, Layer } from "effect"
 import { HttpIncomingMessage } from "effect/http"
 import { WEBHOOK_MAX_BYTES } from "../api/WebhookApi.ts"
-import { requestDurations } from "./RequestObservability.ts"
 import { DEFAULT_RESPONSE_HEADERS } from "./SecurityHeaders.ts"
 
 /**
@@ -58,7 +57,13 @@ const TOO_LARGE = (limit: number) =>
  * (and the connection closed, so the body is not read). A body without a declared length is bounded while it is
  * read: `BodyLimit` for the API's JSON bodies, the webhook's own reader for deliveries.
  */
-export const limitResources = (server: Server): void => {
+export const limitResources = (
+  server: Server,
+  options: {
+    /** Told of each request refused at the edge, which no "request" listener sees (metrics, say). */
+    readonly onRefused?: (method: string, status: number) => void
+  } = {}
+): void => {
   server.maxConnections = SERVER_LIMITS.maxConnections
   server.maxHeadersCount = SERVER_LIMITS.maxHeadersCount
   const emit = server.emit
@@ -80,7 +85,7 @@ export const limitResources = (server: Server): void => {
             connection: "close"
           })
           response.end(problem)
-          requestDurations.observe(request.method ?? "POST", "/*", 413, 0)
+          options.onRefused?.(request.method ?? "POST", 413)
           return true
         }
       }
