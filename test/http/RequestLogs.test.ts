@@ -21,6 +21,8 @@ import { ApiKeys, ApiRoutes, routerConfig, ServerPolicy, WebhookConfig } from "@
 import { assert, describe, it } from "@effect/vitest"
 import { DateTime, Effect, Layer, Logger, Redacted, References } from "effect"
 import { HttpRouter } from "effect/http"
+import { testCrypto } from "../support/crypto.ts"
+import { nightscoutSitesInMemory } from "../support/domain.ts"
 import { del, get, observedTestServer, post } from "../support/server.ts"
 
 interface Line {
@@ -65,12 +67,14 @@ const seeded = Layer.effectDiscard(
   })
 ).pipe(
   Layer.provideMerge(Layer.mergeAll(Sync.layer, Connect.layer)),
+  Layer.provideMerge(nightscoutSitesInMemory),
   Layer.provideMerge(Ingest.layer),
   Layer.provideMerge(
     Layer.mergeAll(
       InMemoryReadingStore.layer,
       InMemoryConnectionStore.layer,
       InMemoryOAuthStateStore.layer,
+      testCrypto,
       Layer.succeed(ApiKeys, { digests: [] }),
       Layer.succeed(ServerPolicy, { secureCookies: false }),
       Layer.succeed(WebhookConfig, { secrets: [Redacted.make("request-logs-secret-0123")], formats: [] }),

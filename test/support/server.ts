@@ -10,6 +10,7 @@ import {
 import { observedHttpServer } from "@bg-ingest/runner"
 import { Effect, Layer as L, type Layer, Redacted } from "effect"
 import { FetchHttpClient, HttpClient, HttpClientRequest, HttpRouter, HttpServer } from "effect/http"
+import { testCrypto } from "./crypto.ts"
 
 export const TEST_WEBHOOK_SECRET = "test-webhook-secret-0123456789"
 
@@ -40,8 +41,9 @@ export const testServer = <E, R>(
         formats: webhook.formats ?? []
       })
     ),
-    L.provide(L.succeed(ApiKeys, ApiKeys.fromConfigured(apiKeys.map((key) => Redacted.make(key))))),
-    L.provide(L.succeed(ServerPolicy, { secureCookies: false }))
+    L.provide(ApiKeys.layer(apiKeys.map((key) => Redacted.make(key)))),
+    L.provide(L.succeed(ServerPolicy, { secureCookies: false })),
+    L.provide(testCrypto)
   )
 
 export interface Answer {
@@ -67,8 +69,10 @@ const read = (request: HttpClientRequest.HttpClientRequest) =>
 
 export const get = (url: string, headers: Record<string, string> = {}) =>
   read(HttpClientRequest.get(url).pipe(HttpClientRequest.setHeaders(headers)))
-export const post = (url: string) => read(HttpClientRequest.post(url))
-export const del = (url: string) => read(HttpClientRequest.delete(url))
+export const post = (url: string, headers: Record<string, string> = {}) =>
+  read(HttpClientRequest.post(url).pipe(HttpClientRequest.setHeaders(headers)))
+export const del = (url: string, headers: Record<string, string> = {}) =>
+  read(HttpClientRequest.delete(url).pipe(HttpClientRequest.setHeaders(headers)))
 export const request = (method: "PUT" | "PATCH" | "DELETE" | "POST" | "GET", url: string) =>
   read(HttpClientRequest.make(method)(url))
 

@@ -6,6 +6,7 @@ import { DynamoStores } from "@bg-ingest/adapters/dynamodb"
 import {
   InMemoryConnectionStore,
   InMemoryEventPublisher,
+  InMemoryNightscoutSiteStore,
   InMemoryOAuthStateStore,
   InMemoryReadingStore
 } from "@bg-ingest/adapters/memory"
@@ -13,6 +14,7 @@ import { RabbitMqEventPublisher } from "@bg-ingest/adapters/rabbitmq"
 import {
   SqliteConnectionStore,
   SqliteDatabase,
+  SqliteNightscoutSiteStore,
   SqliteOAuthStateStore,
   SqliteReadingStore
 } from "@bg-ingest/adapters/sqlite"
@@ -23,6 +25,8 @@ import {
   ConnectSettings,
   type EventPublisher,
   Ingest,
+  type NightscoutSiteStore,
+  NightscoutSites,
   type OAuthStateStore,
   type ReadingStore,
   Scheduler,
@@ -46,6 +50,7 @@ import {
 import { NodeHttpServer } from "@effect/platform-node"
 import { Deferred, Duration, Effect, Fiber, Layer, LogLevel, References } from "effect"
 import { FetchHttpClient, HttpRouter } from "effect/http"
+import { type CryptoServices, cryptoLayer } from "./Crypto.ts"
 import type { AppConfig } from "./config/AppConfig.ts"
 import { makeProviders } from "./config/Providers.ts"
 import { DemoUsers } from "./DemoUsers.ts"
@@ -54,15 +59,25 @@ import { webhookConfigLayer } from "./WebhookSecrets.ts"
 
 const failStartup = (message: string) => Layer.effectContext(Effect.fail(new StartupError({ message })))
 
-/** The configured `ReadingStore`, `ConnectionStore` and `OAuthStateStore`. */
+/** The configured `ReadingStore`, `ConnectionStore`, `OAuthStateStore` and `NightscoutSiteStore`. */
 export const storesLayer = (
   config: AppConfig
-): Layer.Layer<ReadingStore | ConnectionStore | OAuthStateStore, StartupError> => {
+): Layer.Layer<ReadingStore | ConnectionStore | OAuthStateStore | NightscoutSiteStore, StartupError> => {
   switch (config.store) {
     case "memory":
-      return Layer.mergeAll(InMemoryReadingStore.layer, InMemoryConnectionStore.layer, InMemoryOAuthStateStore.layer)
+      return Layer.mergeAll(
+        InMemoryReadingStore.layer,
+        InMemoryConnectionStore.layer,
+        InMemoryOAuthStateStore.layer,
+        InMemoryNightscoutSiteStore.layer
+      )
     case "sqlite":
-      return Layer.mergeAll(SqliteReadingStore.layer, SqliteConnectionStore.layer, SqliteOAuthStateStore.layer).pipe(
+      return Layer.mergeAll(
+        SqliteReadingStore.layer,
+        SqliteConnectionStore.layer,
+        SqliteOAuthStateStore.layer,
+        SqliteNightscoutSiteStore.layer
+      ).pipe(
         Layer.provide(SqliteDatabase.layer({ filename: join(config.dataDir, "bg-ingest.db") })),
         Layer.catchTag("SqliteOpenError", (error) => failStartup(error.message))
       )
@@ -89,7 +104,7 @@ export const eventsLayer = (config: AppConfig): Layer.Layer<EventPublisher, Star
 }
 
 /** The cipher of provider tokens, on `TOKEN_ENCRYPTION_KEY` (or development's generated key). */
-export const tokenCipherLayer = (config: AppConfig): Layer.Layer<TokenCipher, StartupError> =>
+export const tokenCipherLayer = (config: AppConfig): Layer.Layer<TokenCipher, StartupError, CryptoServices> =>
   Layer.unwrap(
     loadTokenEncryptionKey({ key: config.tokenEncryptionKey, appEnv: config.appEnv, dataDir: config.dataDir }).pipe(
       Effect.map(TokenCipher.layer),
@@ -101,7 +116,9 @@ export const tokenCipherLayer = (config: AppConfig): Layer.Layer<TokenCipher, St
  * The configured CGM providers, each made from its settings as the registry says. Those that keep users'
  * credentials keep them in the `ConnectionStore`, sealed by the `TokenCipher`, and call out through `fetch`.
  */
-export const providersLayer = (config: AppConfig): Layer.Layer<CgmProviders, StartupError, ConnectionStore> => {
+export const providersLayer = (
+  config: AppConfig
+): Layer.Layer<CgmProviders, StartupError, ConnectionStore | ReadingStore | CryptoServices> => {
   const { plain, keepsCredentials, keeping } = makeProviders(config.providers, config.providerSettings)
   if (!keepsCredentials) return Layer.effect(CgmProviders, Effect.map(plain, CgmProviders.fromProviders))
   return Layer.effect(
@@ -132,13 +149,13 @@ export const settingsLayer = (config: AppConfig) =>
     })
   )
 
-/** The domain's use cases on the configured adapters. */
+/** The domain's use cases on the configured adapters, and the crypto they (and the HTTP handlers) run on. */
 export const coreLayer = (config: AppConfig) =>
-  Layer.mergeAll(Scheduler.layer, Connect.layer).pipe(
+  Layer.mergeAll(Scheduler.layer, Connect.layer, NightscoutSites.layer).pipe(
     Layer.provideMerge(Sync.layer),
     Layer.provideMerge(Ingest.layer),
     Layer.provideMerge(providersLayer(config)),
-    Layer.provideMerge(Layer.mergeAll(storesLayer(config), eventsLayer(config), settingsLayer(config)))
+    Layer.provideMerge(Layer.mergeAll(storesLayer(config), eventsLayer(config), settingsLayer(config), cryptoLayer))
   )
 
 /**
@@ -196,7 +213,7 @@ export const appLayer = (config: AppConfig) => {
   return Layer.mergeAll(http, pollingLayer(grace)).pipe(
     Layer.provide(DemoUsers(config.demoUsers)),
     Layer.provide(webhookConfigLayer(config, [dexcomWebhookFormat])),
-    Layer.provide(Layer.succeed(ApiKeys, ApiKeys.fromConfigured(config.apiKeys))),
+    Layer.provide(ApiKeys.layer(config.apiKeys)),
     Layer.provide(Layer.succeed(ServerPolicy, { secureCookies: config.appEnv !== "development" })),
     Layer.provide(coreLayer(config))
   )

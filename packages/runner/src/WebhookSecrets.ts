@@ -1,8 +1,9 @@
-import { randomBytes } from "node:crypto"
 import { chmodSync, existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs"
 import { join } from "node:path"
 import { WebhookConfig, type WebhookFormat } from "@bg-ingest/http/server"
 import { Effect, Layer, Redacted } from "effect"
+import { SecureRandom } from "effect/crypto"
+import { Base64Url } from "effect/encoding"
 import type { AppConfig } from "./config/AppConfig.ts"
 
 /** As for `WEBHOOK_SECRET`: a shorter (or empty) secret is a weak or empty HMAC key. */
@@ -13,25 +14,24 @@ const MIN_SECRET_CHARACTERS = 16
  * so that it survives restarts, and printed at start-up so a developer can sign test deliveries. A kept secret
  * shorter than 16 characters (an empty file, say) is replaced by a generated one.
  */
-const developmentSecret = (dataDir: string) =>
-  Effect.gen(function* () {
-    const file = join(dataDir, "webhook-secret")
-    const kept = yield* Effect.sync(() => {
-      mkdirSync(dataDir, { recursive: true, mode: 0o700 })
-      if (!existsSync(file)) return undefined
-      chmodSync(file, 0o600)
-      return readFileSync(file, "utf8").trim()
-    })
-    if (kept !== undefined && kept.length >= MIN_SECRET_CHARACTERS) return kept
-    if (kept !== undefined) {
-      yield* Effect.logWarning(
-        `${file} held a secret shorter than ${MIN_SECRET_CHARACTERS} characters: replaced with a generated one`
-      )
-    }
-    const secret = randomBytes(24).toString("base64url")
-    yield* Effect.sync(() => writeFileSync(file, `${secret}\n`, { mode: 0o600 }))
-    return secret
+const developmentSecret = Effect.fnUntraced(function* (dataDir: string) {
+  const file = join(dataDir, "webhook-secret")
+  const kept = yield* Effect.sync(() => {
+    mkdirSync(dataDir, { recursive: true, mode: 0o700 })
+    if (!existsSync(file)) return undefined
+    chmodSync(file, 0o600)
+    return readFileSync(file, "utf8").trim()
   })
+  if (kept !== undefined && kept.length >= MIN_SECRET_CHARACTERS) return kept
+  if (kept !== undefined) {
+    yield* Effect.logWarning(
+      `${file} held a secret shorter than ${MIN_SECRET_CHARACTERS} characters: replaced with a generated one`
+    )
+  }
+  const secret = Base64Url.encode(yield* SecureRandom.SecureRandom.use((random) => random.randomBytes(24)))
+  yield* Effect.sync(() => writeFileSync(file, `${secret}\n`, { mode: 0o600 }))
+  return secret
+})
 
 /** The webhook's secrets and extra body formats. Only development ever generates (and prints) a secret. */
 export const webhookConfigLayer = (config: AppConfig, formats: ReadonlyArray<WebhookFormat>) =>

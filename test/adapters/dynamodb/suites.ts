@@ -2,13 +2,14 @@ import { type DynamoDBClient, ThrottlingException } from "@aws-sdk/client-dynamo
 import {
   DynamoDbClient,
   makeDynamoConnectionStore,
-  makeDynamoDbClient,
+  makeDynamoDbClientWithTable,
   makeDynamoReadingStore
 } from "@bg-ingest/adapters/dynamodb"
 import { ConnectionStore, makeWindow, ProviderId, type Reading, ReadingStore } from "@bg-ingest/domain"
 import { assert, describe, it } from "@effect/vitest"
 import { DateTime, Effect } from "effect"
 import { connectionStoreContract } from "../../contracts/ConnectionStoreContract.ts"
+import { nightscoutSiteStoreContract } from "../../contracts/NightscoutSiteStoreContract.ts"
 import { oauthStateStoreContract } from "../../contracts/OAuthStateStoreContract.ts"
 import { readingStoreContract } from "../../contracts/ReadingStoreContract.ts"
 import { dynamoStoresLayer, type ScratchOptions } from "../../support/dynamodb.ts"
@@ -127,7 +128,9 @@ const replicaOf = Effect.fnUntraced(function* () {
 })
 
 const makeDynamoDbClientOnSameTable = (first: DynamoDbClient["Service"]) =>
-  Effect.orDie(makeDynamoDbClient({ endpoint: first.endpoint, table: first.table, ensureTable: "require-existing" }))
+  Effect.orDie(
+    makeDynamoDbClientWithTable({ endpoint: first.endpoint, table: first.table, ensureTable: "require-existing" })
+  )
 
 const sum = (a: { inserted: number; updated: number; unchanged: number }, b: typeof a) => [
   a.inserted + b.inserted,
@@ -140,6 +143,7 @@ export const dynamoDbSuites = (server: string, endpoint: () => string) => {
   readingStoreContract(`DynamoDB (${server})`, () => dynamoStoresLayer(endpoint()))
   connectionStoreContract(`DynamoDB (${server})`, () => dynamoStoresLayer(endpoint()))
   oauthStateStoreContract(`DynamoDB (${server})`, () => dynamoStoresLayer(endpoint()))
+  nightscoutSiteStoreContract(`DynamoDB (${server})`, () => dynamoStoresLayer(endpoint()))
 
   describe(`DynamoDB stores under faults (${server})`, () => {
     const withFaults = (plan: FaultPlan, injected: Injected, scratch: Omit<ScratchOptions, "instrument"> = {}) =>

@@ -1,4 +1,3 @@
-import { createHmac, randomBytes } from "node:crypto"
 import {
   ConnectionStore,
   CredentialsRejected,
@@ -12,6 +11,8 @@ import {
   type UserId
 } from "@bg-ingest/domain"
 import { Clock, Data, DateTime, Duration, Effect, Option, Redacted, Schema } from "effect"
+import { Mac } from "effect/crypto"
+import { Hex } from "effect/encoding"
 import { TokenCipher, type TokenDecryptionFailed } from "../crypto/TokenCipher.ts"
 import type { DexcomShareClient, ShareAnswer } from "./DexcomShareClient.ts"
 import type { DexcomShareSettings } from "./DexcomShareSettings.ts"
@@ -19,6 +20,7 @@ import type { DexcomShareSettings } from "./DexcomShareSettings.ts"
 /** What is sealed into `Connection.credentials`: the login, nothing else (sessions stay in memory). */
 const StoredCredentials = Schema.Struct({ username: Schema.String, password: Schema.String })
 type StoredCredentials = typeof StoredCredentials.Type
+const encoder = new TextEncoder()
 const StoredCredentialsJson = Schema.fromJsonString(StoredCredentials)
 const encodeStoredCredentials = Schema.encodeSync(StoredCredentialsJson)
 const decodeStoredCredentials = Schema.decodeUnknownEffect(StoredCredentialsJson)
@@ -115,14 +117,15 @@ export const makeDexcomShareSessions = Effect.fnUntraced(function* (
   const withUserLock = makeKeyedLock()
   const sessions = new Map<UserId, Session>()
   const refusals = new Map<string, Refusal>()
-  const fingerprintKey = randomBytes(32)
+  const mac = yield* Mac.Mac
+  const fingerprintKey = yield* Effect.orDie(mac.generateKey(Mac.hmacSha256))
   const sealingContext = (userId: UserId) => `${provider}:${userId}`
 
   const accountKey = (username: string) => username.trim().toLowerCase()
   const fingerprint = (credentials: StoredCredentials) =>
-    createHmac("sha256", fingerprintKey)
-      .update(`${accountKey(credentials.username)}\u0000${credentials.password}`)
-      .digest("hex")
+    mac
+      .sign(fingerprintKey, encoder.encode(`${accountKey(credentials.username)}\u0000${credentials.password}`))
+      .pipe(Effect.map(Hex.encode), Effect.orDie)
 
   const iso = (millis: number) => DateTime.formatIso(DateTime.makeUnsafe(millis)).replace(/\.\d{3}Z$/, "Z")
 
@@ -146,7 +149,7 @@ export const makeDexcomShareSessions = Effect.fnUntraced(function* (
         : Math.min(Duration.toMillis(settings.refusedUsernameBackoff) * 2 ** (inARow - 1), locked)
     const pairWait = reason === "account_locked" ? locked : Duration.toMillis(settings.refusedCredentialsBackoff)
     refusals.set(key, {
-      fingerprint: fingerprint(credentials),
+      fingerprint: yield* fingerprint(credentials),
       reason,
       code,
       atMillis: now,
@@ -174,7 +177,7 @@ export const makeDexcomShareSessions = Effect.fnUntraced(function* (
     const refusal = refusals.get(accountKey(credentials.username))
     if (refusal === undefined) return
     const now = yield* Clock.currentTimeMillis
-    const samePassword = refusal.fingerprint === fingerprint(credentials)
+    const samePassword = refusal.fingerprint === (yield* fingerprint(credentials))
     const until = samePassword ? refusal.pairUntilMillis : refusal.untilMillis
     if (now >= until) return
     return yield* new LoginRefused({

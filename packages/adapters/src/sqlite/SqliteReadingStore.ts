@@ -71,6 +71,9 @@ export const makeSqliteReadingStore = Effect.gen(function* () {
   const range = db.prepare(
     `SELECT ${COLUMNS} FROM readings WHERE user_id = ? AND ts >= ? AND ts < ? ORDER BY ts LIMIT ?`
   )
+  const rangeNewestFirst = db.prepare(
+    `SELECT ${COLUMNS} FROM readings WHERE user_id = ? AND ts >= ? AND ts < ? ORDER BY ts DESC LIMIT ?`
+  )
   const deleteUser = db.prepare("DELETE FROM readings WHERE user_id = ?")
   const ping = db.prepare("SELECT 1")
 
@@ -175,11 +178,11 @@ export const makeSqliteReadingStore = Effect.gen(function* () {
         },
         catch: failure("latest")
       }),
-    range: (userId, window, limit) =>
+    range: (userId, window, limit, order = "oldestFirst") =>
       Effect.try({
         try: () =>
           (
-            range.all(
+            (order === "oldestFirst" ? range : rangeNewestFirst).all(
               userId,
               Math.ceil(DateTime.toEpochMillis(window.from) / 1000),
               Math.ceil(DateTime.toEpochMillis(window.to) / 1000),

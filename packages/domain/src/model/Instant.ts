@@ -89,10 +89,13 @@ export const Rfc3339Instant = Schema.String.annotate({
  * time in 1970–9999 and no more than `READING_MAX_FUTURE` ahead of `nowMillis` (a reading dated 2099 would pin
  * "latest" forever). Answers why an instant breaks it, or undefined when it does not.
  */
-export const readingInstantProblem = (instant: DateTime.Utc, nowMillis: number): string | undefined => {
-  const millis = DateTime.toEpochMillis(instant)
-  if (!isHoldableInstant(millis)) return `must be ${HOLDABLE}`
-  if (millis > nowMillis + Duration.toMillis(READING_MAX_FUTURE)) {
+export const readingInstantProblem = (instant: DateTime.Utc, nowMillis: number): string | undefined =>
+  readingMillisProblem(DateTime.toEpochMillis(instant), nowMillis)
+
+/** {@link readingInstantProblem} for an instant in epoch milliseconds (any number, even one no date can hold). */
+export const readingMillisProblem = (epochMillis: number, nowMillis: number): string | undefined => {
+  if (!isHoldableInstant(epochMillis)) return `must be ${HOLDABLE}`
+  if (epochMillis > nowMillis + Duration.toMillis(READING_MAX_FUTURE)) {
     return `must not be more than ${Duration.format(READING_MAX_FUTURE)} in the future`
   }
   return undefined

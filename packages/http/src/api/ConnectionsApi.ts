@@ -1,18 +1,21 @@
 import { Schema } from "effect"
 import { HttpApiEndpoint, HttpApiGroup, HttpApiSchema, OpenApi } from "effect/http-api"
 import { ApiKeyAuth } from "./ApiKeyAuth.ts"
-import { ConnectionJson, CredentialsJson, SyncResultJson } from "./Json.ts"
+import { ConnectionJson, CredentialsJson, SiteAccessJson, SyncResultJson } from "./Json.ts"
 import {
   BadRequestProblem,
   ConnectionNeedsAttention,
   ConnectionNotFoundProblem,
   CredentialsRejectedProblem,
   DependencyUnavailable,
+  PatientChoiceRequiredProblem,
   PayloadTooLarge,
   ProviderFailed,
   ProviderNotConfigured,
   ProviderRateLimited,
   ProviderTakesNoCredentials,
+  ProviderTakesNoSite,
+  SiteRefusedProblem,
   TooManyAttempts,
   UnsupportedMediaType
 } from "./Problems.ts"
@@ -40,7 +43,7 @@ export class ConnectionsApi extends HttpApiGroup.make("connections")
     ),
     HttpApiEndpoint.put("connect", "/api/bg/:userId/connections/:provider", {
       params: ProviderParams,
-      payload: CredentialsJson,
+      payload: Schema.Union([CredentialsJson, SiteAccessJson]),
       success: [ConnectionJson, ConnectionJson.pipe(HttpApiSchema.status(201))],
       error: [
         BadRequestProblem,
@@ -48,7 +51,10 @@ export class ConnectionsApi extends HttpApiGroup.make("connections")
         UnsupportedMediaType,
         TooManyAttempts,
         CredentialsRejectedProblem,
+        PatientChoiceRequiredProblem,
+        SiteRefusedProblem,
         ProviderTakesNoCredentials,
+        ProviderTakesNoSite,
         ProviderNotConfigured,
         ProviderRateLimited,
         ProviderFailed,
@@ -56,14 +62,18 @@ export class ConnectionsApi extends HttpApiGroup.make("connections")
       ]
     }).annotateMerge(
       OpenApi.annotations({
-        summary: "Connect a provider account with its username and password",
+        summary: "Connect a provider account with its username and password, or a user's own site",
         description:
-          "For providers without OAuth, such as dexcom-share. One login at the provider checks the credentials " +
-          "(a refused login is never repeated, so that retries cannot lock the account), then they are stored " +
-          "encrypted and the connection is polled from now on, backfilling as far as the provider keeps data " +
-          "(Dexcom Share: 24 hours). 201 when the connection is new; 200 when it existed (its credentials are " +
-          "replaced and polling resumes where it stopped). The password is never shown by any endpoint. At most 5 " +
-          "attempts per user and 60 per API key every 15 minutes (429 with retry_after_seconds beyond)."
+          "For providers without OAuth: dexcom-share and libre-link-up. One login at the provider checks the " +
+          "credentials (a refused login is never repeated, so that retries cannot lock the account), then they are " +
+          "stored encrypted and the connection is polled from now on, backfilling as far as the provider keeps data " +
+          "(Dexcom Share: 24 hours; LibreLinkUp: 12 hours). A LibreLinkUp follower account may follow several " +
+          "patients: name the one to read with patient_id (a 400 patient-choice-required lists them). 201 when the " +
+          "connection is new; 200 when it existed (its credentials are replaced and polling resumes where it " +
+          "stopped). nightscout takes { url, token } or { url, api_secret } instead (a read link with ?token= needs " +
+          "no more): one call checks that the site is one the service may call (https outside development; never a " +
+          "loopback, private, link-local or metadata address) and that the credential opens it. Passwords, secrets " +
+          "and tokens are never shown by any endpoint. At most 5 attempts per user and 60 per API key every 15 minutes (429 with retry_after_seconds beyond)."
       })
     ),
     HttpApiEndpoint.post("sync", "/api/bg/:userId/connections/:provider/sync", {

@@ -122,13 +122,34 @@ export class CredentialsRejectedProblem extends HttpApiError.Problem<Credentials
   "CredentialsRejectedProblem",
   { type: "urn:bg-ingest:problem:credentials-rejected", status: 400, title: "Credentials rejected" },
   {
-    reason: Schema.Literals(["invalid_credentials", "account_locked", "recently_refused"]).annotate({
+    reason: Schema.Literals(["invalid_credentials", "account_locked", "recently_refused", "action_required"]).annotate({
       description:
         "invalid_credentials: the provider refused the username or password; account_locked: the provider locked " +
         "the account after too many failed logins (wait, or unlock it at the provider); recently_refused: these " +
         "exact credentials were refused a short while ago and are not tried again yet (so that retries never lock " +
-        "the account). Nothing was stored."
+        "the account); action_required: the account holder must first do something in the provider's app, such " +
+        "as accepting new terms of use (never done on their behalf; detail says what). Nothing was stored."
     })
+  }
+) {}
+
+export const FollowedPatientJson = Schema.Struct({
+  patient_id: Schema.String.annotate({ description: "The value to send as patient_id" }),
+  name: Schema.String.annotate({ description: "The patient's name as the provider shows it" })
+}).annotate({ identifier: "FollowedPatient" })
+
+export class PatientChoiceRequiredProblem extends HttpApiError.Problem<PatientChoiceRequiredProblem>()(
+  "PatientChoiceRequiredProblem",
+  { type: "urn:bg-ingest:problem:patient-choice-required", status: 400, title: "Patient choice required" },
+  {
+    reason: Schema.Literals(["patient_required", "unknown_patient", "no_patient"]).annotate({
+      description:
+        "patient_required: the account follows several patients and no patient_id was given; unknown_patient: " +
+        "the account does not follow the patient_id given; no_patient: the account follows nobody yet (the " +
+        "patient's invitation was not accepted). Send the credentials again with one of patients[].patient_id. " +
+        "Nothing was stored."
+    }),
+    patients: Schema.Array(FollowedPatientJson)
   }
 ) {}
 
@@ -138,5 +159,31 @@ export class ProviderTakesNoCredentials extends HttpApiError.Problem<ProviderTak
     type: "urn:bg-ingest:problem:provider-takes-no-credentials",
     status: 400,
     title: "Provider takes no username and password"
+  }
+) {}
+
+export class NightscoutSiteNotFound extends HttpApiError.Problem<NightscoutSiteNotFound>()("NightscoutSiteNotFound", {
+  type: "urn:bg-ingest:problem:nightscout-site-not-found",
+  status: 404,
+  title: "Nightscout site not found"
+}) {}
+
+export class ProviderTakesNoSite extends HttpApiError.Problem<ProviderTakesNoSite>()("ProviderTakesNoSite", {
+  type: "urn:bg-ingest:problem:provider-takes-no-site",
+  status: 400,
+  title: "Provider is not connected with a site address"
+}) {}
+
+export class SiteRefusedProblem extends HttpApiError.Problem<SiteRefusedProblem>()(
+  "SiteRefusedProblem",
+  { type: "urn:bg-ingest:problem:site-refused", status: 400, title: "Site refused" },
+  {
+    reason: Schema.Literals(["scheme", "address", "redirect", "not_a_site"]).annotate({
+      description:
+        "scheme: only https sites are called (outside development); address: the host resolves to a loopback, " +
+        "private, link-local or metadata address, which the service never calls; redirect: the site answers with a " +
+        "redirect, which is not followed (give the address it redirects to); not_a_site: no Nightscout answers " +
+        "there. Nothing was stored."
+    })
   }
 ) {}

@@ -6,10 +6,13 @@ import { AuthorizationHandlers } from "./AuthorizationHandlers.ts"
 import { ConnectionsHandlers } from "./ConnectionsHandlers.ts"
 import { FallbackRoutes, makeRouteOf } from "./Fallback.ts"
 import { MetricsRoute } from "./MetricsRoute.ts"
+import { NightscoutHandlers } from "./NightscoutHandlers.ts"
+import { NightscoutRequestErrorsLive, NightscoutSiteHandlers } from "./NightscoutSiteHandlers.ts"
 import { DocsRoutes } from "./OperationalRoutes.ts"
 import { ProblemDetailsLive } from "./ProblemDetails.ts"
 import { ReadingsHandlers } from "./ReadingsHandlers.ts"
 import { RequestIdLogsLive } from "./RequestIdLogsLive.ts"
+import { SummaryHandlers } from "./SummaryHandlers.ts"
 import { SystemHandlers } from "./SystemHandlers.ts"
 import { WebhookHandlers } from "./WebhookHandlers.ts"
 
@@ -21,17 +24,26 @@ const SERVED_BESIDE_THE_API = [
 
 /**
  * Every route of the service, to be served with `HttpRouter.serve`. Needs the domain services the handlers use:
- * `ReadingStore`, `ConnectionStore`, `EventPublisher`, `Ingest`, `Sync` and `Connect`, the `WebhookConfig`, the
- * `ApiKeys` and the `ServerPolicy`.
+ * `ReadingStore`, `ConnectionStore`, `EventPublisher`, `Ingest`, `Sync`, `Connect` and `NightscoutSites`, the
+ * `WebhookConfig`, the `ApiKeys` and the `ServerPolicy`.
  */
 export const ApiRoutes = Layer.mergeAll(
   HttpApiBuilder.layer(BgIngestApi).pipe(
-    Layer.provide([ReadingsHandlers, ConnectionsHandlers, AuthorizationHandlers, SystemHandlers, WebhookHandlers])
+    Layer.provide([
+      ReadingsHandlers,
+      SummaryHandlers,
+      ConnectionsHandlers,
+      AuthorizationHandlers,
+      SystemHandlers,
+      WebhookHandlers,
+      NightscoutHandlers,
+      NightscoutSiteHandlers
+    ])
   ),
   DocsRoutes,
   MetricsRoute,
   FallbackRoutes(SERVED_BESIDE_THE_API)
-).pipe(Layer.provide([ProblemDetailsLive, ApiKeyAuthLive, RequestIdLogsLive]))
+).pipe(Layer.provide([ProblemDetailsLive, ApiKeyAuthLive, RequestIdLogsLive, NightscoutRequestErrorsLive]))
 
 /** The route pattern of a request, as `observeRequests` labels it. */
 export const routeOf = makeRouteOf(SERVED_BESIDE_THE_API)

@@ -70,7 +70,7 @@ export const AuthorizationHandlers = HttpApiBuilder.group(
           if (
             query.user_id !== undefined &&
             digests.length > 0 &&
-            !presentsKnownKey(digests, request.headers.authorization)
+            !(yield* presentsKnownKey(digests, request.headers.authorization))
           ) {
             yield* Metric.update(apiKeyFailures, 1)
             return yield* new Unauthorized({

@@ -1,10 +1,11 @@
-import { createHash } from "node:crypto"
 import { Connect, ConnectionStore, Sync } from "@bg-ingest/domain"
 import { Clock, Effect, Result, Schema } from "effect"
+import { Digest } from "effect/crypto"
+import { Hex } from "effect/encoding"
 import { HttpServerResponse } from "effect/http"
 import { HttpApiBuilder } from "effect/http-api"
 import { BgIngestApi } from "../api/Api.ts"
-import { CredentialsJson } from "../api/Json.ts"
+import { CredentialsJson, SiteAccessJson, siteAccessOf } from "../api/Json.ts"
 import { BadRequestProblem, TooManyAttempts, UnsupportedMediaType } from "../api/Problems.ts"
 import { toProblem } from "./DomainProblems.ts"
 import { toConnectionJson, toSyncResultJson } from "./JsonMapping.ts"
@@ -13,7 +14,7 @@ import { RateLimiter } from "./RateLimiter.ts"
 import { isJsonMediaType, readBodyBytes } from "./RequestBody.ts"
 import { SERVER_LIMITS } from "./ServerLimits.ts"
 
-const decodeCredentials = Schema.decodeUnknownResult(CredentialsJson, { errors: "all" })
+const decodeConnectBody = Schema.decodeUnknownResult(Schema.Union([CredentialsJson, SiteAccessJson]), { errors: "all" })
 
 /**
  * Credentials checks cost a login at the provider, and a few failed logins lock an account there: at most 5
@@ -21,9 +22,7 @@ const decodeCredentials = Schema.decodeUnknownResult(CredentialsJson, { errors: 
  */
 export const CREDENTIAL_ATTEMPTS = { perUser: 5, perKey: 60, windowMillis: 15 * 60_000 } as const
 
-/** Who is asking: the presented key, by a digest (never the key itself), or everyone when none is presented. */
-const callerOf = (authorization: string | undefined) =>
-  authorization === undefined ? "anonymous" : createHash("sha256").update(authorization).digest("hex")
+const encoder = new TextEncoder()
 
 /** Needs a `ConnectionStore`, `Sync` and `Connect`. */
 export const ConnectionsHandlers = HttpApiBuilder.group(
@@ -42,9 +41,16 @@ export const ConnectionsHandlers = HttpApiBuilder.group(
       windowMillis: CREDENTIAL_ATTEMPTS.windowMillis
     })
 
+    const digest = yield* Digest.Digest
+    /** Who is asking: the presented key, by a digest (never the key itself), or everyone when none is presented. */
+    const callerOf = (authorization: string | undefined) =>
+      authorization === undefined
+        ? Effect.succeed("anonymous")
+        : Effect.map(digest.digest(Digest.sha256, encoder.encode(authorization)), Hex.encode)
+
     const throttle = Effect.fnUntraced(function* (userId: string, authorization: string | undefined) {
       const now = yield* Clock.currentTimeMillis
-      const wait = perKey.take(callerOf(authorization), now) ?? perUser.take(userId, now)
+      const wait = perKey.take(yield* callerOf(authorization), now) ?? perUser.take(userId, now)
       if (wait === undefined) return
       yield* Effect.logWarning("Credential attempts refused: too many", { userId })
       return yield* new TooManyAttempts({
@@ -72,13 +78,23 @@ export const ConnectionsHandlers = HttpApiBuilder.group(
             try: () => JSON.parse(bytes.toString("utf8")) as unknown,
             catch: () => new BadRequestProblem({ detail: "The body is not valid JSON" })
           })
-          const payload = decodeCredentials(json)
-          if (Result.isFailure(payload)) return yield* badRequestFromIssue("payload", payload.failure.issue)
-          // Counted once well formed: what costs a login at the provider.
+          const decoded = decodeConnectBody(json)
+          if (Result.isFailure(decoded)) return yield* badRequestFromIssue("payload", decoded.failure.issue)
+          // Counted once well formed: what costs a login (or a call) at the provider.
           yield* throttle(params.userId, request.headers.authorization)
-          const { connection, created } = yield* connect
-            .connectWithCredentials(params.userId, params.provider, payload.success)
-            .pipe(Effect.catch(toProblem))
+          const payload = decoded.success
+          const { connection, created } =
+            "url" in payload
+              ? yield* connect
+                  .connectToSite(params.userId, params.provider, siteAccessOf(payload))
+                  .pipe(Effect.catch(toProblem))
+              : yield* connect
+                  .connectWithCredentials(params.userId, params.provider, {
+                    username: payload.username,
+                    password: payload.password,
+                    patientId: payload.patient_id
+                  })
+                  .pipe(Effect.catch(toProblem))
           const body = toConnectionJson(connection)
           // The target URI is the connection itself, so a 201 needs no Location.
           return created ? HttpServerResponse.jsonUnsafe(body, { status: 201 }) : body

@@ -2,9 +2,11 @@ import type {
   AuthorizeError,
   CompleteError,
   ConnectionStoreError,
+  ConnectToSiteError,
   ConnectWithCredentialsError,
   DisconnectError,
   EventPublishError,
+  NightscoutSiteStoreError,
   NotConnectable,
   ReadingStoreError,
   SyncError
@@ -16,11 +18,14 @@ import {
   ConnectionNotFoundProblem,
   CredentialsRejectedProblem,
   DependencyUnavailable,
+  PatientChoiceRequiredProblem,
   ProviderFailed,
   ProviderNotConfigured,
   ProviderNotConnectable,
   ProviderRateLimited,
-  ProviderTakesNoCredentials
+  ProviderTakesNoCredentials,
+  ProviderTakesNoSite,
+  SiteRefusedProblem
 } from "../api/Problems.ts"
 
 /**
@@ -31,11 +36,13 @@ export type DomainError =
   | AuthorizeError
   | CompleteError
   | ConnectWithCredentialsError
+  | ConnectToSiteError
   | DisconnectError
   | SyncError
   | ReadingStoreError
   | EventPublishError
   | ConnectionStoreError
+  | NightscoutSiteStoreError
 
 type Tag = DomainError["_tag"]
 
@@ -54,10 +61,19 @@ const problems = {
   ProviderNotConnectable: (error) =>
     error.way === "oauth"
       ? new ProviderNotConnectable({ detail: error.message })
-      : new ProviderTakesNoCredentials({ detail: error.message }),
+      : error.way === "site"
+        ? new ProviderTakesNoSite({ detail: error.message })
+        : new ProviderTakesNoCredentials({ detail: error.message }),
+  SiteRefused: (error) => new SiteRefusedProblem({ detail: error.message, reason: error.reason }),
   AuthorizationStateInvalid: (error) => new AuthorizationFailed({ detail: error.message, reason: error.reason }),
   AuthorizationRejected: (error) => new AuthorizationFailed({ detail: error.message, reason: error.reason }),
   CredentialsRejected: (error) => new CredentialsRejectedProblem({ detail: error.message, reason: error.reason }),
+  PatientChoiceRequired: (error) =>
+    new PatientChoiceRequiredProblem({
+      detail: error.message,
+      reason: error.reason,
+      patients: error.patients.map((patient) => ({ patient_id: patient.patientId, name: patient.name }))
+    }),
   ConnectionNotFound: (error) => new ConnectionNotFoundProblem({ detail: error.message }),
   ConnectionNotPollable: (error) =>
     new ConnectionNeedsAttention({ detail: error.message, connection_status: error.status }),
@@ -76,6 +92,7 @@ const problems = {
   ReadingStoreError: () => dependencyUnavailable("store"),
   ConnectionStoreError: () => dependencyUnavailable("store"),
   OAuthStateStoreError: () => dependencyUnavailable("store"),
+  NightscoutSiteStoreError: () => dependencyUnavailable("store"),
   EventPublishError: () => dependencyUnavailable("broker")
 } satisfies { readonly [T in Tag]: (error: Extract<DomainError, { readonly _tag: T }>) => unknown }
 
@@ -90,7 +107,9 @@ export type ProblemOf<E extends DomainError> =
     ? ProviderNotConnectable
     : E extends NotConnectable<"credentials">
       ? ProviderTakesNoCredentials
-      : ReturnType<(typeof problems)[E["_tag"]]>
+      : E extends NotConnectable<"site">
+        ? ProviderTakesNoSite
+        : ReturnType<(typeof problems)[E["_tag"]]>
 
 /**
  * Fails with the problem a domain error answers with. A store or broker failure answers 503 (the caller may

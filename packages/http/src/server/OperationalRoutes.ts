@@ -1,5 +1,6 @@
-import { createHash } from "node:crypto"
 import { Effect, Layer, Metric } from "effect"
+import { Digest } from "effect/crypto"
+import { Base64 } from "effect/encoding"
 import { HttpRouter, type HttpServerRequest, HttpServerResponse } from "effect/http"
 import { OpenApi } from "effect/http-api"
 import { BgIngestApi } from "../api/Api.ts"
@@ -29,7 +30,8 @@ export const refuseWithoutKey = <E, R>(
   )
 }
 
-const sha256Source = (text: string) => `'sha256-${createHash("sha256").update(text, "utf8").digest("base64")}'`
+const sha256Source = (digest: Digest.Digest["Service"], text: string) =>
+  Effect.map(digest.digest(Digest.sha256, new TextEncoder().encode(text)), (hash) => `'sha256-${Base64.encode(hash)}'`)
 
 const escapeJson = (value: unknown) =>
   JSON.stringify(value)
@@ -41,7 +43,8 @@ const escapeJson = (value: unknown) =>
  * its default fonts off, and a Content-Security-Policy that lets only these two scripts run and the page talk to
  * nothing but this service.
  */
-const docsPage = (javascript: string, spec: OpenApi.OpenAPISpec) => {
+const docsPage = Effect.fnUntraced(function* (javascript: string, spec: OpenApi.OpenAPISpec) {
+  const digest = yield* Digest.Digest
   const boot =
     "window.Scalar.createApiReference(document.getElementById('api-reference-container'), " +
     `${escapeJson({ _integration: "html", withDefaultFonts: false, telemetry: false, content: spec })})`
@@ -60,7 +63,7 @@ const docsPage = (javascript: string, spec: OpenApi.OpenAPISpec) => {
 </html>`
   const policy = [
     "default-src 'none'",
-    `script-src ${sha256Source(javascript)} ${sha256Source(boot)}`,
+    `script-src ${yield* sha256Source(digest, javascript)} ${yield* sha256Source(digest, boot)}`,
     // The bundle injects its styles at run time.
     "style-src 'self' 'unsafe-inline'",
     "img-src 'self' data:",
@@ -71,7 +74,7 @@ const docsPage = (javascript: string, spec: OpenApi.OpenAPISpec) => {
     "frame-ancestors 'none'"
   ].join("; ")
   return { html, policy }
-}
+})
 
 /**
  * The Scalar bundle `effect` ships (what `HttpApiScalar` inlines), read from beside `effect/http-api`: the package
@@ -86,7 +89,7 @@ const scalarBundle = Effect.promise(
 
 /**
  * `GET /openapi.json` and `GET /docs`, behind an API key whenever keys are configured (always in production).
- * Both are built once. Needs `ApiKeys`.
+ * Both are built once. Needs `ApiKeys` and a `Digest`.
  */
 export const DocsRoutes = Layer.effectDiscard(
   Effect.gen(function* () {
@@ -96,7 +99,7 @@ export const DocsRoutes = Layer.effectDiscard(
     const specJson = JSON.stringify(spec)
     const { javascript } = yield* scalarBundle
 
-    const page = docsPage(javascript, spec)
+    const page = yield* docsPage(javascript, spec)
     yield* router.add("GET", "/openapi.json", (request) =>
       refuseWithoutKey(
         digests,

@@ -1,6 +1,6 @@
-import { randomUUID } from "node:crypto"
 import type { IncomingMessage, Server, ServerResponse } from "node:http"
 import { type Context, Effect } from "effect"
+import { SecureRandom } from "effect/crypto"
 
 const BOUNDARIES = [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10]
 const HISTOGRAM = "bg_ingest_http_request_duration_seconds"
@@ -88,7 +88,7 @@ export const observeRequests = (server: Server, options: RequestObservabilityOpt
     const path = queryAt === -1 ? url : url.slice(0, queryAt)
     if (AMBIGUOUS.test(path)) request.url = escapeAmbiguous(path) + (queryAt === -1 ? "" : url.slice(queryAt))
     const given = request.headers["x-request-id"]
-    const requestId = typeof given === "string" && REQUEST_ID.test(given) ? given : randomUUID()
+    const requestId = typeof given === "string" && REQUEST_ID.test(given) ? given : SecureRandom.uuidV4Unsafe()
     request.headers["x-request-id"] = requestId
     response.setHeader("x-request-id", requestId)
     const method = request.method ?? "GET"

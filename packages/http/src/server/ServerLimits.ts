@@ -2,6 +2,7 @@ import type { IncomingMessage, Server, ServerOptions, ServerResponse } from "nod
 import { ByteSize, Layer } from "effect"
 import { HttpIncomingMessage } from "effect/http"
 import { WEBHOOK_MAX_BYTES } from "../api/WebhookApi.ts"
+import { NIGHTSCOUT_MAX_BODY_BYTES } from "./nightscout/NightscoutUploads.ts"
 import { DEFAULT_RESPONSE_HEADERS } from "./SecurityHeaders.ts"
 
 /**
@@ -18,7 +19,7 @@ export const SERVER_LIMITS = {
   /** An idle keep-alive connection is closed after this. */
   keepAliveTimeoutMs: 5_000,
   maxHeadersCount: 100,
-  /** Body of every route but the webhook's: credentials and small JSON documents. */
+  /** Body of every route but the webhook's and Nightscout uploads: credentials and small JSON documents. */
   maxBodyBytes: 16 * 1024,
   /** Webhook bodies being read at once, all deliveries together; a delivery beyond it is answered 503. */
   maxWebhookBytesInFlight: 32 * 1024 * 1024

@@ -98,7 +98,7 @@ export const WebhookHandlers = HttpApiBuilder.group(
       const body = yield* readBodyBytes(request, WEBHOOK_MAX_BYTES, tooLarge)
       const queryAt = request.url.indexOf("?")
       const path = queryAt === -1 ? request.url : request.url.slice(0, queryAt)
-      const signed = verifySignature(config.secrets, timestamp, path, headers["x-webhook-signature"], body)
+      const signed = yield* verifySignature(config.secrets, timestamp, path, headers["x-webhook-signature"], body)
       if (!signed.valid) return yield* rejectSignature(signed.reason)
 
       if (!isJsonMediaType(headers["content-type"])) {
