@@ -34,14 +34,20 @@ export const SERVER_OPTIONS: ServerOptions = {
 }
 
 const WEBHOOK_PATH = /^\/api\/bg\/[^/]+\/webhook$/
+/** Nightscout uploads, on a user's site or at the root (their own handlers bound them after decompression). */
+const NIGHTSCOUT_PATH = /^\/(?:ns\/[^/]+\/)?api\/v1\//
 
-/** The largest body a request may declare, by route: 1 MiB for the webhook, 16 KiB anywhere else. */
+/**
+ * The largest body a request may declare, by route: 1 MiB for the webhook, Nightscout's upload limit on its
+ * sites' writes, 16 KiB anywhere else.
+ */
 export const bodyLimitOf = (method: string | undefined, url: string | undefined): number => {
-  if (method !== "POST" || url === undefined) return SERVER_LIMITS.maxBodyBytes
+  if ((method !== "POST" && method !== "PUT") || url === undefined) return SERVER_LIMITS.maxBodyBytes
   const queryAt = url.indexOf("?")
-  return WEBHOOK_PATH.test(queryAt === -1 ? url : url.slice(0, queryAt))
-    ? WEBHOOK_MAX_BYTES
-    : SERVER_LIMITS.maxBodyBytes
+  const path = queryAt === -1 ? url : url.slice(0, queryAt)
+  if (method === "POST" && WEBHOOK_PATH.test(path)) return WEBHOOK_MAX_BYTES
+  if (NIGHTSCOUT_PATH.test(path)) return NIGHTSCOUT_MAX_BODY_BYTES
+  return SERVER_LIMITS.maxBodyBytes
 }
 
 const TOO_LARGE = (limit: number) =>
