@@ -17,8 +17,8 @@ import { SERVER_LIMITS } from "./ServerLimits.ts"
 const decodeConnectBody = Schema.decodeUnknownResult(Schema.Union([CredentialsJson, SiteAccessJson]), { errors: "all" })
 
 /**
- * Credentials checks cost a login at the provider, and a few failed logins lock an account there: at most 5
- * attempts per user and 60 per API key (or per process without keys) every 15 minutes.
+ * Checks of a username and password cost a login at the provider, and a few failed logins lock an account there:
+ * at most 5 attempts per user and 60 per API key (or per process without keys) every 15 minutes.
  */
 export const CREDENTIAL_ATTEMPTS = { perUser: 5, perKey: 60, windowMillis: 15 * 60_000 } as const
 
@@ -80,9 +80,9 @@ export const ConnectionsHandlers = HttpApiBuilder.group(
           })
           const decoded = decodeConnectBody(json)
           if (Result.isFailure(decoded)) return yield* badRequestFromIssue("payload", decoded.failure.issue)
-          // Counted once well formed: what costs a login (or a call) at the provider.
-          yield* throttle(params.userId, request.headers.authorization)
           const payload = decoded.success
+          // A username and password, once well formed, cost a login at the provider, which locks accounts.
+          if (!("url" in payload)) yield* throttle(params.userId, request.headers.authorization)
           const { connection, created } =
             "url" in payload
               ? yield* connect

@@ -15,19 +15,22 @@ export const refuseWithoutKey = <E, R>(
   digests: ReadonlyArray<Uint8Array>,
   request: HttpServerRequest.HttpServerRequest,
   answer: Effect.Effect<HttpServerResponse.HttpServerResponse, E, R>
-): Effect.Effect<HttpServerResponse.HttpServerResponse, E, R> => {
-  if (digests.length === 0 || presentsKnownKey(digests, request.headers.authorization)) return answer
-  const detail =
-    request.headers.authorization === undefined
-      ? "An API key is required: Authorization: Bearer <key>"
-      : "The API key is not valid"
-  return Metric.update(apiKeyFailures, 1).pipe(
-    Effect.andThen(HttpServerResponse.json(new Unauthorized({ detail }), { status: 401 })),
-    Effect.map(
-      HttpServerResponse.setHeaders({ "content-type": "application/problem+json", "www-authenticate": "Bearer" })
-    ),
-    Effect.orDie
-  )
+): Effect.Effect<HttpServerResponse.HttpServerResponse, E, R | Digest.Digest> => {
+  if (digests.length === 0) return answer
+  return Effect.flatMap(presentsKnownKey(digests, request.headers.authorization), (known) => {
+    if (known) return answer
+    const detail =
+      request.headers.authorization === undefined
+        ? "An API key is required: Authorization: Bearer <key>"
+        : "The API key is not valid"
+    return Metric.update(apiKeyFailures, 1).pipe(
+      Effect.andThen(HttpServerResponse.json(new Unauthorized({ detail }), { status: 401 })),
+      Effect.map(
+        HttpServerResponse.setHeaders({ "content-type": "application/problem+json", "www-authenticate": "Bearer" })
+      ),
+      Effect.orDie
+    )
+  })
 }
 
 const sha256Source = (digest: Digest.Digest["Service"], text: string) =>
