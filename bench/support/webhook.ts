@@ -3,7 +3,7 @@ import { Agent, request } from "node:http"
 import { formatInstant, type Reading } from "@bg-ingest/domain"
 
 /**
- * A delivery as DESIGN §5 specifies it: `{ "readings": [...] }` in bg-ingest's own format, signed with
+ * A delivery as the webhook contract specifies it: `{ "readings": [...] }` in bg-ingest's own format, signed with
  * `X-Webhook-Timestamp: <unix seconds>` and `X-Webhook-Signature: sha256=<hex>`, the HMAC-SHA256 with
  * WEBHOOK_SECRET over `<timestamp>.<path>.<raw body bytes>` (the path as sent, without the query). The timestamp
  * must be within 300 s of the server's clock.
