@@ -1,7 +1,8 @@
 import { randomBytes } from "node:crypto"
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs"
 import { join } from "node:path"
-import { WebhookConfig, type WebhookFormat } from "@bg-ingest/http/server"
+import type { WebhookFormat } from "@bg-ingest/domain"
+import { WebhookConfig } from "@bg-ingest/http/server"
 import { Effect, Layer, Redacted } from "effect"
 import type { AppConfig } from "./config/AppConfig.ts"
 

@@ -1,4 +1,4 @@
-import { makeWindow, type Reading, type UserId } from "@bg-ingest/domain"
+import { makeWindow, type UserId, type WebhookFormat } from "@bg-ingest/domain"
 import { DateTime, Result, Schema, SchemaIssue } from "effect"
 import { normalizeEgvs } from "./DexcomNormalize.ts"
 import { DEXCOM_PROVIDER_ID } from "./DexcomProvider.ts"
@@ -11,15 +11,12 @@ const ALL_TIME = makeWindow(DateTime.makeUnsafe(0), DateTime.makeUnsafe(8.64e15)
 /**
  * A Dexcom API v3 EGV body (`{ "records": [...] }`) pushed to the webhook by a relay, read exactly as the
  * Dexcom provider reads a poll's answer: records without a value or with an impossible one are skipped (they
- * count as received, not stored). Shaped as the HTTP package's `WebhookFormat`, which the runner registers.
+ * count as received, not stored). The runner registers it with the webhook.
  */
 export const dexcomWebhookFormat = {
   name: "dexcom-egvs",
   accepts: (json: unknown): boolean => looksLikeEgvs(json),
-  decode: (
-    userId: UserId,
-    json: unknown
-  ): Result.Result<{ readonly readings: ReadonlyArray<Reading>; readonly records: number }, SchemaIssue.Issue> => {
+  decode: (userId: UserId, json: unknown) => {
     const decoded = decodeEgvs(json)
     if (Result.isFailure(decoded)) return Result.fail(decoded.failure.issue)
     const normalized = normalizeEgvs(DEXCOM_PROVIDER_ID, userId, decoded.success.records, ALL_TIME)
@@ -28,4 +25,4 @@ export const dexcomWebhookFormat = {
     }
     return Result.succeed({ readings: normalized.success.readings, records: decoded.success.records.length })
   }
-} as const
+} as const satisfies WebhookFormat

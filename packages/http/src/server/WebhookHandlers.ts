@@ -1,4 +1,4 @@
-import { Ingest, makeReading, ProviderId, type Reading, type UserId } from "@bg-ingest/domain"
+import { Ingest, makeReading, ProviderId, type Reading, type UserId, type WebhookFormat } from "@bg-ingest/domain"
 import { Clock, Effect, Result, Schema, Stream } from "effect"
 import type { HttpServerRequest } from "effect/http"
 import { HttpApiBuilder } from "effect/http-api"
@@ -7,7 +7,7 @@ import { BadRequestProblem, InvalidSignature, PayloadTooLarge, UnsupportedMediaT
 import { WEBHOOK_MAX_BYTES, WEBHOOK_MAX_READINGS, WEBHOOK_TOLERANCE_SECONDS, WebhookBody } from "../api/WebhookApi.ts"
 import { toProblem } from "./DomainProblems.ts"
 import { badRequestFromIssue } from "./ProblemDetails.ts"
-import { WebhookConfig, type WebhookFormat } from "./WebhookConfig.ts"
+import { WebhookConfig } from "./WebhookConfig.ts"
 import { checkTimestamp, verifySignature } from "./WebhookSignature.ts"
 
 export const WEBHOOK_PROVIDER_ID = ProviderId.make("webhook")
