@@ -17,7 +17,7 @@ import {
 import { CgmProviders, type UnknownProvider } from "../ports/CgmProviders.ts"
 import { ConnectionStore, type ConnectionStoreError } from "../ports/ConnectionStore.ts"
 import { OAuthStateStore, type OAuthStateStoreError } from "../ports/OAuthStateStore.ts"
-import { ConnectSettings } from "./Settings.ts"
+import { ConnectSettings } from "../settings/UseCaseSettings.ts"
 
 /** The provider cannot be connected this way: it needs no consent (the simulator), or uses another way to connect. */
 export class ProviderNotConnectable extends Schema.TaggedError<ProviderNotConnectable>()("ProviderNotConnectable", {

@@ -2,9 +2,14 @@ import { Context, DateTime, Effect, Layer, Metric } from "effect"
 import type { UserId } from "../model/Identifiers.ts"
 import { type Reading, readingKey } from "../model/Reading.ts"
 import { makeReadingEvent, type ReadingChange } from "../model/ReadingEvent.ts"
+import {
+  countIngested,
+  eventPublishFailures,
+  eventsPublished,
+  newestReadingTimestamp
+} from "../observability/Metrics.ts"
 import { type EventPublishError, EventPublisher } from "../ports/EventPublisher.ts"
 import { ReadingStore, type ReadingStoreError } from "../ports/ReadingStore.ts"
-import { countIngested, eventPublishFailures, eventsPublished, newestReadingTimestamp } from "./Metrics.ts"
 
 export interface IngestResult {
   readonly received: number
