@@ -5,9 +5,11 @@ import {
   ReadingStore,
   readingEpochSeconds,
   sameMeasurement,
+  type TimeWindow,
   type UserId
 } from "@bg-ingest/domain"
 import { DateTime, Effect, Layer, Option } from "effect"
+import { syncMethods } from "../spans/PortMethods.ts"
 
 interface Row {
   reading: Reading
@@ -36,6 +38,7 @@ interface UserReadings {
 
 /** A `ReadingStore` in process memory: for tests, the library's examples, and `STORE=memory`. */
 export const makeInMemoryReadingStore = Effect.sync(() => {
+  const method = syncMethods("InMemoryReadingStore")
   const users = new Map<UserId, UserReadings>()
   let sequence = 0
 
@@ -49,74 +52,68 @@ export const makeInMemoryReadingStore = Effect.sync(() => {
   }
 
   return ReadingStore.of({
-    putMany: (readings) =>
-      Effect.sync(() => {
-        let inserted = 0
-        let updated = 0
-        let unchanged = 0
-        const unpublished: Array<ReadingChange> = []
-        for (const reading of readings) {
-          const entry = userReadings(reading.userId)
-          const second = readingEpochSeconds(reading)
-          const existing = entry.rows.get(second)
-          if (existing === undefined) {
-            entry.rows.set(second, { reading, pending: "created", sequence: sequence++ })
-            entry.seconds.splice(lowerBound(entry.seconds, second), 0, second)
-            inserted += 1
-            unpublished.push({ kind: "created", reading })
-          } else if (sameMeasurement(existing.reading, reading)) {
-            unchanged += 1
-            if (existing.pending !== null) unpublished.push({ kind: existing.pending, reading: existing.reading })
-          } else {
-            existing.reading = reading
-            existing.pending = existing.pending ?? "updated"
-            updated += 1
-            unpublished.push({ kind: existing.pending, reading })
-          }
+    putMany: method("putMany", (readings: ReadonlyArray<Reading>) => {
+      let inserted = 0
+      let updated = 0
+      let unchanged = 0
+      const unpublished: Array<ReadingChange> = []
+      for (const reading of readings) {
+        const entry = userReadings(reading.userId)
+        const second = readingEpochSeconds(reading)
+        const existing = entry.rows.get(second)
+        if (existing === undefined) {
+          entry.rows.set(second, { reading, pending: "created", sequence: sequence++ })
+          entry.seconds.splice(lowerBound(entry.seconds, second), 0, second)
+          inserted += 1
+          unpublished.push({ kind: "created", reading })
+        } else if (sameMeasurement(existing.reading, reading)) {
+          unchanged += 1
+          if (existing.pending !== null) unpublished.push({ kind: existing.pending, reading: existing.reading })
+        } else {
+          existing.reading = reading
+          existing.pending = existing.pending ?? "updated"
+          updated += 1
+          unpublished.push({ kind: existing.pending, reading })
         }
-        return { inserted, updated, unchanged, unpublished }
-      }),
-    markPublished: (readings) =>
-      Effect.sync(() => {
-        for (const reading of readings) {
-          const row = users.get(reading.userId)?.rows.get(readingEpochSeconds(reading))
-          if (row !== undefined && sameMeasurement(row.reading, reading)) row.pending = null
-        }
-      }),
-    unpublished: (limit) =>
-      Effect.sync(() => {
-        const pending: Array<Row> = []
-        for (const entry of users.values()) {
-          for (const row of entry.rows.values()) if (row.pending !== null) pending.push(row)
-        }
-        return pending
-          .sort((a, b) => a.sequence - b.sequence)
-          .slice(0, limit)
-          .map((row) => ({ kind: row.pending!, reading: row.reading }))
-      }),
-    latest: (userId) =>
-      Effect.sync(() => {
-        const entry = users.get(userId)
-        const second = entry?.seconds.at(-1)
-        return second === undefined ? Option.none() : Option.some(entry!.rows.get(second)!.reading)
-      }),
-    range: (userId, window, limit) =>
-      Effect.sync(() => {
-        const entry = users.get(userId)
-        if (entry === undefined) return []
-        const from = Math.ceil(DateTime.toEpochMillis(window.from) / 1000)
-        const to = Math.ceil(DateTime.toEpochMillis(window.to) / 1000)
-        const start = lowerBound(entry.seconds, from)
-        const end = Math.min(lowerBound(entry.seconds, to), start + limit)
-        return entry.seconds.slice(start, end).map((second) => entry.rows.get(second)!.reading)
-      }),
-    deleteUser: (userId) =>
-      Effect.sync(() => {
-        const count = users.get(userId)?.rows.size ?? 0
-        users.delete(userId)
-        return count
-      }),
-    ping: Effect.void
+      }
+      return { inserted, updated, unchanged, unpublished }
+    }),
+    markPublished: method("markPublished", (readings: ReadonlyArray<Reading>) => {
+      for (const reading of readings) {
+        const row = users.get(reading.userId)?.rows.get(readingEpochSeconds(reading))
+        if (row !== undefined && sameMeasurement(row.reading, reading)) row.pending = null
+      }
+    }),
+    unpublished: method("unpublished", (limit: number) => {
+      const pending: Array<Row> = []
+      for (const entry of users.values()) {
+        for (const row of entry.rows.values()) if (row.pending !== null) pending.push(row)
+      }
+      return pending
+        .sort((a, b) => a.sequence - b.sequence)
+        .slice(0, limit)
+        .map((row) => ({ kind: row.pending!, reading: row.reading }))
+    }),
+    latest: method("latest", (userId: UserId) => {
+      const entry = users.get(userId)
+      const second = entry?.seconds.at(-1)
+      return second === undefined ? Option.none() : Option.some(entry!.rows.get(second)!.reading)
+    }),
+    range: method("range", (userId: UserId, window: TimeWindow, limit: number) => {
+      const entry = users.get(userId)
+      if (entry === undefined) return []
+      const from = Math.ceil(DateTime.toEpochMillis(window.from) / 1000)
+      const to = Math.ceil(DateTime.toEpochMillis(window.to) / 1000)
+      const start = lowerBound(entry.seconds, from)
+      const end = Math.min(lowerBound(entry.seconds, to), start + limit)
+      return entry.seconds.slice(start, end).map((second) => entry.rows.get(second)!.reading)
+    }),
+    deleteUser: method("deleteUser", (userId: UserId) => {
+      const count = users.get(userId)?.rows.size ?? 0
+      users.delete(userId)
+      return count
+    }),
+    ping: method("ping", () => undefined)()
   })
 })
 

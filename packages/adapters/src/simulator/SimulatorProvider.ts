@@ -3,6 +3,7 @@ import {
   type CgmProviderShape,
   makeReading,
   ProviderId,
+  type TimeWindow,
   trendFromRate,
   type UserId
 } from "@bg-ingest/domain"
@@ -30,42 +31,42 @@ export const makeSimulatorProvider = (): CgmProviderShape => {
       lateDataOverlap: Duration.minutes(30),
       minPollInterval: Duration.minutes(1)
     },
-    availableRange: (userId: UserId) =>
-      Effect.map(Clock.currentTimeMillis, (nowMillis) => {
-        const profile = profileOf(userId)
-        return Option.some({
-          earliest: DateTime.makeUnsafe(SIMULATION_START_SECONDS * 1000),
-          latest: DateTime.makeUnsafe(lastRecordAt(Math.floor(nowMillis / 1000), profile.phaseSeconds) * 1000)
-        })
-      }),
-    fetchReadings: (userId, window) =>
-      Effect.map(Clock.currentTimeMillis, (nowMillis) => {
-        const profile = profileOf(userId)
-        const from = Math.max(Math.ceil(DateTime.toEpochMillis(window.from) / 1000), SIMULATION_START_SECONDS)
-        // A sensor has not measured the future: nothing after now, whatever the window says.
-        const to = Math.min(Math.ceil(DateTime.toEpochMillis(window.to) / 1000), Math.floor(nowMillis / 1000) + 1)
-        let skippedWithoutValue = 0
-        const readings = []
-        for (const record of modelReadings(profile, from, to)) {
-          if (record.value === null) {
-            skippedWithoutValue += 1
-            continue
-          }
-          readings.push(
-            makeReading({
-              userId,
-              timestamp: DateTime.makeUnsafe(record.epochSeconds * 1000),
-              glucoseMgDl: record.value,
-              trend: record.status === "ok" ? trendFromRate(record.trendRate) : "rateOutOfRange",
-              trendRate: record.trendRate,
-              status: record.status,
-              source: { provider: SIMULATOR_PROVIDER_ID, recordId: `sim-${record.sequence}` },
-              displayTime: formatDisplayTime(record.epochSeconds, profile.utcOffsetMinutes)
-            })
-          )
-        }
-        return { readings, skippedWithoutValue }
+    availableRange: Effect.fn("SimulatorProvider.availableRange")(function* (userId: UserId) {
+      const nowMillis = yield* Clock.currentTimeMillis
+      const profile = profileOf(userId)
+      return Option.some({
+        earliest: DateTime.makeUnsafe(SIMULATION_START_SECONDS * 1000),
+        latest: DateTime.makeUnsafe(lastRecordAt(Math.floor(nowMillis / 1000), profile.phaseSeconds) * 1000)
       })
+    }),
+    fetchReadings: Effect.fn("SimulatorProvider.fetchReadings")(function* (userId: UserId, window: TimeWindow) {
+      const nowMillis = yield* Clock.currentTimeMillis
+      const profile = profileOf(userId)
+      const from = Math.max(Math.ceil(DateTime.toEpochMillis(window.from) / 1000), SIMULATION_START_SECONDS)
+      // A sensor has not measured the future: nothing after now, whatever the window says.
+      const to = Math.min(Math.ceil(DateTime.toEpochMillis(window.to) / 1000), Math.floor(nowMillis / 1000) + 1)
+      let skippedWithoutValue = 0
+      const readings = []
+      for (const record of modelReadings(profile, from, to)) {
+        if (record.value === null) {
+          skippedWithoutValue += 1
+          continue
+        }
+        readings.push(
+          makeReading({
+            userId,
+            timestamp: DateTime.makeUnsafe(record.epochSeconds * 1000),
+            glucoseMgDl: record.value,
+            trend: record.status === "ok" ? trendFromRate(record.trendRate) : "rateOutOfRange",
+            trendRate: record.trendRate,
+            status: record.status,
+            source: { provider: SIMULATOR_PROVIDER_ID, recordId: `sim-${record.sequence}` },
+            displayTime: formatDisplayTime(record.epochSeconds, profile.utcOffsetMinutes)
+          })
+        )
+      }
+      return { readings, skippedWithoutValue }
+    })
   })
 }
 

@@ -7,12 +7,15 @@ import {
   ReadingStore,
   ReadingStoreError,
   readingEpochSeconds,
+  type TimeWindow,
   type Trend,
   type UserId
 } from "@bg-ingest/domain"
 import { DateTime, Effect, Layer, Option } from "effect"
+import { tryMethods } from "../spans/PortMethods.ts"
 import { CONFIRM_READING, READING_COLUMNS, UPSERT_READING } from "./ReadingStatements.ts"
 import { SqliteDatabase } from "./SqliteDatabase.ts"
+import { sqliteFailure } from "./SqliteFailure.ts"
 
 interface ReadingRow {
   readonly user_id: string
@@ -41,16 +44,14 @@ const toReading = (row: ReadingRow): Reading => ({
   displayTime: row.display_time
 })
 
-const failure = (operation: ReadingStoreError["operation"]) => (cause: unknown) =>
-  new ReadingStoreError({
-    operation,
-    message: `SQLite ${operation} failed: ${cause instanceof Error ? cause.message : String(cause)}`,
-    cause
-  })
+const failure = sqliteFailure(
+  (fields: ConstructorParameters<typeof ReadingStoreError>[0]) => new ReadingStoreError(fields)
+)
 
 /** The embedded `ReadingStore`: one `node:sqlite` table keyed by `(user_id, ts)`, one transaction per batch. */
 export const makeSqliteReadingStore = Effect.gen(function* () {
   const { db, transaction } = yield* SqliteDatabase
+  const method = tryMethods("SqliteReadingStore", failure)
 
   const upsert = db.prepare(UPSERT_READING)
   const pendingOf = db.prepare(
@@ -68,100 +69,77 @@ export const makeSqliteReadingStore = Effect.gen(function* () {
   const ping = db.prepare("SELECT 1")
 
   return ReadingStore.of({
-    putMany: (readings) =>
-      Effect.try({
-        try: () => {
-          const now = Date.now()
-          let inserted = 0
-          let updated = 0
-          let unchanged = 0
-          const changes: Array<ReadingChange> = []
-          transaction(() => {
-            for (const reading of readings) {
-              const second = readingEpochSeconds(reading)
-              const written = upsert.get(
-                reading.userId,
-                second,
-                reading.glucoseMgDl,
-                reading.trend,
-                reading.trendRate,
-                reading.status,
-                reading.source.provider,
-                reading.source.recordId,
-                reading.displayTime,
-                now,
-                now
-              ) as { revision: number; pending_event: ReadingChangeKind } | undefined
-              if (written !== undefined) {
-                if (written.revision === 0) inserted += 1
-                else updated += 1
-                changes.push({ kind: written.pending_event, reading })
-              } else {
-                unchanged += 1
-                const pending = pendingOf.get(reading.userId, second) as
-                  | { pending_event: ReadingChangeKind }
-                  | undefined
-                if (pending !== undefined) changes.push({ kind: pending.pending_event, reading })
-              }
-            }
-          })
-          return { inserted, updated, unchanged, unpublished: changes }
-        },
-        catch: failure("putMany")
-      }),
-    markPublished: (readings) =>
-      Effect.try({
-        try: () =>
-          transaction(() => {
-            for (const reading of readings) {
-              confirm.run(
-                reading.userId,
-                readingEpochSeconds(reading),
-                reading.glucoseMgDl,
-                reading.trend,
-                reading.trendRate,
-                reading.status
-              )
-            }
-          }),
-        catch: failure("markPublished")
-      }),
-    unpublished: (limit) =>
-      Effect.try({
-        try: () =>
-          (unpublished.all(limit) as unknown as ReadonlyArray<ReadingRow>).map((row) => ({
-            kind: row.pending_event!,
-            reading: toReading(row)
-          })),
-        catch: failure("unpublished")
-      }),
-    latest: (userId) =>
-      Effect.try({
-        try: () => {
-          const row = latest.get(userId) as ReadingRow | undefined
-          return row === undefined ? Option.none() : Option.some(toReading(row))
-        },
-        catch: failure("latest")
-      }),
-    range: (userId, window, limit) =>
-      Effect.try({
-        try: () =>
-          (
-            range.all(
-              userId,
-              Math.ceil(DateTime.toEpochMillis(window.from) / 1000),
-              Math.ceil(DateTime.toEpochMillis(window.to) / 1000),
-              limit
-            ) as unknown as ReadonlyArray<ReadingRow>
-          ).map(toReading),
-        catch: failure("range")
-      }),
-    deleteUser: (userId) =>
-      Effect.try({
-        try: () => Number(deleteUser.run(userId).changes),
-        catch: failure("deleteUser")
-      }),
-    ping: Effect.try({ try: () => void ping.get(), catch: failure("ping") })
+    putMany: method("putMany", (readings: ReadonlyArray<Reading>) => {
+      const now = Date.now()
+      let inserted = 0
+      let updated = 0
+      let unchanged = 0
+      const changes: Array<ReadingChange> = []
+      transaction(() => {
+        for (const reading of readings) {
+          const second = readingEpochSeconds(reading)
+          const written = upsert.get(
+            reading.userId,
+            second,
+            reading.glucoseMgDl,
+            reading.trend,
+            reading.trendRate,
+            reading.status,
+            reading.source.provider,
+            reading.source.recordId,
+            reading.displayTime,
+            now,
+            now
+          ) as { revision: number; pending_event: ReadingChangeKind } | undefined
+          if (written !== undefined) {
+            if (written.revision === 0) inserted += 1
+            else updated += 1
+            changes.push({ kind: written.pending_event, reading })
+          } else {
+            unchanged += 1
+            const pending = pendingOf.get(reading.userId, second) as { pending_event: ReadingChangeKind } | undefined
+            if (pending !== undefined) changes.push({ kind: pending.pending_event, reading })
+          }
+        }
+      })
+      return { inserted, updated, unchanged, unpublished: changes }
+    }),
+    markPublished: method("markPublished", (readings: ReadonlyArray<Reading>) =>
+      transaction(() => {
+        for (const reading of readings) {
+          confirm.run(
+            reading.userId,
+            readingEpochSeconds(reading),
+            reading.glucoseMgDl,
+            reading.trend,
+            reading.trendRate,
+            reading.status
+          )
+        }
+      })
+    ),
+    unpublished: method("unpublished", (limit: number) =>
+      (unpublished.all(limit) as unknown as ReadonlyArray<ReadingRow>).map((row) => ({
+        kind: row.pending_event!,
+        reading: toReading(row)
+      }))
+    ),
+    latest: method("latest", (userId: UserId) => {
+      const row = latest.get(userId) as ReadingRow | undefined
+      return row === undefined ? Option.none() : Option.some(toReading(row))
+    }),
+    range: method("range", (userId: UserId, window: TimeWindow, limit: number) =>
+      (
+        range.all(
+          userId,
+          Math.ceil(DateTime.toEpochMillis(window.from) / 1000),
+          Math.ceil(DateTime.toEpochMillis(window.to) / 1000),
+          limit
+        ) as unknown as ReadonlyArray<ReadingRow>
+      ).map(toReading)
+    ),
+    deleteUser: method("deleteUser", (userId: UserId) => Number(deleteUser.run(userId).changes)),
+    ping: method("ping", () => void ping.get())()
   })
 })
 
