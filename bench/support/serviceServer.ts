@@ -4,15 +4,17 @@
  *
  *   node --conditions=@bg-ingest/source bench/support/serviceServer.ts   (DATA_DIR, PORT, … in the environment)
  */
-import { appLayer, loadAppConfig, loggingLayer } from "@bg-ingest/runner"
-import { NodeRuntime } from "@effect/platform-node"
-import { Effect, Layer, Result } from "effect"
+import { appLayer, loadConfiguration, localVariables, loggingLayer } from "@bg-ingest/runner"
+import { NodeFileSystem, NodeRuntime } from "@effect/platform-node"
+import { Cause, Effect, Exit, Layer } from "effect"
 
-const loaded = loadAppConfig(process.env as Record<string, string>)
-if (Result.isFailure(loaded)) {
-  console.error(loaded.failure.message)
+const loaded = await Effect.runPromiseExit(
+  localVariables(process.cwd()).pipe(Effect.flatMap(loadConfiguration), Effect.provide(NodeFileSystem.layer))
+)
+if (Exit.isFailure(loaded)) {
+  console.error(String(Cause.squash(loaded.cause)))
   process.exit(1)
 }
-const config = { ...loaded.success, demoUsers: [] }
+const config = { ...loaded.value, demoUsers: [] }
 
 Layer.launch(appLayer(config)).pipe(Effect.provide(loggingLayer(config)), NodeRuntime.runMain)

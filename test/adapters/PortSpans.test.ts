@@ -20,7 +20,7 @@ import {
   ReadingStore
 } from "@bg-ingest/domain"
 import { assert, describe, it } from "@effect/vitest"
-import { DateTime, Effect, Layer, Tracer } from "effect"
+import { DateTime, Effect, Layer, Option, Tracer } from "effect"
 import { user } from "../support/fixtures.ts"
 
 /** Runs `effect` with a tracer that records the name of every span it opens. */
@@ -111,14 +111,14 @@ describe("every port call is a span named after its adapter and method", () => {
         Effect.all([
           publisher.publish([]),
           publisher.ping,
-          provider.availableRange(alice),
+          provider.changes(alice, Option.none()),
           provider.fetchReadings(alice, window)
         ])
       )
       assert.deepStrictEqual(names, [
         "InMemoryEventPublisher.publish",
         "InMemoryEventPublisher.ping",
-        "SimulatorProvider.availableRange",
+        "SimulatorProvider.changes",
         "SimulatorProvider.fetchReadings"
       ])
     }).pipe(Effect.provide(InMemoryEventPublisher.layer()))

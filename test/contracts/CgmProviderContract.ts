@@ -1,4 +1,12 @@
-import { CgmProvider, type CgmProviderShape, makeWindow, Reading, type UserId } from "@bg-ingest/domain"
+import {
+  CgmProvider,
+  type CgmProviderShape,
+  DataChanges,
+  makeWindow,
+  Reading,
+  type UserId,
+  windowContains
+} from "@bg-ingest/domain"
 import { assert, describe, it } from "@effect/vitest"
 import { DateTime, Duration, Effect, type Layer, Option, Schema } from "effect"
 
@@ -71,16 +79,42 @@ export const cgmProviderContract = <R>(name: string, harness: CgmProviderHarness
         assert.strictEqual(fetched.readings.length, 0)
       }))
 
-    test("the available range, when known, covers the readings", (provider) =>
+    test("what the provider tells about the user's data agrees with the readings", (provider) =>
       Effect.gen(function* () {
-        const range = yield* provider.availableRange(harness.userWithData)
-        if (Option.isNone(range)) return
-        assert.isFalse(DateTime.isGreaterThan(range.value.earliest, range.value.latest))
+        const window = yield* harness.dataWindow
+        const changes = yield* provider.changes(harness.userWithData, Option.none())
+        const fetched = yield* provider.fetchReadings(harness.userWithData, makeWindow(window.from, window.to))
+        const covered = (reading: Reading, from: DateTime.Utc, to: DateTime.Utc) =>
+          !DateTime.isLessThan(reading.timestamp, from) && DateTime.isLessThan(reading.timestamp, to)
+        DataChanges.$match(changes, {
+          CannotTell: () => {},
+          NoData: () => assert.strictEqual(fetched.readings.length, 0, "no data, yet readings"),
+          Span: ({ earliest, latest }) => {
+            assert.isFalse(DateTime.isGreaterThan(earliest, latest))
+            const to = DateTime.add(latest, { seconds: 1 })
+            for (const reading of fetched.readings) assert.isTrue(covered(reading, earliest, to), "outside the span")
+          },
+          // Asked without `since`, a provider tells what it holds, not what changed.
+          ChangedSince: () => assert.fail("ChangedSince answered without a since")
+        })
+      }))
+
+    test("asked what changed since before any data reached it, it names windows holding every reading", (provider) =>
+      Effect.gen(function* () {
+        // A provider that cannot tell what changed since a time gives no instant to ask from next time.
+        if ((yield* provider.changes(harness.userWithData, Option.none())).pulledAt === undefined) return
+        const changes = yield* provider.changes(harness.userWithData, Option.some(DateTime.makeUnsafe(0)))
+        assert.strictEqual(changes._tag, "ChangedSince")
+        if (changes._tag !== "ChangedSince") return
+        for (const named of changes.windows) assert.isTrue(DateTime.isLessThan(named.from, named.to), "empty window")
         const window = yield* harness.dataWindow
         const fetched = yield* provider.fetchReadings(harness.userWithData, makeWindow(window.from, window.to))
+        assert.isAbove(fetched.readings.length, 0)
         for (const reading of fetched.readings) {
-          assert.isFalse(DateTime.isLessThan(reading.timestamp, range.value.earliest))
-          assert.isFalse(DateTime.isGreaterThan(reading.timestamp, range.value.latest))
+          assert.isTrue(
+            changes.windows.some((named) => windowContains(named, reading.timestamp)),
+            `${DateTime.formatIso(reading.timestamp)} is in no named window`
+          )
         }
       }))
   })

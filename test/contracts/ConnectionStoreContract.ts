@@ -23,6 +23,7 @@ export const connectionStoreContract = (name: string, makeLayer: () => Layer.Lay
           syncedThrough: at(30),
           lastSyncAt: at(31),
           lastReadingAt: at(25),
+          changesSince: at(29),
           lastError: "Too many requests",
           nextPollAt: at(45),
           consecutiveFailures: 2
@@ -66,12 +67,19 @@ export const connectionStoreContract = (name: string, makeLayer: () => Layer.Lay
         yield* store.upsert(original)
         const updated = yield* store.update(user("u1"), providers[0]!, {
           syncedThrough: at(60),
+          changesSince: at(59),
           lastError: null,
           nextPollAt: null
         })
         assert.deepStrictEqual(
           plainConnection(Option.getOrThrow(updated)),
-          plainConnection({ ...original, syncedThrough: at(60), lastError: null, nextPollAt: null })
+          plainConnection({
+            ...original,
+            syncedThrough: at(60),
+            changesSince: at(59),
+            lastError: null,
+            nextPollAt: null
+          })
         )
         assert.deepStrictEqual(
           plainConnection(Option.getOrThrow(yield* store.get(user("u1"), providers[0]!))),

@@ -5,6 +5,7 @@ import {
   Connect,
   ConnectionStore,
   CredentialsRejected,
+  DataChanges,
   type ProviderCredentials,
   ProviderId
 } from "@bg-ingest/domain"
@@ -30,7 +31,7 @@ const passwordProvider = (id: string, maxHistory: Option.Option<Duration.Duratio
   const provider = CgmProvider.of({
     id: ProviderId.make(id),
     limits: limits(maxHistory),
-    availableRange: () => Effect.succeed(Option.none()),
+    changes: () => Effect.succeed(DataChanges.CannotTell({})),
     fetchReadings: () => Effect.succeed({ readings: [], skippedWithoutValue: 0 }),
     credentialsLogin: {
       verify: (userId, credentials: ProviderCredentials) => {
@@ -49,7 +50,7 @@ const passwordProvider = (id: string, maxHistory: Option.Option<Duration.Duratio
 const oauthProvider = CgmProvider.of({
   id: ProviderId.make("oauth"),
   limits: limits(Option.none()),
-  availableRange: () => Effect.succeed(Option.none()),
+  changes: () => Effect.succeed(DataChanges.CannotTell({})),
   fetchReadings: () => Effect.succeed({ readings: [], skippedWithoutValue: 0 }),
   authorization: {
     consentUrl: (state) => `https://oauth.example/?state=${state}`,

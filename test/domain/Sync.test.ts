@@ -1,6 +1,7 @@
 import { InMemoryEventLog } from "@bg-ingest/adapters/memory"
 import {
   ConnectionStore,
+  DataChanges,
   EventPublishError,
   makeReading,
   NeedsReauthorization,
@@ -290,6 +291,114 @@ describe("Sync", () => {
       yield* InMemoryEventLog.use((log) => log.failNext(1))
       const error = yield* Effect.flip(Sync.use((sync) => sync.sync(alice, "scripted")))
       assert.instanceOf(error, EventPublishError)
+    }).pipe(Effect.provide(layer))
+  })
+
+  it.effect("a provider that tells what changed since: exactly the named windows, clipped, joined and split", () => {
+    const { control, layer } = setup()
+    return Effect.gen(function* () {
+      control.setReadings(alice, history(alice, 5))
+      yield* connect(alice, 3)
+      const pulls: Array<DateTime.Utc> = []
+      let named: ReadonlyArray<{ from: DateTime.Utc; to: DateTime.Utc }> = []
+      control.setChanges((_, since) => {
+        const pulledAt = DateTime.subtract(NOW, { seconds: 30 - pulls.length })
+        pulls.push(pulledAt)
+        if (Option.isNone(since)) {
+          return DataChanges.Span({
+            earliest: DateTime.subtract(NOW, { days: 5 }),
+            latest: DateTime.subtract(NOW, { minutes: 5 }),
+            pulledAt
+          })
+        }
+        return DataChanges.ChangedSince({ windows: named, pulledAt })
+      })
+      const sync = yield* Sync
+      yield* sync.sync(alice, "scripted")
+      assert.strictEqual(millis((yield* connectionOf(alice)).changesSince!), millis(pulls[0]!))
+      const backfillFetches = control.fetches.length
+
+      // Late records: one stretch 4 days back (partly before the 3-day horizon), two overlapping ones 2 days back.
+      const at = (hours: number) => DateTime.subtract(NOW, { hours })
+      named = [
+        { from: at(49), to: at(47) },
+        { from: at(4 * 24), to: at(3 * 24 - 2) },
+        { from: at(48), to: at(46) }
+      ]
+      yield* TestClock.adjust("15 minutes")
+      const late = yield* sync.sync(alice, "scripted")
+      assert.deepStrictEqual(Option.map(control.changesAsked.at(-1)!.since, millis), Option.some(millis(pulls[0]!)))
+      assert.deepStrictEqual(
+        control.fetches.slice(backfillFetches).map(({ window }) => [millis(window.from), millis(window.to)]),
+        [
+          [millis(at(3 * 24)), millis(at(3 * 24 - 2))],
+          [millis(at(49)), millis(at(46))]
+        ]
+      )
+      assert.deepStrictEqual([late.fetched, late.windows, late.inserted], [true, 2, 0])
+      assert.strictEqual(millis((yield* connectionOf(alice)).changesSince!), millis(pulls[1]!))
+
+      // Nothing changed: no fetch, and the next sync asks from this pull.
+      named = []
+      yield* TestClock.adjust("15 minutes")
+      const quiet = yield* sync.sync(alice, "scripted")
+      assert.deepStrictEqual([quiet.fetched, quiet.windows], [false, 0])
+      assert.strictEqual(control.fetches.length, backfillFetches + 2)
+      const connection = yield* connectionOf(alice)
+      assert.strictEqual(millis(connection.changesSince!), millis(pulls[2]!))
+      assert.strictEqual(connection.status, "active")
+    }).pipe(Effect.provide(layer))
+  })
+
+  it.effect("what changed since is asked again from the same instant until a sync has stored it all", () => {
+    const { control, layer } = setup({ maxWindow: Duration.hours(1) })
+    return Effect.gen(function* () {
+      control.setReadings(alice, history(alice, 1))
+      yield* connect(alice, 1)
+      const since = DateTime.subtract(NOW, { days: 2 })
+      yield* ConnectionStore.use((store) => store.update(alice, scripted, { changesSince: since }))
+      const window = { from: DateTime.subtract(NOW, { hours: 3 }), to: DateTime.subtract(NOW, { hours: 1 }) }
+      control.setChanges(() => DataChanges.ChangedSince({ windows: [window], pulledAt: NOW }))
+      const sync = yield* Sync
+      control.failNext(null, new ProviderUnavailable({ provider: scripted, message: "HTTP 503" }))
+      assert.strictEqual((yield* Effect.flip(sync.sync(alice, "scripted")))._tag, "ProviderUnavailable")
+      assert.strictEqual(millis((yield* connectionOf(alice)).changesSince!), millis(since))
+
+      yield* TestClock.adjust("1 minute")
+      const retried = yield* sync.sync(alice, "scripted")
+      assert.deepStrictEqual(Option.map(control.changesAsked.at(-1)!.since, millis), Option.some(millis(since)))
+      assert.deepStrictEqual([retried.windows, retried.inserted], [2, 24 - 12])
+      assert.strictEqual(millis((yield* connectionOf(alice)).changesSince!), millis(NOW))
+
+      // An answer without pulledAt (the provider could not tell this time) keeps the instant and fetches the
+      // overlap window.
+      control.setChanges(() => DataChanges.CannotTell({}))
+      yield* TestClock.adjust("15 minutes")
+      yield* sync.sync(alice, "scripted")
+      assert.strictEqual(millis(control.fetches.at(-1)!.window.to), millis(NOW) + 15 * 60_000 + 60_000)
+      assert.strictEqual(millis((yield* connectionOf(alice)).changesSince!), millis(NOW))
+    }).pipe(Effect.provide(layer))
+  })
+
+  it.effect("a window named past now is fetched as named, but never more than a day past now", () => {
+    const { control, layer } = setup({ maxWindow: Duration.days(30) })
+    return Effect.gen(function* () {
+      control.setReadings(alice, history(alice, 1))
+      yield* connect(alice, 1)
+      yield* ConnectionStore.use((store) => store.update(alice, scripted, { changesSince: NOW }))
+      const named = [
+        { from: DateTime.subtract(NOW, { hours: 1 }), to: DateTime.add(NOW, { minutes: 20 }) },
+        { from: DateTime.add(NOW, { hours: 2 }), to: DateTime.add(NOW, { days: 400 }) }
+      ]
+      control.setChanges(() => DataChanges.ChangedSince({ windows: named, pulledAt: NOW }))
+      yield* Sync.use((sync) => sync.sync(alice, "scripted"))
+      assert.deepStrictEqual(
+        control.fetches.map(({ window }) => [millis(window.from), millis(window.to)]),
+        [
+          [millis(named[0]!.from), millis(named[0]!.to)],
+          [millis(named[1]!.from), millis(DateTime.add(NOW, { days: 1 }))]
+        ]
+      )
     }).pipe(Effect.provide(layer))
   })
 })

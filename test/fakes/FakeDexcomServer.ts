@@ -2,8 +2,9 @@
  * A fake of the Dexcom API v3 on loopback (node:http) that behaves as guides/dexcom.md §1 describes:
  * consent page (allow → redirect with code and state, deny → error=access_denied), token endpoint with rotating
  * refresh tokens (an old one → 400 invalid_grant), access tokens that expire (→ 401), revocation, the 30-day
- * window limit (→ 400), dataRange, EGVs in any order with duplicates, and faults on demand (status codes such
- * as 429 with Retry-After or 503, connection resets, delays, malformed bodies).
+ * window limit (→ 400), dataRange (with `lastSyncTime`: only the ranges of records that reached the fake after it,
+ * each record keeping the time it arrived), EGVs in any order with duplicates, and faults on demand (status codes
+ * such as 429 with Retry-After or 503, connection resets, delays, malformed bodies).
  *
  * Used by the adapter's tests and by end-to-end tests; nothing in it is specific to one test.
  */
@@ -24,7 +25,7 @@ export interface FakeDexcomOptions {
   readonly scramble?: boolean
   /** Repeat every n-th record in an EGV answer (default 10; 0 for none). */
   readonly duplicateEvery?: number
-  /** The fake's clock, epoch milliseconds (token expiry). */
+  /** The fake's clock, epoch milliseconds (token expiry, when records arrive). */
   readonly now?: () => number
 }
 
@@ -42,11 +43,22 @@ export interface FakeRequest {
   readonly grantType?: string
   /** The user the request acted as, when known. */
   readonly username?: string
+  /** The `lastSyncTime` of a dataRange request, verbatim, when it had one. */
+  readonly lastSyncTime?: string
+  /** The `startDate` and `endDate` of an EGV request, verbatim. */
+  readonly startDate?: string
+  readonly endDate?: string
+}
+
+/** A record with the time it reached Dexcom (epoch milliseconds on the fake's clock). */
+interface StoredRecord {
+  readonly record: DexcomRecord
+  readonly arrivedAt: number
 }
 
 interface UserState {
   readonly dexcomUserId: string
-  records: Array<DexcomRecord>
+  records: Array<StoredRecord>
   late: Array<DexcomRecord>
 }
 
@@ -139,25 +151,39 @@ export class FakeDexcom {
     })
   }
 
-  /** Adds a Dexcom account (such as `SandboxUser1`) holding `records`; `late` ones appear on `deliverLate`. */
+  /**
+   * Adds a Dexcom account (such as `SandboxUser1`) holding `records`, arrived now; `late` ones arrive on
+   * `deliverLate`.
+   */
   addUser(username: string, data: { records?: ReadonlyArray<DexcomRecord>; late?: ReadonlyArray<DexcomRecord> } = {}) {
     this.users.set(username, {
       dexcomUserId: `dexcom-${username}`,
-      records: [...(data.records ?? [])],
+      records: this.arriving(data.records ?? []),
       late: [...(data.late ?? [])]
     })
     return this
   }
 
+  /** New records reach the API now. */
   addRecords(username: string, records: ReadonlyArray<DexcomRecord>) {
-    this.user(username).records.push(...records)
+    this.user(username).records.push(...this.arriving(records))
   }
 
-  /** Late records (a transmitter's backfill after a signal loss) reach the API now. */
-  deliverLate(username: string) {
+  /**
+   * Late records (a transmitter's backfill after a signal loss) reach the API now: the next `count` of them in
+   * the order given to `addUser`, or all.
+   */
+  deliverLate(username: string, count?: number) {
     const user = this.user(username)
-    user.records.push(...user.late)
-    user.late = []
+    const delivered = user.late.slice(0, count ?? user.late.length)
+    user.late = user.late.slice(delivered.length)
+    user.records.push(...this.arriving(delivered))
+    return delivered
+  }
+
+  /** Late records not delivered yet. */
+  pendingLate(username: string): number {
+    return this.user(username).late.length
   }
 
   /** The next `times` requests whose path starts with `path` (any path when absent) meet `fault`. */
@@ -217,6 +243,11 @@ export class FakeDexcom {
     return new URL(location)
   }
 
+  private arriving(records: ReadonlyArray<DexcomRecord>): Array<StoredRecord> {
+    const arrivedAt = this.now()
+    return records.map((record) => ({ record, arrivedAt }))
+  }
+
   private user(username: string): UserState {
     const user = this.users.get(username)
     if (user === undefined) throw new Error(`fake Dexcom has no user ${username}`)
@@ -228,7 +259,7 @@ export class FakeDexcom {
     request: IncomingMessage,
     status: number,
     body: unknown,
-    extra: { headers?: Record<string, string>; grantType?: string; username?: string } = {}
+    extra: Omit<FakeRequest, "method" | "path" | "status"> & { headers?: Record<string, string> } = {}
   ) {
     const text = typeof body === "string" ? body : JSON.stringify(body)
     response.writeHead(status, {
@@ -241,7 +272,10 @@ export class FakeDexcom {
       path: new URL(request.url ?? "/", "http://fake").pathname,
       status,
       ...(extra.grantType === undefined ? {} : { grantType: extra.grantType }),
-      ...(extra.username === undefined ? {} : { username: extra.username })
+      ...(extra.username === undefined ? {} : { username: extra.username }),
+      ...(extra.lastSyncTime === undefined ? {} : { lastSyncTime: extra.lastSyncTime }),
+      ...(extra.startDate === undefined ? {} : { startDate: extra.startDate }),
+      ...(extra.endDate === undefined ? {} : { endDate: extra.endDate })
     })
   }
 
@@ -285,7 +319,7 @@ export class FakeDexcom {
       case "POST /v2/oauth2/token":
         return this.tokenEndpoint(request, response, new URLSearchParams(body))
       case "GET /v3/users/self/dataRange":
-        return this.dataRange(request, response)
+        return this.dataRange(request, response, url.searchParams)
       case "GET /v3/users/self/egvs":
         return this.egvs(request, response, url.searchParams)
       default:
@@ -420,11 +454,25 @@ ${hidden}
     return issued.username
   }
 
-  private dataRange(request: IncomingMessage, response: ServerResponse) {
+  /**
+   * The first and last record (by `systemTime`); with `lastSyncTime`, of the records that reached the fake after
+   * it, late ones included, and no `egvs` at all when none did.
+   */
+  private dataRange(request: IncomingMessage, response: ServerResponse, params: URLSearchParams) {
     const username = this.authenticate(request)
     if (username === undefined) return this.send(response, request, 401, { error: "invalid_token" })
     const user = this.user(username)
-    const sorted = [...user.records].sort((a, b) => recordMillis(a) - recordMillis(b))
+    const lastSyncTimeText = params.get("lastSyncTime")
+    const extra = { username, ...(lastSyncTimeText === null ? {} : { lastSyncTime: lastSyncTimeText }) }
+    let stored = user.records
+    if (lastSyncTimeText !== null) {
+      const lastSyncTime = parseQueryDate(lastSyncTimeText)
+      if (lastSyncTime === undefined) {
+        return this.send(response, request, 400, { error: "lastSyncTime must be YYYY-MM-DDThh:mm:ss" }, extra)
+      }
+      stored = stored.filter(({ arrivedAt }) => arrivedAt > lastSyncTime)
+    }
+    const sorted = stored.map(({ record }) => record).sort((a, b) => recordMillis(a) - recordMillis(b))
     const first = sorted[0]
     const last = sorted.at(-1)
     const span = (record: DexcomRecord) => ({ systemTime: record.systemTime, displayTime: record.displayTime })
@@ -438,7 +486,7 @@ ${hidden}
         userId: user.dexcomUserId,
         ...(first === undefined || last === undefined ? {} : { egvs: { start: span(first), end: span(last) } })
       },
-      { username }
+      extra
     )
   }
 
@@ -447,26 +495,25 @@ ${hidden}
     if (username === undefined) return this.send(response, request, 401, { error: "invalid_token" })
     const start = parseQueryDate(params.get("startDate"))
     const end = parseQueryDate(params.get("endDate"))
-    if (start === undefined || end === undefined) {
-      return this.send(
-        response,
-        request,
-        400,
-        { error: "startDate and endDate must be YYYY-MM-DDThh:mm:ss" },
-        {
-          username
-        }
-      )
+    const extra = {
+      username,
+      ...(params.get("startDate") === null ? {} : { startDate: params.get("startDate")! }),
+      ...(params.get("endDate") === null ? {} : { endDate: params.get("endDate")! })
     }
-    if (end < start) return this.send(response, request, 400, { error: "endDate before startDate" }, { username })
+    if (start === undefined || end === undefined) {
+      return this.send(response, request, 400, { error: "startDate and endDate must be YYYY-MM-DDThh:mm:ss" }, extra)
+    }
+    if (end < start) return this.send(response, request, 400, { error: "endDate before startDate" }, extra)
     if (end - start > 30 * DAY_MILLIS) {
-      return this.send(response, request, 400, { error: "the window may be at most 30 days" }, { username })
+      return this.send(response, request, 400, { error: "the window may be at most 30 days" }, extra)
     }
     const user = this.user(username)
-    let records = user.records.filter((record) => {
-      const at = recordMillis(record)
-      return at >= start && at <= end
-    })
+    let records = user.records
+      .map(({ record }) => record)
+      .filter((record) => {
+        const at = recordMillis(record)
+        return at >= start && at <= end
+      })
     const every = this.options.duplicateEvery ?? 10
     if (every > 0) records = records.flatMap((record, index) => (index % every === 0 ? [record, record] : [record]))
     if (this.options.scramble ?? true) {
@@ -478,7 +525,7 @@ ${hidden}
       request,
       200,
       { recordType: "egv", recordVersion: "3.0", userId: user.dexcomUserId, records },
-      { username }
+      extra
     )
   }
 }

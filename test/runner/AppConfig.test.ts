@@ -1,6 +1,20 @@
-import { loadAppConfig, parseDotEnv } from "@bg-ingest/runner"
+import { dotEnvProvider, loadAppConfig } from "@bg-ingest/runner"
 import { assert, describe, it } from "@effect/vitest"
-import { Duration, Result } from "effect"
+import { type ConfigProvider, Duration, Effect, Result } from "effect"
+
+/** Every variable a `.env` file defines, as the service reads it (names are split at `_` by the provider). */
+const parseDotEnv = (text: string): Record<string, string> => {
+  const provider = dotEnvProvider(text)
+  const variables: Record<string, string> = {}
+  const visit = (path: ConfigProvider.Path) => {
+    const node = Effect.runSync(provider.load(path))
+    if (node === undefined) return
+    if (node.value !== undefined) variables[path.join("_")] = node.value
+    if (node._tag === "Record") for (const key of node.keys) visit([...path, key])
+  }
+  visit([])
+  return variables
+}
 
 const problemsOf = (env: Record<string, string>) => {
   const result = loadAppConfig(env)

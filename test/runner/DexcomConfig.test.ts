@@ -1,4 +1,5 @@
-import { DEXCOM_REGIONS, dexcomSettingsFromEnvironment } from "@bg-ingest/adapters/dexcom"
+import { DEXCOM_REGIONS, dexcomConfig } from "@bg-ingest/adapters/dexcom"
+import { decodeVariables, Strictness } from "@bg-ingest/adapters/environment"
 import { loadAppConfig } from "@bg-ingest/runner"
 import { assert, describe, it } from "@effect/vitest"
 import { Option, Redacted, Result } from "effect"
@@ -8,6 +9,14 @@ const base = {
   DEXCOM_CLIENT_SECRET: "s3cret-value",
   DEXCOM_REDIRECT_URI: "https://bg.example/api/connections/dexcom/callback"
 }
+
+const dexcomSettingsFromEnvironment = (env: Record<string, string>, appEnv: "development" | "staging" | "production") =>
+  decodeVariables(
+    dexcomConfig({
+      strictness: appEnv === "development" ? Strictness.development : Strictness.strict(`when APP_ENV is ${appEnv}`)
+    }),
+    env
+  )
 
 const problems = (env: Record<string, string>, appEnv: "development" | "staging" | "production") => {
   const result = dexcomSettingsFromEnvironment(env, appEnv)
@@ -70,11 +79,11 @@ describe("Dexcom configuration", () => {
   it("the service turns Dexcom on with DEXCOM_CLIENT_ID and checks TOKEN_ENCRYPTION_KEY", () => {
     const on = Result.getOrThrow(loadAppConfig(base))
     assert.deepStrictEqual(on.providers, ["simulator", "dexcom"])
-    assert.strictEqual(on.dexcom?.clientId, "client")
+    assert.strictEqual(on.providerSettings.dexcom?.clientId, "client")
     assert.isTrue(Option.isNone(on.tokenEncryptionKey))
     assert.isTrue(on.notes.some((note) => note.includes("token-encryption.key")))
     const off = Result.getOrThrow(loadAppConfig({}))
-    assert.strictEqual(off.dexcom, null)
+    assert.strictEqual(off.providerSettings.dexcom, null)
     const bad = loadAppConfig({ ...base, TOKEN_ENCRYPTION_KEY: "abc" })
     assert.isTrue(Result.isFailure(bad))
     if (Result.isFailure(bad)) {

@@ -1,7 +1,19 @@
-import { DEXCOM_SHARE_REGIONS, dexcomShareSettingsFromEnvironment } from "@bg-ingest/adapters/dexcom-share"
+import { DEXCOM_SHARE_REGIONS, dexcomShareConfig } from "@bg-ingest/adapters/dexcom-share"
+import { decodeVariables, Strictness } from "@bg-ingest/adapters/environment"
 import { loadAppConfig } from "@bg-ingest/runner"
 import { assert, describe, it } from "@effect/vitest"
 import { Result } from "effect"
+
+const dexcomShareSettingsFromEnvironment = (
+  env: Record<string, string>,
+  appEnv: "development" | "staging" | "production"
+) =>
+  decodeVariables(
+    dexcomShareConfig({
+      strictness: appEnv === "development" ? Strictness.development : Strictness.strict(`when APP_ENV is ${appEnv}`)
+    }),
+    env
+  )
 
 const problems = (env: Record<string, string>, appEnv: "development" | "staging" | "production") => {
   const result = dexcomShareSettingsFromEnvironment(env, appEnv)
@@ -68,10 +80,10 @@ describe("Dexcom Share configuration", () => {
   it("the service: PROVIDERS=dexcom-share, checked with every other variable; DEXCOM_SHARE_REGION turns it on in development", () => {
     const on = Result.getOrThrow(loadAppConfig({ DEXCOM_SHARE_REGION: "ous" }))
     assert.deepStrictEqual(on.providers, ["simulator", "dexcom-share"])
-    assert.strictEqual(on.dexcomShare?.baseUrl, "https://shareous1.dexcom.com")
-    assert.strictEqual(on.dexcom, null)
+    assert.strictEqual(on.providerSettings["dexcom-share"]?.baseUrl, "https://shareous1.dexcom.com")
+    assert.strictEqual(on.providerSettings.dexcom, null)
     assert.isTrue(on.notes.some((note) => note.includes("token-encryption.key")))
-    assert.strictEqual(Result.getOrThrow(loadAppConfig({})).dexcomShare, null)
+    assert.strictEqual(Result.getOrThrow(loadAppConfig({})).providerSettings["dexcom-share"], null)
 
     const refused = loadAppConfig({ PROVIDERS: "dexcom-share", PORT: "nope", DEXCOM_SHARE_REGION: "mars" })
     assert.isTrue(Result.isFailure(refused))
@@ -95,7 +107,10 @@ describe("Dexcom Share configuration", () => {
       })
     )
     assert.deepStrictEqual(production.providers, ["dexcom-share"])
-    assert.deepInclude(production.dexcomShare, { region: "us", baseUrl: "https://share2.dexcom.com" })
-    assert.strictEqual(production.dexcom, null, "no Dexcom API application is needed for Share alone")
+    assert.deepInclude(production.providerSettings["dexcom-share"], {
+      region: "us",
+      baseUrl: "https://share2.dexcom.com"
+    })
+    assert.strictEqual(production.providerSettings.dexcom, null, "no Dexcom API application is needed for Share alone")
   })
 })

@@ -1,4 +1,5 @@
-import { loadConfiguration } from "@bg-ingest/runner"
+import { fromVariables } from "@bg-ingest/adapters/environment"
+import { loadConfiguration as loadFrom } from "@bg-ingest/runner"
 import { afterAll, assert, beforeAll, describe, it } from "@effect/vitest"
 import { Cause, Effect, Exit } from "effect"
 import { startFakeSecretsManager } from "../fakes/FakeSecretsManager.ts"
@@ -18,6 +19,8 @@ beforeAll(async () => {
   })
 })
 afterAll(() => fake.close())
+
+const loadConfiguration = (variables: Record<string, string>) => loadFrom(fromVariables(variables))
 
 const baseEnv = () => ({
   AWS_REGION: "us-east-1",

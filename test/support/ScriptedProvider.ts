@@ -1,6 +1,7 @@
 import {
   CgmProvider,
   type CgmProviderShape,
+  DataChanges,
   type ProviderError,
   ProviderId,
   type Reading,
@@ -22,8 +23,12 @@ export interface ScriptedProvider {
   readonly setLatency: (latency: Duration.Duration) => void
   /** How many fetches ran at once, at most. */
   readonly maxConcurrentFetches: () => number
-  /** Whether `availableRange` tells the span of the data (default) or says nothing. */
+  /** Whether `changes` tells the span of the data (default) or that it cannot tell. */
   readonly setReportsRange: (reports: boolean) => void
+  /** From now on `changes` answers what `answer` says (a provider that can tell what changed since). */
+  readonly setChanges: (answer: (userId: UserId, since: Option.Option<DateTime.Utc>) => DataChanges) => void
+  /** The `since` of every `changes` call so far, in order. */
+  readonly changesAsked: Array<{ readonly userId: UserId; readonly since: Option.Option<DateTime.Utc> }>
 }
 
 /** A `CgmProvider` whose data, failures and latency a test controls. */
@@ -40,6 +45,8 @@ export const makeScriptedProvider = (options?: {
   let inFlight = 0
   let maxInFlight = 0
   let reportsRange = true
+  let scriptedChanges: ((userId: UserId, since: Option.Option<DateTime.Utc>) => DataChanges) | undefined
+  const changesAsked: Array<{ readonly userId: UserId; readonly since: Option.Option<DateTime.Utc> }> = []
 
   const provider = CgmProvider.of({
     id,
@@ -49,12 +56,15 @@ export const makeScriptedProvider = (options?: {
       lateDataOverlap: options?.lateDataOverlap ?? Duration.hours(1),
       minPollInterval: Duration.minutes(1)
     },
-    availableRange: (userId) =>
+    changes: (userId, since) =>
       Effect.sync(() => {
+        changesAsked.push({ userId, since })
+        if (scriptedChanges !== undefined) return scriptedChanges(userId, since)
+        if (!reportsRange) return DataChanges.CannotTell({})
         const readings = truth.get(userId) ?? []
-        if (!reportsRange || readings.length === 0) return Option.none()
+        if (readings.length === 0) return DataChanges.NoData({})
         const millis = readings.map((r) => DateTime.toEpochMillis(r.timestamp))
-        return Option.some({
+        return DataChanges.Span({
           earliest: DateTime.makeUnsafe(Math.min(...millis)),
           latest: DateTime.makeUnsafe(Math.max(...millis))
         })
@@ -89,6 +99,10 @@ export const makeScriptedProvider = (options?: {
     maxConcurrentFetches: () => maxInFlight,
     setReportsRange: (reports) => {
       reportsRange = reports
-    }
+    },
+    setChanges: (answer) => {
+      scriptedChanges = answer
+    },
+    changesAsked
   }
 }

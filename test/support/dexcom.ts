@@ -75,6 +75,7 @@ export const connectDirectly = Effect.fnUntraced(function* (fake: FakeDexcom, us
     syncedThrough: null,
     lastSyncAt: null,
     lastReadingAt: null,
+    changesSince: null,
     lastError: null,
     nextPollAt: now,
     consecutiveFailures: 0,

@@ -53,6 +53,7 @@ export const connection = (
   syncedThrough: null,
   lastSyncAt: null,
   lastReadingAt: null,
+  changesSince: null,
   lastError: null,
   nextPollAt: T0,
   consecutiveFailures: 0,

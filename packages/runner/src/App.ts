@@ -1,8 +1,7 @@
 import { createServer } from "node:http"
 import { join } from "node:path"
 import { loadTokenEncryptionKey, TokenCipher } from "@bg-ingest/adapters/crypto"
-import { dexcomWebhookFormat, makeDexcomProvider } from "@bg-ingest/adapters/dexcom"
-import { makeDexcomShareProvider } from "@bg-ingest/adapters/dexcom-share"
+import { dexcomWebhookFormat } from "@bg-ingest/adapters/dexcom"
 import { DynamoStores } from "@bg-ingest/adapters/dynamodb"
 import {
   InMemoryConnectionStore,
@@ -11,7 +10,6 @@ import {
   InMemoryReadingStore
 } from "@bg-ingest/adapters/memory"
 import { RabbitMqEventPublisher } from "@bg-ingest/adapters/rabbitmq"
-import { makeSimulatorProvider } from "@bg-ingest/adapters/simulator"
 import {
   SqliteConnectionStore,
   SqliteDatabase,
@@ -19,7 +17,6 @@ import {
   SqliteReadingStore
 } from "@bg-ingest/adapters/sqlite"
 import {
-  type CgmProviderShape,
   CgmProviders,
   Connect,
   type ConnectionStore,
@@ -38,6 +35,7 @@ import { NodeHttpServer } from "@effect/platform-node"
 import { Deferred, Duration, Effect, Fiber, Layer, LogLevel, References } from "effect"
 import { FetchHttpClient, HttpRouter } from "effect/http"
 import type { AppConfig } from "./config/AppConfig.ts"
+import { makeProviders } from "./config/Providers.ts"
 import { DemoUsers } from "./DemoUsers.ts"
 import { StartupError } from "./StartupError.ts"
 import { webhookConfigLayer } from "./WebhookSecrets.ts"
@@ -88,23 +86,15 @@ export const tokenCipherLayer = (config: AppConfig): Layer.Layer<TokenCipher, St
   )
 
 /**
- * The configured CGM providers. Dexcom and Dexcom Share keep their credentials in the `ConnectionStore`, sealed
- * by the `TokenCipher`, and call out through `fetch`.
+ * The configured CGM providers, each made from its settings as the registry says. Those that keep users'
+ * credentials keep them in the `ConnectionStore`, sealed by the `TokenCipher`, and call out through `fetch`.
  */
 export const providersLayer = (config: AppConfig): Layer.Layer<CgmProviders, StartupError, ConnectionStore> => {
-  const simulator: ReadonlyArray<CgmProviderShape> = config.providers.includes("simulator")
-    ? [makeSimulatorProvider()]
-    : []
-  const remote = [
-    ...(config.providers.includes("dexcom") && config.dexcom !== null ? [makeDexcomProvider(config.dexcom)] : []),
-    ...(config.providers.includes("dexcom-share") && config.dexcomShare !== null
-      ? [makeDexcomShareProvider(config.dexcomShare)]
-      : [])
-  ]
-  if (remote.length === 0) return CgmProviders.layer(simulator)
+  const { plain, keepsCredentials, keeping } = makeProviders(config.providers, config.providerSettings)
+  if (!keepsCredentials) return Layer.effect(CgmProviders, Effect.map(plain, CgmProviders.fromProviders))
   return Layer.effect(
     CgmProviders,
-    Effect.map(Effect.all(remote), (providers) => CgmProviders.fromProviders([...simulator, ...providers]))
+    Effect.map(Effect.all([plain, keeping]), ([made, keepers]) => CgmProviders.fromProviders([...made, ...keepers]))
   ).pipe(Layer.provide(Layer.mergeAll(tokenCipherLayer(config), FetchHttpClient.layer)))
 }
 

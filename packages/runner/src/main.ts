@@ -1,13 +1,14 @@
-import { NodeRuntime } from "@effect/platform-node"
+import { NodeFileSystem, NodeRuntime } from "@effect/platform-node"
 import { Cause, Duration, Effect, Exit, Layer, Runtime } from "effect"
 import { appLayer } from "./App.ts"
-import { readEnvironment } from "./config/DotEnv.ts"
-import { loadConfiguration } from "./config/LoadConfiguration.ts"
+import { loadConfiguration, localVariables } from "./config/LoadConfiguration.ts"
 import { loggingLayer } from "./Logging.ts"
 import { startupSummary } from "./StartupSummary.ts"
 import { tracingLayer } from "./Tracing.ts"
 
-const loaded = await Effect.runPromiseExit(loadConfiguration(readEnvironment(process.cwd(), process.env)))
+const loaded = await Effect.runPromiseExit(
+  localVariables(process.cwd()).pipe(Effect.flatMap(loadConfiguration), Effect.provide(NodeFileSystem.layer))
+)
 if (Exit.isFailure(loaded)) {
   const error = Cause.squash(loaded.cause)
   console.error(`bg-ingest cannot start. ${error instanceof Error ? error.message : String(error)}`)

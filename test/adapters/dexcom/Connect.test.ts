@@ -3,6 +3,7 @@ import {
   CgmProvider,
   Connect,
   ConnectionStore,
+  DataChanges,
   newConnection,
   OAuthStateStore,
   ProviderId,
@@ -29,7 +30,7 @@ const otherProvider = CgmProvider.of({
     lateDataOverlap: Duration.zero,
     minPollInterval: Duration.minutes(1)
   },
-  availableRange: () => Effect.succeed(Option.none()),
+  changes: () => Effect.succeed(DataChanges.CannotTell({})),
   fetchReadings: () => Effect.succeed({ readings: [], skippedWithoutValue: 0 }),
   authorization: {
     consentUrl: (state) => `https://other.example/consent?state=${state}`,

@@ -12,9 +12,11 @@ import {
 } from "@bg-ingest/domain"
 import { assert, describe, it } from "@effect/vitest"
 import { DateTime, Effect, Option } from "effect"
+import { TestClock } from "effect/testing"
 import { type DexcomRecord, type ExpectedReading, egvSeries, impossibleRecord } from "../../fakes/dexcomRecords.ts"
 import { type FakeDexcom, fakeDexcom } from "../../fakes/FakeDexcomServer.ts"
 import { alignedFiveMinutes, dexcomServiceLayer } from "../../support/dexcom.ts"
+import { fakeDexcomOnTestClock, T0 } from "../../support/dexcomChanges.ts"
 
 const alice = UserId.make("alice")
 const bob = UserId.make("bob")
@@ -77,6 +79,16 @@ const setUp = (body: (fake: FakeDexcom, now: number) => Effect.Effect<void, unkn
     yield* body(fake, now).pipe(Effect.provide(dexcomServiceLayer(fake)))
   })
 
+/**
+ * The same on the TestClock, the fake's clock included (records arrive at TestClock time), for tests that depend
+ * on when records reached Dexcom. No retries: a retry's backoff would sleep on the TestClock.
+ */
+const setUpOnTestClock = (body: (fake: FakeDexcom, now: number) => Effect.Effect<void, unknown, any>) =>
+  Effect.gen(function* () {
+    const fake = yield* fakeDexcomOnTestClock()
+    yield* body(fake, T0).pipe(Effect.provide(dexcomServiceLayer(fake, { settings: { retries: 0 } })))
+  })
+
 /** authorize → Dexcom's consent page → callback, as a browser would go through them. */
 const connectThroughConsent = (fake: FakeDexcom, userId: UserId, username: string) =>
   Effect.gen(function* () {
@@ -98,11 +110,12 @@ const connectionOf = (userId: UserId) =>
   ConnectionStore.use((store) => store.get(userId, DEXCOM_PROVIDER_ID)).pipe(Effect.map(Option.getOrThrow))
 
 describe("Dexcom through the domain: connect, backfill, poll", () => {
-  it.live("stores exactly the fake's valid readings after connecting; a second sync adds nothing", () =>
-    setUp((fake, now) =>
+  it.effect("stores exactly the fake's valid readings after connecting; a second sync adds nothing", () =>
+    setUpOnTestClock((fake, now) =>
       Effect.gen(function* () {
         const account = aliceAccount(now)
         fake.addUser("SandboxUser1", { records: account.records, late: account.late })
+        yield* TestClock.adjust("2 minutes")
         yield* connectThroughConsent(fake, alice, "SandboxUser1")
         const sync = yield* Sync
 
@@ -125,6 +138,7 @@ describe("Dexcom through the domain: connect, backfill, poll", () => {
         assert.isTrue(backfillProgress(connection).complete)
 
         const egvCalls = fake.count(EGVS)
+        yield* TestClock.adjust("15 minutes")
         const second = yield* sync.sync(alice, "dexcom")
         assert.deepStrictEqual([second.fetched, second.inserted, second.updated], [false, 0, 0])
         assert.strictEqual(fake.count(EGVS), egvCalls, "nothing new at Dexcom: no EGV call")
@@ -134,14 +148,16 @@ describe("Dexcom through the domain: connect, backfill, poll", () => {
     )
   )
 
-  it.live("records the transmitter backfills later are fetched by the next poll, and only they are new", () =>
-    setUp((fake, now) =>
+  it.effect("records the transmitter backfills later are fetched by the next poll, and only they are new", () =>
+    setUpOnTestClock((fake, now) =>
       Effect.gen(function* () {
         const account = aliceAccount(now)
         fake.addUser("SandboxUser1", { records: account.records, late: account.late })
+        yield* TestClock.adjust("2 minutes")
         yield* connectThroughConsent(fake, alice, "SandboxUser1")
         const sync = yield* Sync
         yield* sync.sync(alice, "dexcom")
+        yield* TestClock.adjust("15 minutes")
         fake.deliverLate("SandboxUser1")
         const newer = egvSeries({
           start: account.expected.at(-1)!.epochSeconds * 1000 + 300_000,

@@ -54,16 +54,15 @@ describe("Dexcom token lifecycle", () => {
       Effect.gen(function* () {
         const provider = yield* CgmProvider
         const before = yield* storedCredentials(alice)
-        assert.isTrue(Option.isSome(yield* provider.availableRange(alice)))
+        assert.strictEqual((yield* provider.changes(alice, Option.none()))._tag, "Span")
         assert.strictEqual(fake.count(TOKEN, "refresh_token"), 0)
         yield* nearExpiry
-        const range = yield* provider.availableRange(alice)
-        assert.isTrue(Option.isSome(range))
+        assert.strictEqual((yield* provider.changes(alice, Option.none()))._tag, "Span")
         assert.strictEqual(fake.count(TOKEN, "refresh_token"), 1)
         assert.notStrictEqual(yield* storedCredentials(alice), before)
         // The old refresh token is dead at Dexcom; the next renewal works only because the new one was stored.
         yield* nearExpiry
-        yield* provider.availableRange(alice)
+        yield* provider.changes(alice, Option.none())
         assert.strictEqual(fake.count(TOKEN, "refresh_token"), 2)
         assert.deepStrictEqual(
           fake.requests.filter((r) => r.path === TOKEN).map((r) => r.status),
@@ -99,12 +98,12 @@ describe("Dexcom token lifecycle", () => {
         yield* connectDirectly(fake, alice, "SandboxUser1")
         yield* nearExpiry
         storeDown = true
-        const error = yield* Effect.flip(provider.availableRange(alice))
+        const error = yield* Effect.flip(provider.changes(alice, Option.none()))
         assert.strictEqual(error._tag, "ProviderUnavailable")
         assert.strictEqual(fake.count(TOKEN, "refresh_token"), 1)
         assert.strictEqual(fake.count(DATA_RANGE), 0)
         storeDown = false
-        yield* provider.availableRange(alice)
+        yield* provider.changes(alice, Option.none())
         // The pair held in memory was stored and used: no second renewal (the first one's old token is dead).
         assert.strictEqual(fake.count(TOKEN, "refresh_token"), 1)
         assert.deepStrictEqual(
@@ -141,7 +140,7 @@ describe("Dexcom token lifecycle", () => {
         const provider = yield* CgmProvider
         yield* connectDirectly(fake, alice, "SandboxUser1")
         yield* nearExpiry
-        const error = yield* Effect.flip(provider.availableRange(alice))
+        const error = yield* Effect.flip(provider.changes(alice, Option.none()))
         assert.strictEqual(error._tag, "NeedsReauthorization")
         const connection = Option.getOrThrow(yield* (yield* ConnectionStore).get(alice, DEXCOM_PROVIDER_ID))
         assert.deepStrictEqual([connection.status, connection.credentials], ["disconnected", null])
@@ -156,10 +155,10 @@ describe("Dexcom token lifecycle", () => {
         const provider = yield* CgmProvider
         yield* nearExpiry
         const users = [alice, alice, alice, alice, alice, alice, bob, bob, bob, bob]
-        const results = yield* Effect.forEach(users, (userId) => provider.availableRange(userId), {
+        const results = yield* Effect.forEach(users, (userId) => provider.changes(userId, Option.none()), {
           concurrency: "unbounded"
         })
-        assert.strictEqual(results.filter(Option.isSome).length, users.length)
+        assert.strictEqual(results.filter((changes) => changes._tag === "Span").length, users.length)
         assert.strictEqual(fake.count(TOKEN, "refresh_token"), 2)
         assert.deepStrictEqual(
           fake.requests.filter((r) => r.path === TOKEN && r.grantType === "refresh_token").map((r) => r.status),
@@ -174,7 +173,7 @@ describe("Dexcom token lifecycle", () => {
       Effect.gen(function* () {
         const provider = yield* CgmProvider
         fake.expireAccessTokens("SandboxUser1")
-        assert.isTrue(Option.isSome(yield* provider.availableRange(alice)))
+        assert.strictEqual((yield* provider.changes(alice, Option.none()))._tag, "Span")
         assert.deepStrictEqual(
           fake.requests.filter((r) => r.path === DATA_RANGE).map((r) => r.status),
           [401, 200]
@@ -189,7 +188,7 @@ describe("Dexcom token lifecycle", () => {
       Effect.gen(function* () {
         const provider = yield* CgmProvider
         fake.inject({ kind: "status", status: 401 }, { path: DATA_RANGE, times: 5 })
-        const error = yield* Effect.flip(provider.availableRange(alice))
+        const error = yield* Effect.flip(provider.changes(alice, Option.none()))
         assert.strictEqual(error._tag, "ProviderUnavailable")
         assert.strictEqual(fake.count(DATA_RANGE), 2)
         assert.strictEqual(fake.count(TOKEN, "refresh_token"), 1)
@@ -203,7 +202,7 @@ describe("Dexcom token lifecycle", () => {
         const provider = yield* CgmProvider
         fake.revoke("SandboxUser1")
         const before = fake.requests.length
-        const error = yield* Effect.flip(provider.availableRange(alice))
+        const error = yield* Effect.flip(provider.changes(alice, Option.none()))
         assert.strictEqual(error._tag, "NeedsReauthorization")
         assert.include(error.message, "connect Dexcom again")
         assert.deepStrictEqual(
@@ -214,7 +213,7 @@ describe("Dexcom token lifecycle", () => {
           ]
         )
         // bob is not affected.
-        assert.isTrue(Option.isSome(yield* provider.availableRange(bob)))
+        assert.strictEqual((yield* provider.changes(bob, Option.none()))._tag, "Span")
       })
     )
   )
@@ -239,7 +238,7 @@ describe("Dexcom token lifecycle", () => {
       const stale = Option.getOrThrow(yield* store.get(alice, DEXCOM_PROVIDER_ID))
       // Replica A renews (rotating the refresh token); replica B then reads what it read before A did, twice.
       yield* nearExpiry
-      yield* replicaA.availableRange(alice)
+      yield* replicaA.changes(alice, Option.none())
       let staleReads = 2
       const replicaB = yield* replica(
         ConnectionStore.of({
@@ -248,7 +247,7 @@ describe("Dexcom token lifecycle", () => {
             staleReads-- > 0 ? Effect.succeed(Option.some(stale)) : store.get(userId, provider)
         })
       )
-      assert.isTrue(Option.isSome(yield* replicaB.availableRange(alice)))
+      assert.strictEqual((yield* replicaB.changes(alice, Option.none()))._tag, "Span")
       assert.deepStrictEqual(
         fake.requests.filter((r) => r.path === TOKEN && r.grantType === "refresh_token").map((r) => r.status),
         [200, 400]

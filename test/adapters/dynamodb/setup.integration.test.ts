@@ -71,7 +71,7 @@ describe("DynamoDB table lifecycle", () => {
 
 describe("DynamoDB configuration", () => {
   const parse = (env: Record<string, string>) =>
-    dynamoDbConfig("require-existing").parse(ConfigProvider.fromUnknown(env)).pipe(Effect.result)
+    dynamoDbConfig({ ensureTable: "require-existing" }).parse(ConfigProvider.fromUnknown(env)).pipe(Effect.result)
 
   it.effect("reads the seed's variables, with the default table", () =>
     Effect.gen(function* () {

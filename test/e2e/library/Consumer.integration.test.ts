@@ -323,7 +323,7 @@ import { InMemoryEventLog, InMemoryReadingStore } from "@bg-ingest/adapters/memo
 import { BgIngestApi, type ReadingJson } from "@bg-ingest/http"
 import { BgIngestClient } from "@bg-ingest/http/client"
 import { Effect, Layer } from "effect"
-import { latestGlucose } from "../../library/consumer.js"
+import { latestGlucose } from "./consumer.js"
 
 type IsAny<T> = 0 extends 1 & T ? true : false
 type Failure = Effect.Error<ReturnType<typeof latestGlucose>>

@@ -1,5 +1,6 @@
 import { GetSecretValueCommand, SecretsManagerClient } from "@aws-sdk/client-secrets-manager"
-import { Effect, Option, Schema } from "effect"
+import { Config, Effect, Option, Schema } from "effect"
+import * as Environment from "../environment/index.ts"
 
 export class SecretsSourceError extends Schema.TaggedError<SecretsSourceError>()("SecretsSourceError", {
   secretName: Schema.String,
@@ -25,11 +26,7 @@ const describe = (cause: unknown): string => {
   return message.split("\n")[0] ?? "unknown error"
 }
 
-/**
- * Reads a secret from AWS Secrets Manager as configuration variables (DESIGN §7). Messages name the secret and
- * what went wrong, never a value.
- */
-export const readSecretVariables = Effect.fn("SecretsManager.readSecretVariables")(function* (options: {
+export interface SecretSource {
   readonly secretName: string
   readonly region: string | undefined
   /** An endpoint override (a local fake in tests); the SDK's default otherwise. */
@@ -38,7 +35,45 @@ export const readSecretVariables = Effect.fn("SecretsManager.readSecretVariables
   readonly credentials?:
     | { readonly accessKeyId: string; readonly secretAccessKey: string; readonly sessionToken?: string | undefined }
     | undefined
-}) {
+}
+
+/**
+ * Where configuration variables are kept in AWS Secrets Manager, when `SECRET_NAME` says so: `AWS_REGION`,
+ * `AWS_ENDPOINT_URL_SECRETS_MANAGER` (or `AWS_ENDPOINT_URL`), and the keys `AWS_ACCESS_KEY_ID`,
+ * `AWS_SECRET_ACCESS_KEY`, `AWS_SESSION_TOKEN` when the configuration gives them (the SDK does not read a `.env`
+ * file; without them its own chain decides). Read before the rest of the configuration, which it completes.
+ */
+export const secretSourceConfig: Config.Config<Option.Option<SecretSource>> = Environment.all({
+  secretName: Environment.text("SECRET_NAME"),
+  region: Environment.text("AWS_REGION"),
+  endpoint: Environment.text("AWS_ENDPOINT_URL_SECRETS_MANAGER"),
+  anyEndpoint: Environment.text("AWS_ENDPOINT_URL"),
+  accessKeyId: Environment.text("AWS_ACCESS_KEY_ID"),
+  secretAccessKey: Environment.text("AWS_SECRET_ACCESS_KEY"),
+  sessionToken: Environment.text("AWS_SESSION_TOKEN")
+}).pipe(
+  Config.map((found) =>
+    Option.map(found.secretName, (secretName) => ({
+      secretName,
+      region: Option.getOrUndefined(found.region),
+      endpoint: Option.getOrUndefined(Option.orElse(found.endpoint, () => found.anyEndpoint)),
+      credentials:
+        Option.isSome(found.accessKeyId) && Option.isSome(found.secretAccessKey)
+          ? {
+              accessKeyId: found.accessKeyId.value,
+              secretAccessKey: found.secretAccessKey.value,
+              sessionToken: Option.getOrUndefined(found.sessionToken)
+            }
+          : undefined
+    }))
+  )
+)
+
+/**
+ * Reads a secret from AWS Secrets Manager as configuration variables. Messages name the secret and
+ * what went wrong, never a value.
+ */
+export const readSecretVariables = Effect.fn("SecretsManager.readSecretVariables")(function* (options: SecretSource) {
   const client = yield* Effect.acquireRelease(
     Effect.sync(
       () =>

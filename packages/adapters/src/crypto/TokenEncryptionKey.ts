@@ -1,8 +1,9 @@
 import { chmodSync, mkdirSync, readFileSync, writeFileSync } from "node:fs"
 import { join } from "node:path"
-import { Effect, Option, Redacted, Result, Schema } from "effect"
+import { type Config, Effect, Option, Redacted, Result, Schema } from "effect"
 import { SecureRandom } from "effect/crypto"
 import { Base64, Base64Url, Hex } from "effect/encoding"
+import * as Environment from "../environment/index.ts"
 
 export const TOKEN_KEY_BYTES = 32
 /** Where development mode keeps the key it generated when `TOKEN_ENCRYPTION_KEY` is not set. */
@@ -30,6 +31,15 @@ export const parseTokenEncryptionKey = (text: string): Result.Result<Uint8Array,
     `must be ${TOKEN_KEY_BYTES} bytes written as 64 hex digits or as base64 (generate one with: openssl rand -base64 32)`
   )
 }
+
+/**
+ * `TOKEN_ENCRYPTION_KEY`, checked: the crypto adapter's part of the environment. `None` when unset (development
+ * then generates one, see `loadTokenEncryptionKey`).
+ */
+export const tokenEncryptionKeyConfig: Config.Config<Option.Option<Redacted.Redacted<string>>> = Environment.optional(
+  "TOKEN_ENCRYPTION_KEY",
+  { decode: (text) => Result.map(parseTokenEncryptionKey(text), () => Redacted.make(text)) }
+)
 
 export interface LoadTokenEncryptionKeyOptions {
   readonly key: Option.Option<Redacted.Redacted<string>>

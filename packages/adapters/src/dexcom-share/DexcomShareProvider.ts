@@ -2,6 +2,7 @@ import {
   CgmProvider,
   type CgmProviderShape,
   type ConnectionStore,
+  DataChanges,
   fetchedFromRecords,
   InvalidProviderResponse,
   ProviderId,
@@ -106,8 +107,8 @@ export const makeDexcomShareProvider = Effect.fnUntraced(function* (settings: De
   return CgmProvider.of({
     id: provider,
     limits: dexcomShareLimits,
-    // Share cannot tell the span of a user's data without reading it: the sync fetches from its cursor to now.
-    availableRange: () => Effect.succeed(Option.none()),
+    // Share cannot tell anything about a user's data without reading it: the sync fetches from its cursor to now.
+    changes: () => Effect.succeed(DataChanges.CannotTell({})),
     fetchReadings,
     credentialsLogin: { verify: sessions.verify }
   }) satisfies CgmProviderShape

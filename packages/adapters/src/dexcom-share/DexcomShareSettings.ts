@@ -1,8 +1,8 @@
-import { Duration, Result } from "effect"
-import type { AppEnv } from "../dexcom/DexcomSettings.ts"
+import { Config, Duration, Option, Result } from "effect"
+import * as Environment from "../environment/index.ts"
 
 /**
- * Dexcom Share's servers (guides/dexcom.md §2), each with the application id its login expects. An account lives
+ * Dexcom Share's servers, each with the application id its login expects. An account lives
  * in one region: logging in elsewhere fails like a wrong password, so the region is never guessed.
  */
 export const DEXCOM_SHARE_REGIONS = {
@@ -50,58 +50,69 @@ export const makeDexcomShareSettings = (
   applicationId: DEXCOM_SHARE_REGIONS[input.region].applicationId
 })
 
-export interface DexcomShareEnvironment {
-  /** `us`, `ous` (outside the US) or `jp`. */
-  readonly DEXCOM_SHARE_REGION?: string | undefined
-  /** Overrides the region's host: any http(s) URL in development (a fake on loopback), a Share host elsewhere. */
-  readonly DEXCOM_SHARE_BASE_URL?: string | undefined
-}
-
 const regionOfOrigin = (origin: string): DexcomShareRegion | undefined =>
   DEXCOM_SHARE_REGION_NAMES.find((region) => DEXCOM_SHARE_REGIONS[region].baseUrl === origin)
 
-/**
- * Reads the Share settings from environment variables, reporting every problem at once and never a value.
- * `DEXCOM_SHARE_REGION` picks the server and its application id; `DEXCOM_SHARE_BASE_URL` may override the
- * server (any http(s) URL in development; outside development only Share's own hosts, so that passwords never
- * go anywhere else). One of the two is required: a wrong region fails every login.
- */
-export const dexcomShareSettingsFromEnvironment = (
-  env: DexcomShareEnvironment,
-  appEnv: AppEnv
-): Result.Result<DexcomShareSettings, ReadonlyArray<string>> => {
-  const problems: Array<string> = []
-  const regionRaw = env.DEXCOM_SHARE_REGION?.trim().toLowerCase() || undefined
-  const baseUrlRaw = env.DEXCOM_SHARE_BASE_URL?.trim() || undefined
-  let region: DexcomShareRegion | undefined
-  if (regionRaw !== undefined) {
-    region = DEXCOM_SHARE_REGION_NAMES.find((name) => name === regionRaw)
-    if (region === undefined) {
-      problems.push(`DEXCOM_SHARE_REGION must be one of ${DEXCOM_SHARE_REGION_NAMES.join(", ")}`)
-    }
+/** `DEXCOM_SHARE_REGION`: `us`, `ous` (outside the US) or `jp`, in any case. */
+const regionFormat: Environment.Format<DexcomShareRegion> = {
+  decode: (text) => {
+    const region = DEXCOM_SHARE_REGION_NAMES.find((name) => name === text.toLowerCase())
+    return region === undefined
+      ? Result.fail(`must be one of ${DEXCOM_SHARE_REGION_NAMES.join(", ")}`)
+      : Result.succeed(region)
   }
-  let baseUrl: string | undefined
-  if (baseUrlRaw !== undefined) {
-    const url = URL.canParse(baseUrlRaw) ? new URL(baseUrlRaw) : undefined
-    const origin = baseUrlRaw.replace(/\/+$/, "")
-    if (url === undefined || (url.protocol !== "https:" && url.protocol !== "http:")) {
-      problems.push("DEXCOM_SHARE_BASE_URL must be an http(s) URL")
-    } else if (appEnv !== "development" && regionOfOrigin(origin) === undefined) {
-      problems.push(
-        `DEXCOM_SHARE_BASE_URL must be one of ${DEXCOM_SHARE_REGION_NAMES.map((name) => DEXCOM_SHARE_REGIONS[name].baseUrl).join(", ")} when APP_ENV is ${appEnv}`
-      )
-    } else {
-      baseUrl = origin
-      region ??= regionOfOrigin(origin)
-    }
-  }
-  if (regionRaw === undefined && baseUrlRaw === undefined) {
-    problems.push(
-      `DEXCOM_SHARE_REGION is required with the dexcom-share provider (${DEXCOM_SHARE_REGION_NAMES.join(", ")}: the region of the users' Dexcom accounts)`
-    )
-  } else if (regionRaw === undefined && baseUrl !== undefined && region === undefined) {
-    problems.push("DEXCOM_SHARE_REGION is required with a DEXCOM_SHARE_BASE_URL that is not a Share host")
-  }
-  if (problems.length > 0 || region === undefined) return Result.fail(problems)
-  return Result.succeed(makeDexcomShareSettings(baseUrl === undefined ? { region } : { region, baseUrl }))
 }
+
+/**
+ * `DEXCOM_SHARE_BASE_URL`, the origin without a trailing slash: any http(s) URL in development (a fake on
+ * loopback); when strict only Share's own hosts, so that passwords never go anywhere else.
+ */
+const baseUrlFormat = (strictness: Environment.Strictness): Environment.Format<string> => ({
+  decode: (text) => {
+    const url = URL.parse(text)
+    const origin = text.replace(/\/+$/, "")
+    if (url === null || (url.protocol !== "https:" && url.protocol !== "http:")) {
+      return Result.fail("must be an http(s) URL")
+    }
+    if (strictness._tag === "Strict" && regionOfOrigin(origin) === undefined) {
+      const hosts = DEXCOM_SHARE_REGION_NAMES.map((name) => DEXCOM_SHARE_REGIONS[name].baseUrl).join(", ")
+      return Result.fail(`must be one of ${hosts} ${strictness.because}`)
+    }
+    return Result.succeed(origin)
+  }
+})
+
+export interface DexcomShareConfigOptions {
+  /** Strict: `DEXCOM_SHARE_BASE_URL` may only name one of Share's own hosts. */
+  readonly strictness: Environment.Strictness
+}
+
+/**
+ * Dexcom Share's part of the environment. `DEXCOM_SHARE_REGION` picks the server and its application id;
+ * `DEXCOM_SHARE_BASE_URL` may override the server. One of the two is required: a wrong region fails every login,
+ * so it is never guessed (a Share host names its own).
+ */
+export const dexcomShareConfig = (options: DexcomShareConfigOptions): Config.Config<DexcomShareSettings> =>
+  Environment.all({
+    region: Environment.optional("DEXCOM_SHARE_REGION", regionFormat),
+    baseUrl: Environment.optional("DEXCOM_SHARE_BASE_URL", baseUrlFormat(options.strictness))
+  }).pipe(
+    Config.flatMap(({ region, baseUrl }) => {
+      const chosen = Option.orElse(region, () => Option.flatMapNullishOr(baseUrl, regionOfOrigin))
+      if (Option.isSome(chosen)) {
+        return Config.succeed(
+          makeDexcomShareSettings(
+            Option.match(baseUrl, {
+              onNone: () => ({ region: chosen.value }),
+              onSome: (url) => ({ region: chosen.value, baseUrl: url })
+            })
+          )
+        )
+      }
+      return Option.isNone(baseUrl)
+        ? Environment.refuse(
+            `DEXCOM_SHARE_REGION is required with the dexcom-share provider (${DEXCOM_SHARE_REGION_NAMES.join(", ")}: the region of the users' Dexcom accounts)`
+          )
+        : Environment.refuse("DEXCOM_SHARE_REGION is required with a DEXCOM_SHARE_BASE_URL that is not a Share host")
+    })
+  )

@@ -2,8 +2,10 @@ import {
   CgmProvider,
   type CgmProviderShape,
   type ConnectionStore,
+  DataChanges,
   fetchedFromRecords,
   InvalidProviderResponse,
+  makeWindow,
   ProviderId,
   type ProviderLimits,
   ProviderUnavailable,
@@ -11,7 +13,7 @@ import {
   type UserId,
   windowMillis
 } from "@bg-ingest/domain"
-import { DateTime, Duration, Effect, Layer, Option, Result, Schema, SchemaIssue } from "effect"
+import { Clock, DateTime, Duration, Effect, Layer, Option, Result, Schema, SchemaIssue } from "effect"
 import { type HttpClient, HttpClientRequest } from "effect/http"
 import type { TokenCipher } from "../crypto/TokenCipher.ts"
 import { makeCallBudget } from "./CallBudget.ts"
@@ -38,6 +40,18 @@ export const dexcomLimits: ProviderLimits = {
 
 const SECOND = 1000
 const MAX_WINDOW_MILLIS = Duration.toMillis(DEXCOM_MAX_WINDOW)
+
+/**
+ * How much earlier than the start of a pull the next pull's `lastSyncTime` is. Dexcom compares it with the time
+ * each record reached its servers, on its own clock: a record that arrived just as we asked, or while our clock ran
+ * ahead of Dexcom's, would otherwise be reported neither by this pull nor by the next one. Asking a little early
+ * costs at most a record fetched twice (stored once).
+ */
+export const LAST_SYNC_TIME_MARGIN = Duration.minutes(1)
+
+/** The `lastSyncTime` for the next pull of one that starts at `startMillis`: whole seconds, rounded down. */
+export const lastSyncTimeOf = (startMillis: number): DateTime.Utc =>
+  DateTime.makeUnsafe(Math.floor((startMillis - Duration.toMillis(LAST_SYNC_TIME_MARGIN)) / SECOND) * SECOND)
 
 /**
  * The `startDate`/`endDate` pairs that cover a window in Dexcom's whole-second format: the start rounded down,
@@ -116,20 +130,51 @@ export const makeDexcomProvider = Effect.fnUntraced(function* (settings: DexcomS
   const invalid = (operation: DexcomOperation, problem: string) =>
     new InvalidProviderResponse({ provider, message: `Dexcom's ${operation} answer is unreadable: ${problem}` })
 
-  const availableRange = Effect.fn("DexcomProvider.availableRange")(function* (userId: UserId) {
-    const body = yield* userGet(userId, "dataRange", "/v3/users/self/dataRange")
+  /**
+   * `dataRange`; with `since`, as `lastSyncTime`, which makes Dexcom name only the range of the EGVs that reached
+   * it after that time (late ones older than the newest included), and none when nothing did.
+   */
+  const changes = Effect.fn("DexcomProvider.changes")(function* (userId: UserId, since: Option.Option<DateTime.Utc>) {
+    const pulledAt = lastSyncTimeOf(yield* Clock.currentTimeMillis)
+    const query = Option.match(since, {
+      onNone: () => ({}),
+      onSome: (instant) => ({ lastSyncTime: formatDexcomDate(DateTime.toEpochMillis(instant)) })
+    })
+    const body = yield* userGet(userId, "dataRange", "/v3/users/self/dataRange", query)
     const range = yield* decodeDataRange(body).pipe(
       Effect.mapError((error) => invalid("dataRange", shapeProblem(error)))
     )
-    const start = range.egvs?.start?.systemTime
-    const end = range.egvs?.end?.systemTime
-    if (start === undefined || end === undefined) return Option.none()
-    const earliest = parseDexcomTime(start)
-    const latest = parseDexcomTime(end)
-    if (Option.isNone(earliest) || Option.isNone(latest)) {
+    const egvs = range.egvs
+    if (egvs === undefined || egvs === null) {
+      // Asked since a time, no range means no EGV reached Dexcom since. Asked for everything, the user has none
+      // yet: the first sync reads its window all the same, as it always has.
+      return Option.isSome(since)
+        ? DataChanges.ChangedSince({ windows: [], pulledAt })
+        : DataChanges.CannotTell({ pulledAt })
+    }
+    const start = egvs.start?.systemTime
+    const end = egvs.end?.systemTime
+    if (start === undefined || end === undefined) {
+      // Dexcom names EGVs but not where they are: fetch what a poll fetched before lastSyncTime, and ask from the
+      // same time again next poll.
+      yield* Effect.logWarning(
+        "Dexcom's dataRange named EGVs without their range: the sync reads its usual window"
+      ).pipe(Effect.annotateLogs({ userId }))
+      return DataChanges.CannotTell({})
+    }
+    const first = parseDexcomTime(start)
+    const last = parseDexcomTime(end)
+    if (Option.isNone(first) || Option.isNone(last)) {
       return yield* invalid("dataRange", "an unreadable egvs systemTime")
     }
-    return Option.some({ earliest: earliest.value, latest: latest.value })
+    const earliest = DateTime.min(first.value, last.value)
+    const latest = DateTime.max(first.value, last.value)
+    if (Option.isNone(since)) return DataChanges.Span({ earliest, latest, pulledAt })
+    // The range's ends are records' instants: the window reaches just past the last one.
+    return DataChanges.ChangedSince({
+      windows: [makeWindow(earliest, DateTime.add(latest, { seconds: 1 }))],
+      pulledAt
+    })
   })
 
   const fetchReadings = Effect.fn("DexcomProvider.fetchReadings")(function* (userId: UserId, window: TimeWindow) {
@@ -157,7 +202,7 @@ export const makeDexcomProvider = Effect.fnUntraced(function* (settings: DexcomS
   return CgmProvider.of({
     id: provider,
     limits: dexcomLimits,
-    availableRange,
+    changes,
     fetchReadings,
     authorization: { consentUrl, exchangeCode: tokens.exchangeCode }
   }) satisfies CgmProviderShape

@@ -1,6 +1,7 @@
-import { Duration, Redacted, Result } from "effect"
+import { Config, Duration, type Redacted, Result } from "effect"
+import * as Environment from "../environment/index.ts"
 
-/** Dexcom's API hosts (guides/dexcom.md §1). `DEXCOM_API_BASE_URL` picks one. */
+/** Dexcom's API hosts. `DEXCOM_API_BASE_URL` picks one. */
 export const DEXCOM_REGIONS = {
   sandbox: "https://sandbox-api.dexcom.com",
   us: "https://api.dexcom.com",
@@ -12,8 +13,6 @@ export type DexcomRegion = keyof typeof DEXCOM_REGIONS | "custom"
 /** Dexcom allows 60,000 calls an hour per application; by default bg-ingest uses at most 80 % of that. */
 export const DEXCOM_APP_CALLS_PER_HOUR = 60_000
 export const DEFAULT_DEXCOM_MAX_CALLS_PER_HOUR = 48_000
-
-export type AppEnv = "development" | "staging" | "production"
 
 export interface DexcomSettings {
   readonly clientId: string
@@ -78,107 +77,75 @@ const regionOf = (baseUrl: string): DexcomRegion => {
 
 const isLoopback = (url: URL) => ["localhost", "127.0.0.1", "[::1]"].includes(url.hostname)
 
-/**
- * Checks `DEXCOM_API_BASE_URL`: outside development it must be one of Dexcom's hosts, so that tokens and
- * health data never go anywhere else; in development any http(s) URL is accepted (the fake server).
- */
-export const checkDexcomBaseUrl = (raw: string, appEnv: AppEnv): Result.Result<string, string> => {
-  let url: URL
-  try {
-    url = new URL(raw)
-  } catch {
-    return Result.fail("DEXCOM_API_BASE_URL is not a URL")
+/** An absolute URL, checked by `rule`; the text as written. */
+const urlText = (
+  notAUrl: string,
+  rule: (url: URL, text: string) => string | undefined
+): Environment.Format<string> => ({
+  decode: (text) => {
+    const url = URL.parse(text)
+    if (url === null) return Result.fail(notAUrl)
+    const problem = rule(url, text)
+    return problem === undefined ? Result.succeed(text) : Result.fail(problem)
   }
-  const origin = raw.replace(/\/+$/, "")
-  if (appEnv === "development") {
-    return url.protocol === "https:" || url.protocol === "http:"
-      ? Result.succeed(origin)
-      : Result.fail("DEXCOM_API_BASE_URL must be an http(s) URL")
-  }
-  return regionOf(origin) === "custom"
-    ? Result.fail(
-        `DEXCOM_API_BASE_URL must be one of ${Object.values(DEXCOM_REGIONS).join(", ")} when APP_ENV is ${appEnv}`
-      )
-    : Result.succeed(origin)
-}
-
-const checkRedirectUri = (raw: string, appEnv: AppEnv): Result.Result<string, string> => {
-  let url: URL
-  try {
-    url = new URL(raw)
-  } catch {
-    return Result.fail("DEXCOM_REDIRECT_URI is not an absolute URL")
-  }
-  if (url.protocol === "https:" || (url.protocol === "http:" && (appEnv === "development" || isLoopback(url)))) {
-    return Result.succeed(raw)
-  }
-  return Result.fail(`DEXCOM_REDIRECT_URI must be an https URL when APP_ENV is ${appEnv}`)
-}
-
-const positiveInt = (name: string, raw: string | undefined, fallback: number): Result.Result<number, string> => {
-  if (raw === undefined || raw.trim() === "") return Result.succeed(fallback)
-  const value = Number(raw)
-  return Number.isSafeInteger(value) && value > 0
-    ? Result.succeed(value)
-    : Result.fail(`${name} must be a positive integer`)
-}
-
-export interface DexcomEnvironment {
-  readonly DEXCOM_CLIENT_ID?: string | undefined
-  readonly DEXCOM_CLIENT_SECRET?: string | undefined
-  readonly DEXCOM_REDIRECT_URI?: string | undefined
-  readonly DEXCOM_API_BASE_URL?: string | undefined
-  /** The whole application's budget, shared by every replica. */
-  readonly DEXCOM_MAX_CALLS_PER_HOUR?: string | undefined
-  /** How many replicas share that budget (each takes an equal part). */
-  readonly REPLICAS?: string | undefined
-}
+})
 
 /**
- * Reads the Dexcom settings from environment variables, reporting every problem at once and never a value.
- * `DEXCOM_API_BASE_URL` defaults to the sandbox in development and is required elsewhere.
+ * `DEXCOM_API_BASE_URL`: when strict, one of Dexcom's hosts, so that tokens and health data never go anywhere
+ * else; in development any http(s) URL (the fake server).
  */
-export const dexcomSettingsFromEnvironment = (
-  env: DexcomEnvironment,
-  appEnv: AppEnv
-): Result.Result<DexcomSettings, ReadonlyArray<string>> => {
-  const problems: Array<string> = []
-  const required = (name: keyof DexcomEnvironment): string => {
-    const value = env[name]?.trim()
-    if (value === undefined || value === "") problems.push(`${name} is required`)
-    return value ?? ""
-  }
-  const clientId = required("DEXCOM_CLIENT_ID")
-  const clientSecret = required("DEXCOM_CLIENT_SECRET")
-  const redirectUriRaw = required("DEXCOM_REDIRECT_URI")
-  const baseUrlRaw =
-    env.DEXCOM_API_BASE_URL?.trim() ||
-    (appEnv === "development" ? DEXCOM_REGIONS.sandbox : required("DEXCOM_API_BASE_URL"))
-  const collect = <A>(result: Result.Result<A, string>, fallback: A): A => {
-    if (Result.isFailure(result)) {
-      problems.push(result.failure)
-      return fallback
+const baseUrlFormat = (strictness: Environment.Strictness): Environment.Format<string> =>
+  urlText("is not a URL", (url, text) => {
+    if (strictness._tag === "Development") {
+      return url.protocol === "https:" || url.protocol === "http:" ? undefined : "must be an http(s) URL"
     }
-    return result.success
-  }
-  const redirectUri = redirectUriRaw === "" ? "" : collect(checkRedirectUri(redirectUriRaw, appEnv), "")
-  const baseUrl = baseUrlRaw === "" ? "" : collect(checkDexcomBaseUrl(baseUrlRaw, appEnv), "")
-  const appBudget = collect(
-    positiveInt("DEXCOM_MAX_CALLS_PER_HOUR", env.DEXCOM_MAX_CALLS_PER_HOUR, DEFAULT_DEXCOM_MAX_CALLS_PER_HOUR),
-    DEFAULT_DEXCOM_MAX_CALLS_PER_HOUR
-  )
-  if (appBudget > DEXCOM_APP_CALLS_PER_HOUR) {
-    problems.push(`DEXCOM_MAX_CALLS_PER_HOUR must not exceed Dexcom's limit of ${DEXCOM_APP_CALLS_PER_HOUR}`)
-  }
-  const replicas = collect(positiveInt("REPLICAS", env.REPLICAS, 1), 1)
-  if (problems.length > 0) return Result.fail(problems)
-  return Result.succeed(
-    makeDexcomSettings({
-      clientId,
-      clientSecret: Redacted.make(clientSecret),
-      redirectUri,
-      baseUrl,
-      maxCallsPerHour: Math.max(1, Math.floor(appBudget / replicas))
-    })
-  )
+    return regionOf(text) === "custom"
+      ? `must be one of ${Object.values(DEXCOM_REGIONS).join(", ")} ${strictness.because}`
+      : undefined
+  })
+
+/** `DEXCOM_REDIRECT_URI`: https, or plain http on loopback; any http(s) URL in development. */
+const redirectUriFormat = (strictness: Environment.Strictness): Environment.Format<string> =>
+  urlText("is not an absolute URL", (url) => {
+    if (url.protocol === "https:") return undefined
+    if (strictness._tag === "Development") return url.protocol === "http:" ? undefined : "must be an https URL"
+    return url.protocol === "http:" && isLoopback(url) ? undefined : `must be an https URL ${strictness.because}`
+  })
+
+/** `DEXCOM_MAX_CALLS_PER_HOUR`: the whole application's budget, shared by every replica. */
+const appBudgetFormat = Environment.refine(Environment.positiveInteger, (calls) =>
+  calls > DEXCOM_APP_CALLS_PER_HOUR ? `must not exceed Dexcom's limit of ${DEXCOM_APP_CALLS_PER_HOUR}` : undefined
+)
+
+export interface DexcomConfigOptions {
+  /** Strict: Dexcom's own hosts only, an https redirect URI, and `DEXCOM_API_BASE_URL` required (no sandbox default). */
+  readonly strictness: Environment.Strictness
 }
+
+/**
+ * The Dexcom application's part of the environment: `DEXCOM_CLIENT_ID`, `DEXCOM_CLIENT_SECRET`,
+ * `DEXCOM_REDIRECT_URI`, `DEXCOM_API_BASE_URL` (the sandbox by default in development), and the call budget
+ * `DEXCOM_MAX_CALLS_PER_HOUR` shared by `REPLICAS` replicas.
+ */
+export const dexcomConfig = (options: DexcomConfigOptions): Config.Config<DexcomSettings> =>
+  Environment.all({
+    clientId: Environment.required("DEXCOM_CLIENT_ID", Environment.anyText),
+    clientSecret: Environment.required("DEXCOM_CLIENT_SECRET", Environment.secretText),
+    redirectUri: Environment.required("DEXCOM_REDIRECT_URI", redirectUriFormat(options.strictness)),
+    baseUrl:
+      options.strictness._tag === "Strict"
+        ? Environment.required("DEXCOM_API_BASE_URL", baseUrlFormat(options.strictness))
+        : Environment.withDefault("DEXCOM_API_BASE_URL", baseUrlFormat(options.strictness), DEXCOM_REGIONS.sandbox),
+    appBudget: Environment.withDefault("DEXCOM_MAX_CALLS_PER_HOUR", appBudgetFormat, DEFAULT_DEXCOM_MAX_CALLS_PER_HOUR),
+    replicas: Environment.withDefault("REPLICAS", Environment.positiveInteger, 1)
+  }).pipe(
+    Config.map(({ clientId, clientSecret, redirectUri, baseUrl, appBudget, replicas }) =>
+      makeDexcomSettings({
+        clientId,
+        clientSecret,
+        redirectUri,
+        baseUrl,
+        maxCallsPerHour: Math.max(1, Math.floor(appBudget / replicas))
+      })
+    )
+  )

@@ -6,7 +6,7 @@ import {
   type DynamoDBClientConfig,
   type WriteRequest
 } from "@aws-sdk/client-dynamodb"
-import { Array as Arr, Config, Context, Data, Duration, Effect, Layer, Option, Random, Schedule, Schema } from "effect"
+import { Array as Arr, Config, Context, Data, Duration, Effect, Layer, Option, Random, Schedule } from "effect"
 import { DynamoDbSetupError, DynamoFailure, isThrottling, UnprocessedItems } from "./DynamoErrors.ts"
 import { DEFAULT_TABLE } from "./TableLayout.ts"
 import { ensureTable, type TableLifecycle } from "./TableSetup.ts"
@@ -253,35 +253,6 @@ export const makeDynamoDbClient = Effect.fnUntraced(function* (options: DynamoDb
   yield* ensureTable(service, options.ensureTable)
   return service
 })
-
-/** Table names DynamoDB accepts. */
-const TableName = Schema.String.check(
-  Schema.isPattern(/^[a-zA-Z0-9_.-]{3,255}$/, { expected: "3–255 characters of a-z A-Z 0-9 _ . -" })
-)
-
-/**
- * The options from the environment: `AWS_REGION`, `DYNAMODB_ENDPOINT`, `DYNAMODB_TABLE` (default
- * `bg_readings`) and `READING_TTL_DAYS`. The table lifecycle is the caller's (from `APP_ENV`).
- */
-export const dynamoDbConfig = (ensureTable: TableLifecycle): Config.Config<DynamoDbOptions> =>
-  Config.all({
-    region: Config.option(Config.String("AWS_REGION")),
-    endpoint: Config.option(Config.URL("DYNAMODB_ENDPOINT")),
-    table: Config.schema(TableName, "DYNAMODB_TABLE").pipe(Config.withDefault(DEFAULT_TABLE)),
-    readingTtlDays: Config.option(
-      Config.schema(Schema.Int.check(Schema.isBetween({ minimum: 1, maximum: 36_500 })), "READING_TTL_DAYS")
-    )
-  }).pipe(
-    Config.map(
-      ({ region, endpoint, table, readingTtlDays }): DynamoDbOptions => ({
-        region: Option.getOrUndefined(region),
-        endpoint: Option.getOrUndefined(Option.map(endpoint, (url) => url.toString().replace(/\/$/, ""))),
-        table,
-        ensureTable,
-        readingTtlDays: Option.getOrUndefined(readingTtlDays)
-      })
-    )
-  )
 
 /**
  * The DynamoDB SDK client and the table it works on, checked (or created) when the layer is built and

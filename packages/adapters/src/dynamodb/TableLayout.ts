@@ -40,6 +40,7 @@ export const Attr = {
   syncedThrough: "synced_through",
   lastSyncAt: "last_sync_at",
   lastReadingAt: "last_reading_at",
+  changesSince: "changes_since",
   lastError: "last_error",
   nextPollAt: "next_poll_at",
   consecutiveFailures: "consecutive_failures",

@@ -1,5 +1,6 @@
 export * from "./DynamoConnectionStore.ts"
 export * from "./DynamoDbClient.ts"
+export * from "./DynamoDbConfig.ts"
 export * from "./DynamoErrors.ts"
 export * from "./DynamoOAuthStateStore.ts"
 export * from "./DynamoReadingStore.ts"

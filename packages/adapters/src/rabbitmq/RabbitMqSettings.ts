@@ -1,4 +1,5 @@
-import { Config, Duration, type Redacted, Schema } from "effect"
+import { Config, Duration, Redacted, Result, Schema } from "effect"
+import * as Environment from "../environment/index.ts"
 
 /** `amqp://user:password@host:port/vhost?heartbeat=…` or `amqps://…`. Never logged: it carries credentials. */
 export const AmqpUrl = Schema.String.check(
@@ -92,19 +93,33 @@ export const resolveSettings = (options: RabbitMqPublisherOptions, url: string):
   connectionName: options.connectionName ?? "bg-ingest publisher"
 })
 
+/** `RABBITMQ_URL`: an AMQP URL with a host, kept `Redacted` (it carries credentials) and never echoed. */
+const urlFormat: Environment.Format<Redacted.Redacted<string>> = {
+  decode: (text) =>
+    Result.isSuccess(Environment.url(["amqp", "amqps"]).decode(text)) && Schema.is(AmqpUrl)(text)
+      ? Result.succeed(Redacted.make(text))
+      : Result.fail("must be a URL starting with amqp:// or amqps://")
+}
+
 /**
- * The publisher's environment variables (DESIGN §7 and two of ours), validated together. The URL is read as
- * `Redacted`, so a problem with it never prints it.
+ * The publisher's part of the environment: `RABBITMQ_URL` (required), `RABBITMQ_EXCHANGE` (`bg.readings`),
+ * `RABBITMQ_UNROUTABLE` (`fail`) and `RABBITMQ_CONFIRM_TIMEOUT_SECONDS` (30, from 1 to 600: a publish stalled
+ * longer is better failed, its events staying in the outbox, than waited for).
  */
-export const rabbitMqPublisherConfig: Config.Config<RabbitMqPublisherOptions> = Config.all({
-  url: Config.schema(Schema.Redacted(AmqpUrl), "RABBITMQ_URL"),
-  exchange: Config.schema(ExchangeName, "RABBITMQ_EXCHANGE").pipe(Config.withDefault(DEFAULT_RABBITMQ_EXCHANGE)),
-  unroutable: Config.schema(UnroutablePolicy, "RABBITMQ_UNROUTABLE").pipe(Config.withDefault("fail" as const)),
-  confirmTimeout: Config.schema(
-    Schema.FiniteFromString.check(Schema.isBetween({ minimum: 1, maximum: 3600 })),
-    "RABBITMQ_CONFIRM_TIMEOUT_SECONDS"
-  ).pipe(
-    Config.withDefault(30),
-    Config.map((seconds) => Duration.seconds(seconds))
-  )
+export const rabbitMqPublisherConfig: Config.Config<RabbitMqPublisherOptions> = Environment.all({
+  url: Environment.required("RABBITMQ_URL", urlFormat),
+  exchange: Environment.withDefault(
+    "RABBITMQ_EXCHANGE",
+    Environment.format(ExchangeName, "must be 1–255 characters of A-Z a-z 0-9 - _ . : and must not start with amq."),
+    DEFAULT_RABBITMQ_EXCHANGE
+  ),
+  unroutable: Environment.withDefault("RABBITMQ_UNROUTABLE", Environment.literal(UnroutablePolicy.literals), "fail"),
+  confirmTimeout: Environment.withDefault(
+    "RABBITMQ_CONFIRM_TIMEOUT_SECONDS",
+    Environment.format(
+      Schema.FiniteFromString.check(Schema.isBetween({ minimum: 1, maximum: 600 })),
+      "must be a number of seconds from 1 to 600"
+    ),
+    30
+  ).pipe(Config.map((seconds) => Duration.seconds(seconds)))
 })

@@ -1,6 +1,7 @@
 import {
   CgmProvider,
   type CgmProviderShape,
+  DataChanges,
   makeReading,
   ProviderId,
   type TimeWindow,
@@ -31,12 +32,12 @@ export const makeSimulatorProvider = (): CgmProviderShape => {
       lateDataOverlap: Duration.minutes(30),
       minPollInterval: Duration.minutes(1)
     },
-    availableRange: Effect.fn("SimulatorProvider.availableRange")(function* (userId: UserId) {
+    // Every record is known the moment it is measured: the span of the trace says all there is to say.
+    changes: Effect.fn("SimulatorProvider.changes")(function* (userId: UserId) {
       const nowMillis = yield* Clock.currentTimeMillis
-      const profile = profileOf(userId)
-      return Option.some({
+      return DataChanges.Span({
         earliest: DateTime.makeUnsafe(SIMULATION_START_SECONDS * 1000),
-        latest: DateTime.makeUnsafe(lastRecordAt(Math.floor(nowMillis / 1000), profile.phaseSeconds) * 1000)
+        latest: DateTime.makeUnsafe(lastRecordAt(Math.floor(nowMillis / 1000), profileOf(userId).phaseSeconds) * 1000)
       })
     }),
     fetchReadings: Effect.fn("SimulatorProvider.fetchReadings")(function* (userId: UserId, window: TimeWindow) {

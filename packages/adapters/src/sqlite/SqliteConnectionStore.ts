@@ -24,6 +24,7 @@ interface ConnectionRow {
   readonly synced_through: number | null
   readonly last_sync_at: number | null
   readonly last_reading_at: number | null
+  readonly changes_since: number | null
   readonly last_error: string | null
   readonly next_poll_at: number | null
   readonly consecutive_failures: number
@@ -43,6 +44,7 @@ const toConnection = (row: ConnectionRow): Connection => ({
   syncedThrough: instant(row.synced_through),
   lastSyncAt: instant(row.last_sync_at),
   lastReadingAt: instant(row.last_reading_at),
+  changesSince: instant(row.changes_since),
   lastError: row.last_error,
   nextPollAt: instant(row.next_poll_at),
   consecutiveFailures: row.consecutive_failures,
@@ -60,6 +62,7 @@ const patchColumns: {
   syncedThrough: (value) => ["synced_through", millis(value ?? null)],
   lastSyncAt: (value) => ["last_sync_at", millis(value ?? null)],
   lastReadingAt: (value) => ["last_reading_at", millis(value ?? null)],
+  changesSince: (value) => ["changes_since", millis(value ?? null)],
   lastError: (value) => ["last_error", value],
   nextPollAt: (value) => ["next_poll_at", millis(value ?? null)],
   consecutiveFailures: (value) => ["consecutive_failures", value],
@@ -78,8 +81,9 @@ export const makeSqliteConnectionStore = Effect.gen(function* () {
   const selectForUser = db.prepare("SELECT * FROM connections WHERE user_id = ? ORDER BY provider")
   const upsert = db.prepare(`
     INSERT OR REPLACE INTO connections (user_id, provider, status, credentials, backfill_from, synced_through,
-      last_sync_at, last_reading_at, last_error, next_poll_at, consecutive_failures, created_at, updated_at)
-    VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`)
+      last_sync_at, last_reading_at, changes_since, last_error, next_poll_at, consecutive_failures, created_at,
+      updated_at)
+    VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`)
   const remove = db.prepare("DELETE FROM connections WHERE user_id = ? AND provider = ?")
   const lease = db.prepare("UPDATE connections SET next_poll_at = ? WHERE user_id = ? AND provider = ?")
   const counts = db.prepare("SELECT status, COUNT(*) AS count FROM connections GROUP BY status")
@@ -106,6 +110,7 @@ export const makeSqliteConnectionStore = Effect.gen(function* () {
           millis(connection.syncedThrough),
           millis(connection.lastSyncAt),
           millis(connection.lastReadingAt),
+          millis(connection.changesSince),
           connection.lastError,
           millis(connection.nextPollAt),
           connection.consecutiveFailures,

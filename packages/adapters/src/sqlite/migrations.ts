@@ -60,5 +60,12 @@ export const migrations: ReadonlyArray<Migration> = [
       ) WITHOUT ROWID;
       CREATE INDEX oauth_states_expiry ON oauth_states (expires_at);
     `
+  },
+  {
+    version: 3,
+    name: "connections remember when the provider was last pulled",
+    sql: `
+      ALTER TABLE connections ADD COLUMN changes_since INTEGER;  -- epoch milliseconds; null until first known
+    `
   }
 ]

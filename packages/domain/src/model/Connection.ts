@@ -23,6 +23,11 @@ export const Connection = Schema.Struct({
   syncedThrough: Schema.NullOr(Schema.DateTimeUtc),
   lastSyncAt: Schema.NullOr(Schema.DateTimeUtc),
   lastReadingAt: Schema.NullOr(Schema.DateTimeUtc),
+  /**
+   * When the last successful pull began, as the provider counts time: the next sync asks the provider what
+   * changed since then. Null until a provider that can tell what changed has been pulled.
+   */
+  changesSince: Schema.NullOr(Schema.DateTimeUtc),
   lastError: Schema.NullOr(Schema.String),
   /** When the scheduler polls next; null when the connection is not polled. */
   nextPollAt: Schema.NullOr(Schema.DateTimeUtc),
@@ -80,6 +85,7 @@ export const newConnection = (options: {
   syncedThrough: null,
   lastSyncAt: null,
   lastReadingAt: null,
+  changesSince: null,
   lastError: null,
   nextPollAt: options.now,
   consecutiveFailures: 0,

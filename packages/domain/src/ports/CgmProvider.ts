@@ -1,4 +1,4 @@
-import { Context, type DateTime, type Duration, type Effect, type Option, type Redacted, Schema } from "effect"
+import { Context, Data, type DateTime, type Duration, type Effect, Option, type Redacted, Schema } from "effect"
 import { ProviderId, type UserId } from "../model/Identifiers.ts"
 import type { Reading } from "../model/Reading.ts"
 import type { TimeWindow } from "../model/TimeWindow.ts"
@@ -94,11 +94,33 @@ export interface FetchedReadings {
   readonly rejected?: number
 }
 
-/** The first and last instants for which the provider holds readings of a user. */
-export interface AvailableRange {
-  readonly earliest: DateTime.Utc
-  readonly latest: DateTime.Utc
-}
+/**
+ * What a provider can tell about a user's data before any of it is fetched; the sync fetches accordingly.
+ *
+ * - `CannotTell`: the sync fetches from its cursor, reaching back by `lateDataOverlap`, up to now.
+ * - `NoData`: the user has no data at the provider at all; nothing is fetched.
+ * - `Span`: all of the user's data lies from `earliest` to `latest` (both included); nothing is fetched when
+ *   `latest` is older than the cursor.
+ * - `ChangedSince`: asked for what changed since an instant, the provider names the windows holding every record
+ *   that reached it after that instant, late records older than the newest one included; exactly those are
+ *   fetched, and none when nothing changed.
+ *
+ * `pulledAt`, when given, is the instant the answer speaks for, as the provider counts time: every record that
+ * reached the provider before it is covered by the answer. Once the sync has stored what it fetched and its events
+ * are confirmed, it keeps `pulledAt` with the connection (`changesSince`) and passes it as `since` next time. A
+ * provider that cannot tell what changed since a time leaves it out; an answer without it keeps the instant kept.
+ */
+export type DataChanges = Data.TaggedEnum<{
+  CannotTell: { readonly pulledAt?: DateTime.Utc }
+  NoData: { readonly pulledAt?: DateTime.Utc }
+  Span: { readonly earliest: DateTime.Utc; readonly latest: DateTime.Utc; readonly pulledAt?: DateTime.Utc }
+  ChangedSince: { readonly windows: ReadonlyArray<TimeWindow>; readonly pulledAt: DateTime.Utc }
+}>
+export const DataChanges = Data.taggedEnum<DataChanges>()
+
+/** The instant the next sync asks for changes since, if the provider gave one. */
+export const pulledAtOf = (changes: DataChanges): Option.Option<DateTime.Utc> =>
+  Option.fromUndefinedOr(changes.pulledAt)
 
 /** What the sync and the scheduler must know about a provider. */
 export interface ProviderLimits {
@@ -115,8 +137,12 @@ export interface ProviderLimits {
 export interface CgmProviderShape {
   readonly id: ProviderId
   readonly limits: ProviderLimits
-  /** The span of the user's data, when the provider can tell; none when the user has no data yet. */
-  readonly availableRange: (userId: UserId) => Effect.Effect<Option.Option<AvailableRange>, ProviderError>
+  /**
+   * What the provider can tell about the user's data: asked with `since` (what the connection kept of the last
+   * answer's `pulledAt`), a provider that can tell what changed since then answers `ChangedSince`. A provider
+   * that cannot tell anything answers `DataChanges.CannotTell()`.
+   */
+  readonly changes: (userId: UserId, since: Option.Option<DateTime.Utc>) => Effect.Effect<DataChanges, ProviderError>
   /** Readings with `window.from <= timestamp < window.to`, in any order. The window never exceeds `maxWindow`. */
   readonly fetchReadings: (userId: UserId, window: TimeWindow) => Effect.Effect<FetchedReadings, ProviderError>
   /** Present when users connect through OAuth (Dexcom); absent when no consent is needed (the simulator). */

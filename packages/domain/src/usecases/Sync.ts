@@ -10,7 +10,7 @@ import {
 import type { ProviderId, UserId } from "../model/Identifiers.ts"
 import { isEmptyWindow, makeWindow, splitWindow, type TimeWindow } from "../model/TimeWindow.ts"
 import { countProviderCall, outcomeOf } from "../observability/Metrics.ts"
-import type { CgmProviderShape, ProviderError } from "../ports/CgmProvider.ts"
+import { type CgmProviderShape, DataChanges, type ProviderError, pulledAtOf } from "../ports/CgmProvider.ts"
 import { CgmProviders, type UnknownProvider } from "../ports/CgmProviders.ts"
 import { ConnectionStore, type ConnectionStoreError } from "../ports/ConnectionStore.ts"
 import type { EventPublishError } from "../ports/EventPublisher.ts"
@@ -57,39 +57,79 @@ export interface SyncResult {
 const laterOf = (a: DateTime.Utc | null, b: DateTime.Utc | null): DateTime.Utc | null =>
   a === null ? b : b === null ? a : DateTime.max(a, b)
 
+/** No window starts before this: the connection's backfill horizon, and the provider's history limit. */
+const horizonOf = (connection: Connection, provider: CgmProviderShape, now: DateTime.Utc): DateTime.Utc =>
+  Option.match(provider.limits.maxHistory, {
+    onNone: () => connection.backfillFrom,
+    onSome: (maxHistory) => DateTime.max(connection.backfillFrom, DateTime.subtractDuration(now, maxHistory))
+  })
+
+/** From the cursor, reaching back by the provider's overlap before the newest stored reading (late records). */
+const overlapStart = (connection: Connection, provider: CgmProviderShape): DateTime.Utc => {
+  const { syncedThrough, lastReadingAt } = connection
+  if (syncedThrough === null) return connection.backfillFrom
+  return DateTime.subtractDuration(
+    lastReadingAt === null ? syncedThrough : DateTime.min(lastReadingAt, syncedThrough),
+    provider.limits.lateDataOverlap
+  )
+}
+
+/** Sorted, with overlapping or touching windows joined, empty ones dropped. */
+const joinWindows = (windows: ReadonlyArray<TimeWindow>): ReadonlyArray<TimeWindow> => {
+  const sorted = windows
+    .filter((w) => !isEmptyWindow(w))
+    .sort((a, b) => DateTime.toEpochMillis(a.from) - DateTime.toEpochMillis(b.from))
+  const joined: Array<TimeWindow> = []
+  for (const window of sorted) {
+    const last = joined.at(-1)
+    if (last !== undefined && !DateTime.isGreaterThan(window.from, last.to)) {
+      joined[joined.length - 1] = makeWindow(last.from, DateTime.max(last.to, window.to))
+    } else {
+      joined.push(window)
+    }
+  }
+  return joined
+}
+
 /**
- * The window of one sync: from the cursor, reaching back by the provider's overlap before the newest stored
- * reading (late and backfilled records), never before the backfill horizon, the provider's history limit or
- * the user's first reading; up to now, or just past the provider's newest reading when it says where that is.
- * None when the provider's newest reading is older than the cursor: nothing new to fetch.
+ * The windows of one sync, given what the provider told about the user's data, never before the backfill horizon
+ * or the provider's history limit:
+ * - the provider cannot tell: from the cursor, reaching back by the provider's overlap before the newest stored
+ *   reading (late and backfilled records), up to now;
+ * - the data's span: the same, but not before its first reading and up to just past its newest one; none when
+ *   the newest reading is older than the cursor;
+ * - what changed since the last pull: exactly the windows the provider named;
+ * - no data: none.
+ * Readings stamped after now (a sensor clock running ahead) are fetched when the provider names them: a provider
+ * that tells what changed will not name them again. No window reaches more than a day past now, though: a clock
+ * further ahead is broken, and a window to a far future would cost a call per `maxWindow`.
  */
-export const syncWindow = (
+export const syncWindows = (
   connection: Connection,
   provider: CgmProviderShape,
-  available: Option.Option<{ readonly earliest: DateTime.Utc; readonly latest: DateTime.Utc }>,
+  changes: DataChanges,
   now: DateTime.Utc
-): Option.Option<TimeWindow> => {
-  const { syncedThrough, lastReadingAt } = connection
-  let from =
-    syncedThrough === null
-      ? connection.backfillFrom
-      : DateTime.subtractDuration(
-          lastReadingAt === null ? syncedThrough : DateTime.min(lastReadingAt, syncedThrough),
-          provider.limits.lateDataOverlap
-        )
-  from = DateTime.max(from, connection.backfillFrom)
-  if (Option.isSome(provider.limits.maxHistory)) {
-    from = DateTime.max(from, DateTime.subtractDuration(now, provider.limits.maxHistory.value))
-  }
-  let to = now
-  if (Option.isSome(available)) {
-    const { earliest, latest } = available.value
-    if (syncedThrough !== null && DateTime.isLessThan(latest, syncedThrough)) return Option.none()
-    from = DateTime.max(from, earliest)
-    to = DateTime.min(now, DateTime.addDuration(latest, Duration.seconds(1)))
-  }
-  const window = makeWindow(from, to)
-  return isEmptyWindow(window) ? Option.none() : Option.some(window)
+): ReadonlyArray<TimeWindow> => {
+  const horizon = horizonOf(connection, provider, now)
+  const reach = DateTime.add(now, { days: 1 })
+  const from = DateTime.max(overlapStart(connection, provider), horizon)
+  return DataChanges.$match(changes, {
+    CannotTell: () => joinWindows([makeWindow(from, now)]),
+    NoData: () => [],
+    Span: ({ earliest, latest }) =>
+      connection.syncedThrough !== null && DateTime.isLessThan(latest, connection.syncedThrough)
+        ? []
+        : joinWindows([
+            makeWindow(
+              DateTime.max(from, earliest),
+              DateTime.min(reach, DateTime.addDuration(latest, Duration.seconds(1)))
+            )
+          ]),
+    ChangedSince: ({ windows }) =>
+      joinWindows(
+        windows.map((window) => makeWindow(DateTime.max(window.from, horizon), DateTime.min(window.to, reach)))
+      )
+  })
 }
 
 /**
@@ -144,8 +184,10 @@ export class Sync extends Context.Service<
     const run = Effect.fnUntraced(function* (connection: Connection, provider: CgmProviderShape) {
       const { userId } = connection
       const startedAt = yield* DateTime.now
-      const available = yield* provider.availableRange(userId)
-      const window = syncWindow(connection, provider, available, startedAt)
+      const changes = yield* provider.changes(userId, Option.fromNullOr(connection.changesSince))
+      const pieces = syncWindows(connection, provider, changes, startedAt).flatMap((window) =>
+        splitWindow(window, provider.limits.maxWindow)
+      )
       let syncedThrough = connection.syncedThrough
       let lastReadingAt = connection.lastReadingAt
       const totals = {
@@ -157,8 +199,7 @@ export class Sync extends Context.Service<
         updated: 0,
         unchanged: 0
       }
-      if (Option.isSome(window)) {
-        const pieces = splitWindow(window.value, provider.limits.maxWindow)
+      if (pieces.length > 0) {
         for (const [index, piece] of pieces.entries()) {
           const fetched = yield* provider.fetchReadings(userId, piece).pipe(
             Effect.tap(() => countProviderCall(provider.id, "ok")),
@@ -198,8 +239,9 @@ export class Sync extends Context.Service<
             })
           )
         }
-      } else if (Option.isNone(available)) {
-        // The user has no data at all yet: nothing to fetch, but the cursor may move to now.
+      } else if (changes._tag === "NoData" || changes._tag === "CannotTell") {
+        // Nothing to fetch up to now (the user has no data at all, or the cursor is already now): the cursor may
+        // move to now.
         syncedThrough = laterOf(syncedThrough, startedAt)
       }
       const finishedAt = yield* DateTime.now
@@ -209,6 +251,11 @@ export class Sync extends Context.Service<
         syncedThrough,
         lastReadingAt,
         lastSyncAt: finishedAt,
+        // What was fetched is stored and its events confirmed: the next sync asks what changed since this pull.
+        ...Option.match(pulledAtOf(changes), {
+          onNone: () => ({}),
+          onSome: (pulledAt) => ({ changesSince: pulledAt })
+        }),
         lastError: null,
         consecutiveFailures: 0,
         nextPollAt,
@@ -217,7 +264,7 @@ export class Sync extends Context.Service<
       return {
         userId,
         provider: provider.id,
-        fetched: Option.isSome(window),
+        fetched: pieces.length > 0,
         ...totals,
         syncedThrough: syncedThrough ?? startedAt,
         lastReadingAt,

@@ -1,43 +1,58 @@
-import { readSecretVariables } from "@bg-ingest/adapters/aws-secrets"
-import { Effect } from "effect"
-import { type AppConfig, loadAppConfig } from "./AppConfig.ts"
+import { join } from "node:path"
+import { readSecretVariables, secretSourceConfig } from "@bg-ingest/adapters/aws-secrets"
+import * as Environment from "@bg-ingest/adapters/environment"
+import { Config, ConfigProvider, Effect, FileSystem, Option } from "effect"
+import { type AppConfig, ConfigInvalid, decodeAppConfig } from "./AppConfig.ts"
 
-/** AWS keys given in the configuration (e.g. `.env`, which the SDK does not read); else the default chain. */
-const staticCredentials = (env: Readonly<Record<string, string>>) => {
-  const accessKeyId = env.AWS_ACCESS_KEY_ID?.trim()
-  const secretAccessKey = env.AWS_SECRET_ACCESS_KEY?.trim()
-  if (!accessKeyId || !secretAccessKey) return undefined
-  return { accessKeyId, secretAccessKey, sessionToken: env.AWS_SESSION_TOKEN?.trim() || undefined }
-}
+/**
+ * The variables of a `.env` file: `KEY=value` lines, `#` comments, optional `export `, single or double quotes
+ * (double quotes understand \n). No interpolation: what is written is what is read. A blank value is given.
+ */
+export const dotEnvProvider = (contents: string): ConfigProvider.ConfigProvider =>
+  ConfigProvider.fromDotEnvContents(contents, { preserveEmptyStrings: true })
+
+/**
+ * The variables the service configures itself from, before any secret: the process's environment, then `.env`
+ * in `directory` when present. Real variables win, even blank ones.
+ */
+export const localVariables = Effect.fnUntraced(function* (directory: string) {
+  const fs = yield* FileSystem.FileSystem
+  const environment = ConfigProvider.fromEnv({ preserveEmptyStrings: true })
+  const contents = yield* fs.readFileString(join(directory, ".env")).pipe(
+    Effect.catchIf(
+      (error) => error.reason._tag === "NotFound",
+      () => Effect.succeed(undefined)
+    )
+  )
+  return contents === undefined ? environment : ConfigProvider.orElse(environment, dotEnvProvider(contents))
+})
+
+/** A provider that sees a blank variable as unset, so that another source may fill it. */
+const withoutBlanks = (provider: ConfigProvider.ConfigProvider): ConfigProvider.ConfigProvider =>
+  ConfigProvider.make((path) =>
+    Effect.map(provider.load(path), (node) => (node?._tag === "Value" && node.value.trim() === "" ? undefined : node))
+  )
+
+const invalid = (problems: ReadonlyArray<string>) => new ConfigInvalid({ problems })
 
 /**
  * The whole configuration step of start-up: with `SECRET_NAME`, the secret's variables from AWS Secrets Manager
- * first (environment variables win over them), then validation of everything together.
+ * first (the local variables win over them, unless blank), then validation of everything together.
  */
-export const loadConfiguration = Effect.fn("loadConfiguration")(function* (env: Readonly<Record<string, string>>) {
-  const secretName = env.SECRET_NAME?.trim()
-  let merged: Record<string, string> = { ...env }
-  let fromSecret: ReadonlyArray<string> = []
-  if (secretName) {
-    const variables = yield* readSecretVariables({
-      secretName,
-      region: env.AWS_REGION?.trim() || undefined,
-      endpoint: env.AWS_ENDPOINT_URL_SECRETS_MANAGER?.trim() || env.AWS_ENDPOINT_URL?.trim() || undefined,
-      credentials: staticCredentials(env)
-    })
-    fromSecret = Object.keys(variables).filter((name) => !env[name]?.trim())
-    merged = { ...variables, ...env }
-    for (const name of fromSecret) merged[name] = variables[name]!
-  }
-  const config: AppConfig = yield* Effect.fromResult(loadAppConfig(merged))
-  return {
-    ...config,
-    notes:
-      secretName && fromSecret.length > 0
-        ? [
-            ...config.notes,
-            `${fromSecret.length} variables from the secret ${secretName}: ${[...fromSecret].sort().join(", ")}`
-          ]
-        : config.notes
-  } satisfies AppConfig
+export const loadConfiguration = Effect.fn("loadConfiguration")(function* (local: ConfigProvider.ConfigProvider) {
+  const source = yield* Effect.mapError(Environment.decode(secretSourceConfig, local), invalid)
+  if (Option.isNone(source)) return yield* decodeAppConfig(local)
+  const variables = yield* readSecretVariables(source.value)
+  const names = Object.keys(variables)
+  const unsetLocally = yield* Effect.mapError(
+    Environment.decode(Config.all(names.map((name) => Config.map(Environment.text(name), Option.isNone))), local),
+    invalid
+  )
+  const fromSecret = names.filter((_, index) => unsetLocally[index])
+  const config: AppConfig = yield* decodeAppConfig(
+    withoutBlanks(local).pipe(ConfigProvider.orElse(Environment.fromVariables(variables)), ConfigProvider.orElse(local))
+  )
+  if (fromSecret.length === 0) return config
+  const note = `${fromSecret.length} variables from the secret ${source.value.secretName}: ${[...fromSecret].sort().join(", ")}`
+  return { ...config, notes: [...config.notes, note] } satisfies AppConfig
 })

@@ -1,0 +1,2 @@
+export * from "./Problems.ts"
+export * from "./Variables.ts"
