@@ -2,7 +2,7 @@ import { ConnectionStore, newestReadingTimestamp } from "@bg-ingest/domain"
 import { Clock, Effect, Layer, Metric } from "effect"
 import { HttpRouter, HttpServerResponse } from "effect/http"
 import { PrometheusMetrics } from "effect/observability"
-import { requestDurations } from "./RequestObservability.ts"
+import { RequestDurations } from "./RequestDurations.ts"
 
 const connectionsByStatus = Metric.gauge("bg_ingest_connections", {
   description: "Provider connections by status"
@@ -39,6 +39,7 @@ export const MetricsRoute = Layer.effectDiscard(
   Effect.gen(function* () {
     const router = yield* HttpRouter.HttpRouter
     const connections = yield* ConnectionStore
+    const requestDurations = yield* RequestDurations
     yield* router.add(
       "GET",
       "/metrics",
