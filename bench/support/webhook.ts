@@ -3,7 +3,7 @@ import { Agent, request } from "node:http"
 import { formatInstant, type Reading } from "@bg-ingest/domain"
 
 /**
- * A delivery as DESIGN §5 specifies it: `{ "readings": [...] }` in bg-ingest's own format, signed with
+ * A delivery as the webhook's contract (README) specifies it: `{ "readings": [...] }` in bg-ingest's own format, signed with
  * `X-Webhook-Timestamp: <unix seconds>` and `X-Webhook-Signature: sha256=<hex>`, the HMAC-SHA256 with
  * WEBHOOK_SECRET over `<timestamp>.<raw body bytes>`. The timestamp must be within 300 s of the server's clock.
  */

@@ -14,7 +14,7 @@ const withServer = <A, E>(body: Effect.Effect<A, E, any>, secrets?: ReadonlyArra
 const encoder = new TextEncoder()
 const nowSeconds = () => Math.floor(Date.now() / 1000)
 
-/** Signs exactly the bytes sent, as DESIGN §5 says: HMAC-SHA256 over `<timestamp>.<raw body>`. */
+/** Signs exactly the bytes sent, as the webhook's contract says (README): HMAC-SHA256 over `<timestamp>.<raw body>`. */
 const signed = (body: Uint8Array, options: { secret?: string; timestamp?: number; contentType?: string } = {}) => {
   const timestamp = String(options.timestamp ?? nowSeconds())
   const mac = createHmac("sha256", options.secret ?? TEST_WEBHOOK_SECRET)

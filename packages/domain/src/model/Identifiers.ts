@@ -1,6 +1,6 @@
 import { Schema } from "effect"
 
-/** 1–128 characters of `A-Z a-z 0-9 . _ : @ -` (DESIGN §2). Anything else is rejected at the boundary. */
+/** 1–128 characters of `A-Z a-z 0-9 . _ : @ -`. Anything else is rejected at the boundary. */
 export const UserId = Schema.String.check(
   Schema.isPattern(/^[A-Za-z0-9._:@-]{1,128}$/, {
     expected: "1–128 characters of A-Z a-z 0-9 . _ : @ -"
