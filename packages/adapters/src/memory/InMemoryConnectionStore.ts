@@ -1,13 +1,9 @@
 import {
-  type ClaimDueOptions,
   type Connection,
-  type ConnectionPatch,
   type ConnectionStatus,
   ConnectionStatuses,
   ConnectionStore,
-  type ProviderId,
-  pollableStatuses,
-  type UserId
+  pollableStatuses
 } from "@bg-ingest/domain"
 import { DateTime, Effect, Layer, Option } from "effect"
 import { syncMethods } from "../spans/PortMethods.ts"
@@ -20,18 +16,18 @@ export const makeInMemoryConnectionStore = Effect.sync(() => {
   const connections = new Map<string, Connection>()
 
   return ConnectionStore.of({
-    get: method("get", (userId: UserId, provider: ProviderId) => {
+    get: method("get", (userId, provider) => {
       return Option.fromUndefinedOr(connections.get(keyOf(userId, provider)))
     }),
-    listForUser: method("listForUser", (userId: UserId) => {
+    listForUser: method("listForUser", (userId) => {
       return [...connections.values()]
         .filter((connection) => connection.userId === userId)
         .sort((a, b) => a.provider.localeCompare(b.provider))
     }),
-    upsert: method("upsert", (connection: Connection) => {
+    upsert: method("upsert", (connection) => {
       connections.set(keyOf(connection.userId, connection.provider), connection)
     }),
-    update: method("update", (userId: UserId, provider: ProviderId, patch: ConnectionPatch) => {
+    update: method("update", (userId, provider, patch) => {
       const key = keyOf(userId, provider)
       const existing = connections.get(key)
       if (existing === undefined) return Option.none()
@@ -39,10 +35,10 @@ export const makeInMemoryConnectionStore = Effect.sync(() => {
       connections.set(key, next)
       return Option.some(next)
     }),
-    remove: method("remove", (userId: UserId, provider: ProviderId) => {
+    remove: method("remove", (userId, provider) => {
       return connections.delete(keyOf(userId, provider))
     }),
-    claimDue: method("claimDue", ({ now, leaseUntil, providers, limit }: ClaimDueOptions) => {
+    claimDue: method("claimDue", ({ now, leaseUntil, providers, limit }) => {
       const due = [...connections.values()]
         .filter(
           (connection) =>

@@ -11,14 +11,14 @@ export const makeInMemoryOAuthStateStore = Effect.sync(() => {
   const pending = new Map<string, PendingAuthorization>()
 
   return OAuthStateStore.of({
-    put: method("put", (entry: PendingAuthorization) => {
+    put: method("put", (entry) => {
       const horizon = DateTime.toEpochMillis(entry.createdAt) - EXPIRED_STATE_RETENTION_MILLIS
       for (const [hash, existing] of pending) {
         if (DateTime.toEpochMillis(existing.expiresAt) < horizon) pending.delete(hash)
       }
       pending.set(entry.stateHash, entry)
     }),
-    consume: method("consume", (stateHash: string) => {
+    consume: method("consume", (stateHash) => {
       const found = pending.get(stateHash)
       pending.delete(stateHash)
       return Option.fromUndefinedOr(found)

@@ -5,7 +5,6 @@ import {
   ReadingStore,
   readingEpochSeconds,
   sameMeasurement,
-  type TimeWindow,
   type UserId
 } from "@bg-ingest/domain"
 import { DateTime, Effect, Layer, Option } from "effect"
@@ -52,7 +51,7 @@ export const makeInMemoryReadingStore = Effect.sync(() => {
   }
 
   return ReadingStore.of({
-    putMany: method("putMany", (readings: ReadonlyArray<Reading>) => {
+    putMany: method("putMany", (readings) => {
       let inserted = 0
       let updated = 0
       let unchanged = 0
@@ -78,13 +77,13 @@ export const makeInMemoryReadingStore = Effect.sync(() => {
       }
       return { inserted, updated, unchanged, unpublished }
     }),
-    markPublished: method("markPublished", (readings: ReadonlyArray<Reading>) => {
+    markPublished: method("markPublished", (readings) => {
       for (const reading of readings) {
         const row = users.get(reading.userId)?.rows.get(readingEpochSeconds(reading))
         if (row !== undefined && sameMeasurement(row.reading, reading)) row.pending = null
       }
     }),
-    unpublished: method("unpublished", (limit: number) => {
+    unpublished: method("unpublished", (limit) => {
       const pending: Array<Row> = []
       for (const entry of users.values()) {
         for (const row of entry.rows.values()) if (row.pending !== null) pending.push(row)
@@ -94,12 +93,12 @@ export const makeInMemoryReadingStore = Effect.sync(() => {
         .slice(0, limit)
         .map((row) => ({ kind: row.pending!, reading: row.reading }))
     }),
-    latest: method("latest", (userId: UserId) => {
+    latest: method("latest", (userId) => {
       const entry = users.get(userId)
       const second = entry?.seconds.at(-1)
       return second === undefined ? Option.none() : Option.some(entry!.rows.get(second)!.reading)
     }),
-    range: method("range", (userId: UserId, window: TimeWindow, limit: number) => {
+    range: method("range", (userId, window, limit) => {
       const entry = users.get(userId)
       if (entry === undefined) return []
       const from = Math.ceil(DateTime.toEpochMillis(window.from) / 1000)
@@ -108,7 +107,7 @@ export const makeInMemoryReadingStore = Effect.sync(() => {
       const end = Math.min(lowerBound(entry.seconds, to), start + limit)
       return entry.seconds.slice(start, end).map((second) => entry.rows.get(second)!.reading)
     }),
-    deleteUser: method("deleteUser", (userId: UserId) => {
+    deleteUser: method("deleteUser", (userId) => {
       const count = users.get(userId)?.rows.size ?? 0
       users.delete(userId)
       return count

@@ -1,5 +1,4 @@
 import {
-  type ClaimDueOptions,
   type Connection,
   type ConnectionPatch,
   type ConnectionStatus,
@@ -91,11 +90,11 @@ export const makeSqliteConnectionStore = Effect.gen(function* () {
   const updates = new Map<string, ReturnType<typeof db.prepare>>()
 
   return ConnectionStore.of({
-    get: method("get", (userId: UserId, provider: ProviderId) => {
+    get: method("get", (userId, provider) => {
       const row = select.get(userId, provider) as ConnectionRow | undefined
       return row === undefined ? Option.none() : Option.some(toConnection(row))
     }),
-    listForUser: method("listForUser", (userId: UserId) =>
+    listForUser: method("listForUser", (userId) =>
       (selectForUser.all(userId) as unknown as ReadonlyArray<ConnectionRow>).map(toConnection)
     ),
     upsert: method(
@@ -118,7 +117,7 @@ export const makeSqliteConnectionStore = Effect.gen(function* () {
           DateTime.toEpochMillis(connection.updatedAt)
         )
     ),
-    update: method("update", (userId: UserId, provider: ProviderId, patch: ConnectionPatch) => {
+    update: method("update", (userId, provider, patch) => {
       const assignments = (Object.keys(patch) as Array<keyof ConnectionPatch>)
         .filter((key) => patch[key] !== undefined)
         .map((key) => (patchColumns[key] as (value: unknown) => [string, unknown])(patch[key]))
@@ -138,7 +137,7 @@ export const makeSqliteConnectionStore = Effect.gen(function* () {
       "remove",
       (userId: UserId, provider: ProviderId) => Number(remove.run(userId, provider).changes) > 0
     ),
-    claimDue: method("claimDue", ({ now, leaseUntil, providers, limit }: ClaimDueOptions) => {
+    claimDue: method("claimDue", ({ now, leaseUntil, providers, limit }) => {
       if (providers.length === 0) return []
       const due = db.prepare(`
             SELECT * FROM connections

@@ -33,7 +33,7 @@ export const makeSqliteOAuthStateStore = Effect.gen(function* () {
   const consume = db.prepare("DELETE FROM oauth_states WHERE state_hash = ? RETURNING *")
 
   return OAuthStateStore.of({
-    put: method("put", (pending: PendingAuthorization) =>
+    put: method("put", (pending) =>
       transaction(() => {
         const createdAt = DateTime.toEpochMillis(pending.createdAt)
         purge.run(createdAt - EXPIRED_STATE_RETENTION_MILLIS)
@@ -46,7 +46,7 @@ export const makeSqliteOAuthStateStore = Effect.gen(function* () {
         )
       })
     ),
-    consume: method("consume", (stateHash: string) => {
+    consume: method("consume", (stateHash) => {
       const row = consume.get(stateHash) as StateRow | undefined
       return row === undefined
         ? Option.none()

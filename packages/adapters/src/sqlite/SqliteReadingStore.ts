@@ -7,7 +7,6 @@ import {
   ReadingStore,
   ReadingStoreError,
   readingEpochSeconds,
-  type TimeWindow,
   type Trend,
   type UserId
 } from "@bg-ingest/domain"
@@ -69,7 +68,7 @@ export const makeSqliteReadingStore = Effect.gen(function* () {
   const ping = db.prepare("SELECT 1")
 
   return ReadingStore.of({
-    putMany: method("putMany", (readings: ReadonlyArray<Reading>) => {
+    putMany: method("putMany", (readings) => {
       const now = Date.now()
       let inserted = 0
       let updated = 0
@@ -104,7 +103,7 @@ export const makeSqliteReadingStore = Effect.gen(function* () {
       })
       return { inserted, updated, unchanged, unpublished: changes }
     }),
-    markPublished: method("markPublished", (readings: ReadonlyArray<Reading>) =>
+    markPublished: method("markPublished", (readings) =>
       transaction(() => {
         for (const reading of readings) {
           confirm.run(
@@ -118,17 +117,17 @@ export const makeSqliteReadingStore = Effect.gen(function* () {
         }
       })
     ),
-    unpublished: method("unpublished", (limit: number) =>
+    unpublished: method("unpublished", (limit) =>
       (unpublished.all(limit) as unknown as ReadonlyArray<ReadingRow>).map((row) => ({
         kind: row.pending_event!,
         reading: toReading(row)
       }))
     ),
-    latest: method("latest", (userId: UserId) => {
+    latest: method("latest", (userId) => {
       const row = latest.get(userId) as ReadingRow | undefined
       return row === undefined ? Option.none() : Option.some(toReading(row))
     }),
-    range: method("range", (userId: UserId, window: TimeWindow, limit: number) =>
+    range: method("range", (userId, window, limit) =>
       (
         range.all(
           userId,
@@ -138,7 +137,7 @@ export const makeSqliteReadingStore = Effect.gen(function* () {
         ) as unknown as ReadonlyArray<ReadingRow>
       ).map(toReading)
     ),
-    deleteUser: method("deleteUser", (userId: UserId) => Number(deleteUser.run(userId).changes)),
+    deleteUser: method("deleteUser", (userId) => Number(deleteUser.run(userId).changes)),
     ping: method("ping", () => void ping.get())()
   })
 })
