@@ -16,7 +16,7 @@ import {
   QueryCommand,
   type WriteRequest
 } from "@aws-sdk/client-dynamodb"
-import { DynamoDbClient, DynamoReadingStore } from "@bg-ingest/adapters/dynamodb"
+import { DynamoDbClient, DynamoReadingStore, TableSetup } from "@bg-ingest/adapters/dynamodb"
 import { makeReading, makeWindow, ProviderId, type Reading, ReadingStore, UserId } from "@bg-ingest/domain"
 import { DateTime, Effect, Layer } from "effect"
 import { newReadingItem, plan, readingProjection, readingSkAt } from "../packages/adapters/src/dynamodb/ReadingItems.ts"
@@ -120,7 +120,7 @@ interface Row {
 async function measure(server: Server, count: number): Promise<Array<Row>> {
   const layer = DynamoReadingStore.layer.pipe(
     Layer.provideMerge(
-      DynamoDbClient.layer({
+      TableSetup.layerWithClient({
         endpoint: server.endpoint,
         table: `bench_${randomUUID().slice(0, 8)}`,
         ensureTable: "create-if-missing"

@@ -3,14 +3,15 @@
  * with the machine and the date. Name benchmarks to run only those (`npm run bench -- http ingest`); pass
  * `--no-record` to leave RESULTS.md alone. Benchmarks are never tests: this always exits 0.
  *
- *   node --conditions=@bg-ingest/source bench/run.ts [http] [ingest] [webhook] [scheduler] [startup] [dynamodb]
- *     [rabbitmq] [--no-record]
+ *   node --conditions=@bg-ingest/source bench/run.ts [http] [ingest] [webhook] [scheduler] [startup] [summary]
+ *     [dynamodb] [rabbitmq] [--no-record]
  */
 import { dynamodbBenchmark, rabbitmqBenchmark } from "./adapters.ts"
 import { httpBenchmark } from "./http.ts"
 import { ingestBenchmark } from "./ingest.ts"
 import { schedulerBenchmark } from "./scheduler.ts"
 import { startupBenchmark } from "./startup.ts"
+import { summaryBenchmark } from "./summary.ts"
 import { runBenchmarks } from "./support/main.ts"
 import { webhookBenchmark } from "./webhook.ts"
 
@@ -20,6 +21,7 @@ const all = [
   { name: "webhook", run: webhookBenchmark },
   { name: "scheduler", run: schedulerBenchmark },
   { name: "startup", run: startupBenchmark },
+  { name: "summary", run: summaryBenchmark },
   { name: "dynamodb", run: dynamodbBenchmark },
   { name: "rabbitmq", run: rabbitmqBenchmark }
 ]

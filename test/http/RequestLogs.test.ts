@@ -21,6 +21,7 @@ import { ApiKeys, ApiRoutes, routerConfig, WebhookConfig } from "@bg-ingest/http
 import { assert, describe, it } from "@effect/vitest"
 import { DateTime, Effect, Layer, Logger, Redacted, References } from "effect"
 import { HttpRouter } from "effect/http"
+import { testCrypto } from "../support/crypto.ts"
 import { del, get, observedTestServer, post } from "../support/server.ts"
 
 interface Line {
@@ -71,6 +72,7 @@ const seeded = Layer.effectDiscard(
       InMemoryReadingStore.layer,
       InMemoryConnectionStore.layer,
       InMemoryOAuthStateStore.layer,
+      testCrypto,
       Layer.succeed(ApiKeys, { digests: [] }),
       Layer.succeed(WebhookConfig, { secrets: [Redacted.make("request-logs-secret-0123")], formats: [] }),
       InMemoryEventPublisher.layer(),

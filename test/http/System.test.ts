@@ -93,6 +93,8 @@ describe("system routes and error answers", () => {
           "/api/bg/{userId}/connections/{provider}",
           "/api/bg/{userId}/connections/{provider}/sync",
           "/api/bg/{userId}/latest",
+          "/api/bg/{userId}/report",
+          "/api/bg/{userId}/summary",
           "/api/bg/{userId}/webhook",
           "/api/connections/{provider}/authorize",
           "/api/connections/{provider}/callback",

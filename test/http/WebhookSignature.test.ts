@@ -1,6 +1,7 @@
 import { checkTimestamp, signWebhook, verifySignature } from "@bg-ingest/http/server"
 import { assert, describe, it } from "@effect/vitest"
-import { Redacted } from "effect"
+import { Effect, Redacted } from "effect"
+import { testCrypto } from "../support/crypto.ts"
 
 const body = new TextEncoder().encode('{"readings":[]}')
 
@@ -16,16 +17,20 @@ describe("webhook signatures", () => {
     }
   })
 
-  it("matches the documented HMAC and any of several secrets", () => {
-    // printf '%s' '1800000000.{"readings":[]}' | openssl dgst -sha256 -hmac 'secret-one-0123456789'
-    const signature = signWebhook("secret-one-0123456789", "1800000000", body)
-    assert.strictEqual(signature, "sha256=749a1831f761731beb78924e578775abab1b9312c8cabf7f9b51f3f251279d8d")
-    const secrets = ["secret-zero-0123456789", "secret-one-0123456789"].map((secret) => Redacted.make(secret))
-    assert.isTrue(verifySignature(secrets, "1800000000", signature, body).valid)
-    assert.isTrue(
-      verifySignature(secrets, "1800000000", signature.toUpperCase().replace("SHA256", "sha256"), body).valid
-    )
-    assert.isFalse(verifySignature(secrets, "1800000001", signature, body).valid)
-    assert.isFalse(verifySignature([Redacted.make("another-secret-012345")], "1800000000", signature, body).valid)
-  })
+  it.effect("matches the documented HMAC and any of several secrets", () =>
+    Effect.gen(function* () {
+      // printf '%s' '1800000000.{"readings":[]}' | openssl dgst -sha256 -hmac 'secret-one-0123456789'
+      const signature = yield* signWebhook("secret-one-0123456789", "1800000000", body)
+      assert.strictEqual(signature, "sha256=749a1831f761731beb78924e578775abab1b9312c8cabf7f9b51f3f251279d8d")
+      const secrets = ["secret-zero-0123456789", "secret-one-0123456789"].map((secret) => Redacted.make(secret))
+      assert.isTrue((yield* verifySignature(secrets, "1800000000", signature, body)).valid)
+      assert.isTrue(
+        (yield* verifySignature(secrets, "1800000000", signature.toUpperCase().replace("SHA256", "sha256"), body)).valid
+      )
+      assert.isFalse((yield* verifySignature(secrets, "1800000001", signature, body)).valid)
+      assert.isFalse(
+        (yield* verifySignature([Redacted.make("another-secret-012345")], "1800000000", signature, body)).valid
+      )
+    }).pipe(Effect.provide(testCrypto))
+  )
 })

@@ -53,6 +53,14 @@ describe("configuration from AWS Secrets Manager", () => {
     })
   )
 
+  it.live("a variable given blank locally is filled from the secret", () =>
+    Effect.gen(function* () {
+      const config = yield* loadConfiguration({ ...baseEnv(), SECRET_NAME: "bg-ingest/secrets", API_KEYS: " " })
+      assert.strictEqual(config.apiKeys.length, 1)
+      assert.include(config.notes.find((line) => line.includes("bg-ingest/secrets")) ?? "", "API_KEYS")
+    })
+  )
+
   it.live("a missing secret or one that is not a JSON object is one clear start-up error", () =>
     Effect.gen(function* () {
       const missing = failureMessage(yield* Effect.exit(loadConfiguration({ ...baseEnv(), SECRET_NAME: "nope" })))

@@ -27,10 +27,14 @@ import {
 import { DateTime, Duration, Effect, Layer, Redacted } from "effect"
 import { FetchHttpClient } from "effect/http"
 import type { FakeDexcom } from "../fakes/FakeDexcomServer.ts"
+import { testCrypto } from "./crypto.ts"
 import { testSchedulerSettings, testSyncSettings } from "./domain.ts"
 
 /** A fixed test key (never used outside tests). */
 export const TEST_TOKEN_KEY = Redacted.make(Uint8Array.from({ length: 32 }, (_, i) => (i * 37 + 11) % 256))
+
+/** The token cipher on the test key, on the service's crypto. */
+export const testTokenCipher = TokenCipher.layer(TEST_TOKEN_KEY).pipe(Layer.provide(testCrypto))
 
 export const TEST_REDIRECT_URI = "http://127.0.0.1:5001/api/connections/dexcom/callback"
 
@@ -49,9 +53,7 @@ export const dexcomTestSettings = (fake: FakeDexcom, overrides: Partial<DexcomSe
 /** The Dexcom provider on the fake, with an in-memory connection store and the test key. */
 export const dexcomProviderLayer = (fake: FakeDexcom, overrides: Partial<DexcomSettings> = {}) =>
   DexcomProvider.layer(dexcomTestSettings(fake, overrides)).pipe(
-    Layer.provideMerge(
-      Layer.mergeAll(InMemoryConnectionStore.layer, TokenCipher.layer(TEST_TOKEN_KEY), FetchHttpClient.layer)
-    )
+    Layer.provideMerge(Layer.mergeAll(InMemoryConnectionStore.layer, testTokenCipher, FetchHttpClient.layer))
   )
 
 /**
@@ -103,7 +105,8 @@ export const dexcomServiceLayer = (
     InMemoryConnectionStore.layer,
     InMemoryEventPublisher.layer(),
     InMemoryOAuthStateStore.layer,
-    TokenCipher.layer(TEST_TOKEN_KEY),
+    testTokenCipher,
+    testCrypto,
     Layer.succeed(SyncSettings, testSyncSettings),
     Layer.succeed(SchedulerSettings, testSchedulerSettings)
   )

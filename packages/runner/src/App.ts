@@ -32,6 +32,7 @@ import {
 import { ApiKeys, ApiRoutes, routerConfig } from "@bg-ingest/http/server"
 import { Deferred, Duration, Effect, Fiber, Layer } from "effect"
 import { FetchHttpClient, HttpRouter } from "effect/http"
+import { type CryptoServices, cryptoLayer } from "./Crypto.ts"
 import type { AppConfig } from "./config/AppConfig.ts"
 import { makeProviders } from "./config/Providers.ts"
 import { DemoUsers } from "./DemoUsers.ts"
@@ -76,7 +77,7 @@ export const eventsLayer = (config: AppConfig): Layer.Layer<EventPublisher, Star
 }
 
 /** The cipher of provider tokens, on `TOKEN_ENCRYPTION_KEY` (or development's generated key). */
-export const tokenCipherLayer = (config: AppConfig): Layer.Layer<TokenCipher, StartupError> =>
+export const tokenCipherLayer = (config: AppConfig): Layer.Layer<TokenCipher, StartupError, CryptoServices> =>
   Layer.unwrap(
     loadTokenEncryptionKey({ key: config.tokenEncryptionKey, appEnv: config.appEnv, dataDir: config.dataDir }).pipe(
       Effect.map(TokenCipher.layer),
@@ -88,7 +89,9 @@ export const tokenCipherLayer = (config: AppConfig): Layer.Layer<TokenCipher, St
  * The configured CGM providers, each made from its settings as the registry says. Those that keep users'
  * credentials keep them in the `ConnectionStore`, sealed by the `TokenCipher`, and call out through `fetch`.
  */
-export const providersLayer = (config: AppConfig): Layer.Layer<CgmProviders, StartupError, ConnectionStore> => {
+export const providersLayer = (
+  config: AppConfig
+): Layer.Layer<CgmProviders, StartupError, ConnectionStore | CryptoServices> => {
   const { plain, keepsCredentials, keeping } = makeProviders(config.providers, config.providerSettings)
   if (!keepsCredentials) return Layer.effect(CgmProviders, Effect.map(plain, CgmProviders.fromProviders))
   return Layer.effect(
@@ -119,13 +122,13 @@ export const settingsLayer = (config: AppConfig) =>
     })
   )
 
-/** The domain's use cases on the configured adapters. */
+/** The domain's use cases on the configured adapters, and the crypto they (and the HTTP handlers) run on. */
 export const coreLayer = (config: AppConfig) =>
   Layer.mergeAll(Scheduler.layer, Connect.layer).pipe(
     Layer.provideMerge(Sync.layer),
     Layer.provideMerge(Ingest.layer),
     Layer.provideMerge(providersLayer(config)),
-    Layer.provideMerge(Layer.mergeAll(storesLayer(config), eventsLayer(config), settingsLayer(config)))
+    Layer.provideMerge(Layer.mergeAll(storesLayer(config), eventsLayer(config), settingsLayer(config), cryptoLayer))
   )
 
 /**
@@ -159,7 +162,7 @@ export const appLayer = (config: AppConfig) => {
   return Layer.mergeAll(http, pollingLayer(grace)).pipe(
     Layer.provide(DemoUsers(config.demoUsers)),
     Layer.provide(webhookConfigLayer(config, [dexcomWebhookFormat])),
-    Layer.provide(Layer.succeed(ApiKeys, ApiKeys.fromConfigured(config.apiKeys))),
+    Layer.provide(ApiKeys.layer(config.apiKeys)),
     Layer.provide(coreLayer(config))
   )
 }

@@ -1,8 +1,8 @@
-import { randomUUID } from "node:crypto"
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http"
 import { type DurationHistogram, RequestDurations, routeOf } from "@bg-ingest/http/server"
 import { NodeHttpServer } from "@effect/platform-node"
 import { type Context, type Duration, Effect, Layer, LogLevel, References } from "effect"
+import { SecureRandom } from "effect/crypto"
 
 const REQUEST_ID = /^[A-Za-z0-9._:-]{1,64}$/
 
@@ -40,7 +40,7 @@ export const observeRequests = (server: Server, options: RequestObservabilityOpt
     const path = queryAt === -1 ? url : url.slice(0, queryAt)
     if (AMBIGUOUS.test(path)) request.url = escapeAmbiguous(path) + (queryAt === -1 ? "" : url.slice(queryAt))
     const given = request.headers["x-request-id"]
-    const requestId = typeof given === "string" && REQUEST_ID.test(given) ? given : randomUUID()
+    const requestId = typeof given === "string" && REQUEST_ID.test(given) ? given : SecureRandom.uuidV4Unsafe()
     request.headers["x-request-id"] = requestId
     response.setHeader("x-request-id", requestId)
     const method = request.method ?? "GET"

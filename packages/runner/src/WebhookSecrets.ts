@@ -1,24 +1,26 @@
-import { randomBytes } from "node:crypto"
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs"
 import { join } from "node:path"
 import type { WebhookFormat } from "@bg-ingest/domain"
 import { WebhookConfig } from "@bg-ingest/http/server"
 import { Effect, Layer, Redacted } from "effect"
+import { SecureRandom } from "effect/crypto"
+import { Base64Url } from "effect/encoding"
 import type { AppConfig } from "./config/AppConfig.ts"
 
 /**
  * The development webhook secret: generated once, kept in `DATA_DIR/webhook-secret` (readable by its owner only)
  * so that it survives restarts, and printed at start-up so a developer can sign test deliveries.
  */
-const developmentSecret = (dataDir: string) =>
-  Effect.sync(() => {
-    const file = join(dataDir, "webhook-secret")
-    if (existsSync(file)) return readFileSync(file, "utf8").trim()
+const developmentSecret = Effect.fnUntraced(function* (dataDir: string) {
+  const file = join(dataDir, "webhook-secret")
+  if (yield* Effect.sync(() => existsSync(file))) return yield* Effect.sync(() => readFileSync(file, "utf8").trim())
+  const secret = Base64Url.encode(yield* SecureRandom.SecureRandom.use((random) => random.randomBytes(24)))
+  yield* Effect.sync(() => {
     mkdirSync(dataDir, { recursive: true })
-    const secret = randomBytes(24).toString("base64url")
     writeFileSync(file, `${secret}\n`, { mode: 0o600 })
-    return secret
   })
+  return secret
+})
 
 /** The webhook's secrets and extra body formats. Only development ever generates (and prints) a secret. */
 export const webhookConfigLayer = (config: AppConfig, formats: ReadonlyArray<WebhookFormat>) =>

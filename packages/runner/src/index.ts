@@ -1,4 +1,5 @@
 export * from "./App.ts"
+export * from "./Crypto.ts"
 export * from "./config/AppConfig.ts"
 export * from "./config/LoadConfiguration.ts"
 export * from "./config/Providers.ts"

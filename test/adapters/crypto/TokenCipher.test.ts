@@ -3,7 +3,8 @@ import { tmpdir } from "node:os"
 import { join } from "node:path"
 import { DEVELOPMENT_KEY_FILE, loadTokenEncryptionKey, parseTokenEncryptionKey, TokenCipher } from "@bg-ingest/adapters"
 import { assert, describe, it } from "@effect/vitest"
-import { Effect, Option, Redacted, Result } from "effect"
+import { Effect, Layer, Option, Redacted, Result } from "effect"
+import { testCrypto } from "../../support/crypto.ts"
 import { TEST_TOKEN_KEY } from "../../support/dexcom.ts"
 
 const otherKey = Redacted.make(Uint8Array.from({ length: 32 }, (_, i) => 255 - i))
@@ -13,7 +14,7 @@ const withCipher = <A, E>(
 ) =>
   Effect.gen(function* () {
     return yield* body(yield* TokenCipher)
-  }).pipe(Effect.provide(TokenCipher.layer(key)))
+  }).pipe(Effect.provide(TokenCipher.layer(key).pipe(Layer.provide(testCrypto))))
 
 const secret = '{"accessToken":"at-123","refreshToken":"rt-456","accessTokenExpiresAt":1}'
 
@@ -92,7 +93,7 @@ describe("token encryption key", () => {
       )
       assert.include(error.message, "TOKEN_ENCRYPTION_KEY")
       assert.notInclude(error.message, "not-a-key-value")
-    })
+    }).pipe(Effect.provide(testCrypto))
   )
 
   it.effect("is required outside development", () =>
@@ -101,7 +102,7 @@ describe("token encryption key", () => {
         const error = yield* Effect.flip(loadTokenEncryptionKey({ key: Option.none(), appEnv, dataDir: "/x" }))
         assert.include(error.message, "required")
       }
-    })
+    }).pipe(Effect.provide(testCrypto))
   )
 
   it.effect("in development without one, generates a key once in DATA_DIR (mode 600) and reuses it", () =>
@@ -118,6 +119,6 @@ describe("token encryption key", () => {
       // Tokens sealed under the first run's key open under the second's.
       const sealed = yield* withCipher(first, (cipher) => cipher.seal(secret, "c"))
       assert.strictEqual(yield* withCipher(second, (cipher) => cipher.open(sealed, "c")), secret)
-    })
+    }).pipe(Effect.provide(testCrypto))
   )
 })

@@ -28,7 +28,8 @@ import {
   type ShareFormat,
   shareSeries
 } from "../../fakes/shareRecords.ts"
-import { TEST_TOKEN_KEY } from "../../support/dexcom.ts"
+import { testCrypto } from "../../support/crypto.ts"
+import { testTokenCipher } from "../../support/dexcom.ts"
 import { connectShare, shareServiceLayer, shareTestSettings, storeShareConnection } from "../../support/dexcomShare.ts"
 import { sqliteStoresLayer } from "../../support/sqlite.ts"
 
@@ -474,6 +475,7 @@ describe("Dexcom Share sessions", () => {
 /** What a Share provider needs, for tests that make providers themselves (replicas, restarts). */
 const providerDependencies = Layer.mergeAll(
   InMemoryConnectionStore.layer,
-  TokenCipher.layer(TEST_TOKEN_KEY),
-  FetchHttpClient.layer
+  testTokenCipher,
+  FetchHttpClient.layer,
+  testCrypto
 )

@@ -1,4 +1,4 @@
-import { DEXCOM_PROVIDER_ID, makeDexcomProvider, makeInMemoryConnectionStore, TokenCipher } from "@bg-ingest/adapters"
+import { DEXCOM_PROVIDER_ID, makeDexcomProvider, makeInMemoryConnectionStore } from "@bg-ingest/adapters"
 import { CgmProvider, ConnectionStore, ConnectionStoreError, UserId } from "@bg-ingest/domain"
 import { assert, describe, it } from "@effect/vitest"
 import { Effect, Layer, Option } from "effect"
@@ -6,7 +6,7 @@ import { FetchHttpClient } from "effect/http"
 import { TestClock } from "effect/testing"
 import { egvSeries } from "../../fakes/dexcomRecords.ts"
 import { type FakeDexcom, type FakeDexcomOptions, fakeDexcom } from "../../fakes/FakeDexcomServer.ts"
-import { connectDirectly, dexcomProviderLayer, dexcomTestSettings, TEST_TOKEN_KEY } from "../../support/dexcom.ts"
+import { connectDirectly, dexcomProviderLayer, dexcomTestSettings, testTokenCipher } from "../../support/dexcom.ts"
 
 const alice = UserId.make("alice")
 const bob = UserId.make("bob")
@@ -91,7 +91,7 @@ describe("Dexcom token lifecycle", () => {
         )
       )
       const layer = Layer.effect(CgmProvider, makeDexcomProvider(dexcomTestSettings(fake))).pipe(
-        Layer.provideMerge(Layer.mergeAll(flakyStore, TokenCipher.layer(TEST_TOKEN_KEY), FetchHttpClient.layer))
+        Layer.provideMerge(Layer.mergeAll(flakyStore, testTokenCipher, FetchHttpClient.layer))
       )
       yield* Effect.gen(function* () {
         const provider = yield* CgmProvider
@@ -134,7 +134,7 @@ describe("Dexcom token lifecycle", () => {
         )
       )
       const layer = Layer.effect(CgmProvider, makeDexcomProvider(dexcomTestSettings(fake))).pipe(
-        Layer.provideMerge(Layer.mergeAll(racingStore, TokenCipher.layer(TEST_TOKEN_KEY), FetchHttpClient.layer))
+        Layer.provideMerge(Layer.mergeAll(racingStore, testTokenCipher, FetchHttpClient.layer))
       )
       yield* Effect.gen(function* () {
         const provider = yield* CgmProvider
@@ -223,7 +223,7 @@ describe("Dexcom token lifecycle", () => {
       const fake = yield* fakeDexcom()
       fake.addUser("SandboxUser1", { records: egvSeries({ start: Date.now() - 3_600_000, count: 5 }).records })
       const store = yield* makeInMemoryConnectionStore
-      const cipher = yield* Layer.build(TokenCipher.layer(TEST_TOKEN_KEY))
+      const cipher = yield* Layer.build(testTokenCipher)
       const replica = (connections: ConnectionStore["Service"]) =>
         makeDexcomProvider(dexcomTestSettings(fake)).pipe(
           Effect.provideService(ConnectionStore, connections),

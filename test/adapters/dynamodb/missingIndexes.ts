@@ -1,12 +1,17 @@
 import { CreateTableCommand } from "@aws-sdk/client-dynamodb"
-import { DynamoDbClient, DynamoReadingStore, makeDynamoDbClient } from "@bg-ingest/adapters/dynamodb"
+import {
+  DynamoReadingStore,
+  makeDynamoDbClient,
+  makeDynamoDbClientWithTable,
+  TableSetup
+} from "@bg-ingest/adapters/dynamodb"
 import { ReadingStore } from "@bg-ingest/domain"
 import { assert, describe, it } from "@effect/vitest"
 import { Effect, Layer } from "effect"
 import { scratchOptions } from "../../support/dynamodb.ts"
 
-const failureOf = (options: Parameters<typeof makeDynamoDbClient>[0]) =>
-  Effect.flip(makeDynamoDbClient(options)).pipe(Effect.scoped)
+const failureOf = (options: Parameters<typeof makeDynamoDbClientWithTable>[0]) =>
+  Effect.flip(makeDynamoDbClientWithTable(options)).pipe(Effect.scoped)
 
 /**
  * A table made without the indexes (an older development table): require-existing names each missing one,
@@ -41,10 +46,10 @@ export const missingIndexesSuite = (server: string, endpoint: () => string) =>
         assert.match(error.message, /index connections_by_status .* is missing/)
 
         yield* ReadingStore.use((store) => store.ping).pipe(
-          Effect.provide(DynamoReadingStore.layer.pipe(Layer.provide(DynamoDbClient.layer(options))))
+          Effect.provide(DynamoReadingStore.layer.pipe(Layer.provide(TableSetup.layerWithClient(options))))
         )
         const ok = yield* Effect.result(
-          makeDynamoDbClient({ ...options, ensureTable: "require-existing" }).pipe(Effect.scoped)
+          makeDynamoDbClientWithTable({ ...options, ensureTable: "require-existing" }).pipe(Effect.scoped)
         )
         assert.strictEqual(ok._tag, "Success")
       }).pipe(Effect.scoped)

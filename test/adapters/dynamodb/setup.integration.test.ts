@@ -6,7 +6,8 @@ import {
   describeFailure,
   dynamoDbConfig,
   isLocalEndpoint,
-  makeDynamoDbClient
+  makeDynamoDbClientWithTable,
+  TableSetup
 } from "@bg-ingest/adapters/dynamodb"
 import { ReadingStore } from "@bg-ingest/domain"
 import { afterAll, assert, describe, it } from "@effect/vitest"
@@ -17,8 +18,8 @@ import { reading } from "../../support/fixtures.ts"
 const server = await startDynalite()
 afterAll(() => server.stop())
 
-const failureOf = (options: Parameters<typeof makeDynamoDbClient>[0]) =>
-  Effect.flip(makeDynamoDbClient(options)).pipe(Effect.scoped)
+const failureOf = (options: Parameters<typeof makeDynamoDbClientWithTable>[0]) =>
+  Effect.flip(makeDynamoDbClientWithTable(options)).pipe(Effect.scoped)
 
 describe("DynamoDB table lifecycle", () => {
   it.live("require-existing stops with one clear message when the table is missing", () =>
@@ -62,7 +63,7 @@ describe("DynamoDB table lifecycle", () => {
     }).pipe(
       Effect.provide(
         DynamoReadingStore.layer.pipe(
-          Layer.provideMerge(DynamoDbClient.layer(scratchOptions(server.endpoint, { readingTtlDays: 30 })))
+          Layer.provideMerge(TableSetup.layerWithClient(scratchOptions(server.endpoint, { readingTtlDays: 30 })))
         )
       )
     )

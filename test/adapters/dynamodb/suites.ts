@@ -2,7 +2,7 @@ import { type DynamoDBClient, ThrottlingException } from "@aws-sdk/client-dynamo
 import {
   DynamoDbClient,
   makeDynamoConnectionStore,
-  makeDynamoDbClient,
+  makeDynamoDbClientWithTable,
   makeDynamoReadingStore
 } from "@bg-ingest/adapters/dynamodb"
 import { ConnectionStore, makeWindow, ProviderId, type Reading, ReadingStore } from "@bg-ingest/domain"
@@ -127,7 +127,9 @@ const replicaOf = Effect.fnUntraced(function* () {
 })
 
 const makeDynamoDbClientOnSameTable = (first: DynamoDbClient["Service"]) =>
-  Effect.orDie(makeDynamoDbClient({ endpoint: first.endpoint, table: first.table, ensureTable: "require-existing" }))
+  Effect.orDie(
+    makeDynamoDbClientWithTable({ endpoint: first.endpoint, table: first.table, ensureTable: "require-existing" })
+  )
 
 const sum = (a: { inserted: number; updated: number; unchanged: number }, b: typeof a) => [
   a.inserted + b.inserted,

@@ -90,11 +90,12 @@ export class TokenCipher extends Context.Service<TokenCipher, TokenCipherShape>(
     return TokenCipher.of({ keyId, seal, open })
   })
 
-  /** A cipher on the given 32-byte key (see `loadTokenEncryptionKey`). */
-  static readonly layer = (keyBytes: Redacted.Redacted<Uint8Array>): Layer.Layer<TokenCipher> =>
-    Layer.effect(TokenCipher, TokenCipher.make(keyBytes)).pipe(
-      Layer.provide(
-        Layer.mergeAll(Aead.layerWebCrypto, Digest.layerWebCrypto).pipe(Layer.provideMerge(SecureRandom.layerWebCrypto))
-      )
-    )
+  /**
+   * A cipher on the given 32-byte key (see `loadTokenEncryptionKey`), on `effect/crypto`'s `Aead`, `Digest` and
+   * `SecureRandom`, whose implementation the composition root chooses.
+   */
+  static readonly layer = (
+    keyBytes: Redacted.Redacted<Uint8Array>
+  ): Layer.Layer<TokenCipher, never, Aead.Aead | Digest.Digest | SecureRandom.SecureRandom> =>
+    Layer.effect(TokenCipher, TokenCipher.make(keyBytes))
 }

@@ -78,9 +78,7 @@ export const loadTokenEncryptionKey = Effect.fnUntraced(function* (options: Load
     })
   }
   const path = join(options.dataDir, DEVELOPMENT_KEY_FILE)
-  const fresh = yield* SecureRandom.SecureRandom.use((random) => random.randomBytes(TOKEN_KEY_BYTES)).pipe(
-    Effect.provide(SecureRandom.layerWebCrypto)
-  )
+  const fresh = yield* SecureRandom.SecureRandom.use((random) => random.randomBytes(TOKEN_KEY_BYTES))
   const stored = yield* Effect.try({
     try: () => {
       mkdirSync(options.dataDir, { recursive: true })

@@ -13,6 +13,7 @@ import {
   windowMillis
 } from "@bg-ingest/domain"
 import { Clock, DateTime, Duration, Effect, Layer, Option, Redacted, Result, Schema } from "effect"
+import type { Mac } from "effect/crypto"
 import type { HttpClient } from "effect/http"
 import type { TokenCipher } from "../crypto/TokenCipher.ts"
 import { makeDexcomShareClient } from "./DexcomShareClient.ts"
@@ -116,9 +117,12 @@ export const makeDexcomShareProvider = Effect.fnUntraced(function* (settings: De
 
 export const DexcomShareProvider = {
   make: makeDexcomShareProvider,
-  /** Needs a `ConnectionStore`, a `TokenCipher` and an `HttpClient` (e.g. `FetchHttpClient.layer`). */
+  /**
+   * Needs a `ConnectionStore`, a `TokenCipher`, an `HttpClient` (e.g. `FetchHttpClient.layer`) and
+   * `effect/crypto`'s `Mac`.
+   */
   layer: (
     settings: DexcomShareSettings
-  ): Layer.Layer<CgmProvider, never, HttpClient.HttpClient | TokenCipher | ConnectionStore> =>
+  ): Layer.Layer<CgmProvider, never, HttpClient.HttpClient | TokenCipher | ConnectionStore | Mac.Mac> =>
     Layer.effect(CgmProvider, makeDexcomShareProvider(settings))
 } as const

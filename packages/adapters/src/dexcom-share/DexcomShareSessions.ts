@@ -1,4 +1,3 @@
-import { createHmac, randomBytes } from "node:crypto"
 import {
   ConnectionStore,
   CredentialsRejected,
@@ -12,6 +11,8 @@ import {
   type UserId
 } from "@bg-ingest/domain"
 import { Clock, Data, DateTime, Duration, Effect, Option, Redacted, Schema } from "effect"
+import { Mac } from "effect/crypto"
+import { Hex } from "effect/encoding"
 import { TokenCipher, type TokenDecryptionFailed } from "../crypto/TokenCipher.ts"
 import type { DexcomShareClient, ShareAnswer } from "./DexcomShareClient.ts"
 import type { DexcomShareSettings } from "./DexcomShareSettings.ts"
@@ -19,6 +20,7 @@ import type { DexcomShareSettings } from "./DexcomShareSettings.ts"
 /** What is sealed into `Connection.credentials`: the login, nothing else (sessions stay in memory). */
 const StoredCredentials = Schema.Struct({ username: Schema.String, password: Schema.String })
 type StoredCredentials = typeof StoredCredentials.Type
+const encoder = new TextEncoder()
 const StoredCredentialsJson = Schema.fromJsonString(StoredCredentials)
 const encodeStoredCredentials = Schema.encodeSync(StoredCredentialsJson)
 const decodeStoredCredentials = Schema.decodeUnknownEffect(StoredCredentialsJson)
@@ -106,14 +108,15 @@ export const makeDexcomShareSessions = Effect.fnUntraced(function* (
   const withUserLock = makeKeyedLock()
   const sessions = new Map<UserId, Session>()
   const refusals = new Map<string, Refusal>()
-  const fingerprintKey = randomBytes(32)
+  const mac = yield* Mac.Mac
+  const fingerprintKey = yield* Effect.orDie(mac.generateKey(Mac.hmacSha256))
   const sealingContext = (userId: UserId) => `${provider}:${userId}`
 
   const accountKey = (username: string) => username.trim().toLowerCase()
   const fingerprint = (credentials: StoredCredentials) =>
-    createHmac("sha256", fingerprintKey)
-      .update(`${accountKey(credentials.username)}\u0000${credentials.password}`)
-      .digest("hex")
+    mac
+      .sign(fingerprintKey, encoder.encode(`${accountKey(credentials.username)}\u0000${credentials.password}`))
+      .pipe(Effect.map(Hex.encode), Effect.orDie)
 
   /** Remembers that Share refused these credentials, and fails with what that means. */
   const refuse = Effect.fnUntraced(function* (
@@ -125,7 +128,7 @@ export const makeDexcomShareSessions = Effect.fnUntraced(function* (
     const backoff = reason === "account_locked" ? settings.lockedAccountBackoff : settings.refusedCredentialsBackoff
     for (const [key, refusal] of refusals) if (refusal.untilMillis <= now) refusals.delete(key)
     refusals.set(accountKey(credentials.username), {
-      fingerprint: fingerprint(credentials),
+      fingerprint: yield* fingerprint(credentials),
       reason,
       code,
       atMillis: now,
@@ -153,7 +156,7 @@ export const makeDexcomShareSessions = Effect.fnUntraced(function* (
       refusals.delete(key)
       return
     }
-    if (refusal.fingerprint !== fingerprint(credentials)) return
+    if (refusal.fingerprint !== (yield* fingerprint(credentials))) return
     const iso = (millis: number) => DateTime.formatIso(DateTime.makeUnsafe(millis)).replace(/\.\d{3}Z$/, "Z")
     return yield* new LoginRefused({
       reason: refusal.reason === "account_locked" ? "account_locked" : "recently_refused",

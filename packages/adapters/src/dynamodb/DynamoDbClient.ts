@@ -8,8 +8,7 @@ import {
 } from "@aws-sdk/client-dynamodb"
 import { Array as Arr, Config, Context, Data, Duration, Effect, Layer, Option, Random, Schedule } from "effect"
 import { DynamoDbSetupError, DynamoFailure, isThrottling, UnprocessedItems } from "./DynamoErrors.ts"
-import { DEFAULT_TABLE } from "./TableLayout.ts"
-import { ensureTable, type TableLifecycle } from "./TableSetup.ts"
+import { DEFAULT_TABLE, type TableLifecycle } from "./TableLayout.ts"
 
 /** Bounds of the adapter's own retries (throttling, unprocessed batch items) and of its parallelism. */
 export interface DynamoDbTuning {
@@ -42,7 +41,7 @@ export interface DynamoDbOptions {
   readonly endpoint?: string | undefined
   /** `DYNAMODB_TABLE`, default `bg_readings`. */
   readonly table?: string | undefined
-  /** `create-if-missing` in development, `require-existing` in staging and production. */
+  /** What the table setup (`TableSetup`) does: `create-if-missing` in development, `require-existing` elsewhere. */
   readonly ensureTable: TableLifecycle
   /** `READING_TTL_DAYS`: readings expire this many days after their timestamp (DynamoDB TTL). */
   readonly readingTtlDays?: number | undefined
@@ -240,7 +239,7 @@ export const makeDynamoDbClient = Effect.fnUntraced(function* (options: DynamoDb
       )
     })
 
-  const service: DynamoDbClientShape = {
+  return {
     sdk,
     table,
     endpoint,
@@ -249,14 +248,12 @@ export const makeDynamoDbClient = Effect.fnUntraced(function* (options: DynamoDb
     call,
     batchWrite,
     batchGet
-  }
-  yield* ensureTable(service, options.ensureTable)
-  return service
+  } satisfies DynamoDbClientShape
 })
 
 /**
- * The DynamoDB SDK client and the table it works on, checked (or created) when the layer is built and
- * destroyed when it is released.
+ * The DynamoDB SDK client and the name of the table it works on; destroyed when the layer is released. The
+ * table itself is checked (or created) by `TableSetup`, which the stores' layer puts before them.
  */
 export class DynamoDbClient extends Context.Service<DynamoDbClient, DynamoDbClientShape>()(
   "@bg-ingest/adapters/dynamodb/DynamoDbClient"

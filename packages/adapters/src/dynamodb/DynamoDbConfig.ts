@@ -1,8 +1,7 @@
 import { Config, Option, Schema } from "effect"
 import * as Environment from "../environment/index.ts"
 import type { DynamoDbOptions } from "./DynamoDbClient.ts"
-import { DEFAULT_TABLE } from "./TableLayout.ts"
-import type { TableLifecycle } from "./TableSetup.ts"
+import { DEFAULT_TABLE, type TableLifecycle } from "./TableLayout.ts"
 
 /** Table names DynamoDB accepts. */
 export const TableName = Schema.String.check(

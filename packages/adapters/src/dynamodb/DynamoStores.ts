@@ -1,21 +1,22 @@
 import type { ConnectionStore, OAuthStateStore, ReadingStore } from "@bg-ingest/domain"
-import { type Config, Layer } from "effect"
+import { Config, Effect, Layer } from "effect"
 import { DynamoConnectionStore } from "./DynamoConnectionStore.ts"
-import { DynamoDbClient, type DynamoDbOptions } from "./DynamoDbClient.ts"
+import type { DynamoDbOptions } from "./DynamoDbClient.ts"
 import type { DynamoDbSetupError } from "./DynamoErrors.ts"
 import { DynamoOAuthStateStore } from "./DynamoOAuthStateStore.ts"
 import { DynamoReadingStore } from "./DynamoReadingStore.ts"
+import { TableSetup } from "./TableSetup.ts"
 
 type Stores = ReadingStore | ConnectionStore | OAuthStateStore
 
-/** Every store on one table and one SDK client: what the runner provides for `STORE=dynamodb`. */
+/** Every store on one table (set up first) and one SDK client: what the runner provides for `STORE=dynamodb`. */
 export const DynamoStores = {
   layer: (options: DynamoDbOptions): Layer.Layer<Stores, DynamoDbSetupError> =>
     Layer.mergeAll(DynamoReadingStore.layer, DynamoConnectionStore.layer, DynamoOAuthStateStore.layer).pipe(
-      Layer.provide(DynamoDbClient.layer(options))
+      Layer.provide(TableSetup.layerWithClient(options))
     ),
   layerConfig: (options: Config.Wrap<DynamoDbOptions>): Layer.Layer<Stores, DynamoDbSetupError | Config.ConfigError> =>
     Layer.mergeAll(DynamoReadingStore.layer, DynamoConnectionStore.layer, DynamoOAuthStateStore.layer).pipe(
-      Layer.provide(DynamoDbClient.layerConfig(options))
+      Layer.provide(Layer.unwrap(Effect.map(Config.unwrap(options), TableSetup.layerWithClient)))
     )
 } as const

@@ -136,3 +136,10 @@ export const globalSecondaryIndex = (index: IndexDefinition): GlobalSecondaryInd
   KeySchema: keySchema(index.keys),
   Projection: index.projection
 })
+
+/**
+ * `create-if-missing` (development): create the table, its indexes and TTL when missing, and wait until they
+ * are active. `require-existing` (staging, production): only check, and stop with a clear error when the
+ * table or an index is missing or different.
+ */
+export type TableLifecycle = "create-if-missing" | "require-existing"

@@ -6,8 +6,8 @@ import {
   UpdateTableCommand,
   UpdateTimeToLiveCommand
 } from "@aws-sdk/client-dynamodb"
-import { Effect, Option } from "effect"
-import type { DynamoDbClientShape } from "./DynamoDbClient.ts"
+import { Effect, Layer, Option } from "effect"
+import { DynamoDbClient, type DynamoDbClientShape, type DynamoDbOptions, makeDynamoDbClient } from "./DynamoDbClient.ts"
 import { DynamoDbSetupError, type DynamoFailure, describeFailure, errorName } from "./DynamoErrors.ts"
 import {
   Attr,
@@ -15,16 +15,10 @@ import {
   globalSecondaryIndex,
   type IndexDefinition,
   indexes,
+  type TableLifecycle,
   tableKeySchema,
   tableKeys
 } from "./TableLayout.ts"
-
-/**
- * `create-if-missing` (development): create the table, its indexes and TTL when missing, and wait until they
- * are active. `require-existing` (staging, production): only check, and stop with a clear error when the
- * table or an index is missing or different.
- */
-export type TableLifecycle = "create-if-missing" | "require-existing"
 
 const ACTIVE_WAIT_MILLIS = 300_000
 const POLL_MILLIS = 250
@@ -206,3 +200,24 @@ export const ensureTable = Effect.fnUntraced(function* (dynamo: Dynamo, lifecycl
   }
   yield* ensureTimeToLive(dynamo, lifecycle)
 })
+
+/** A client whose table is checked (or created) as `options.ensureTable` says. */
+export const makeDynamoDbClientWithTable = Effect.fnUntraced(function* (options: DynamoDbOptions) {
+  const client = yield* makeDynamoDbClient(options)
+  yield* ensureTable(client, options.ensureTable)
+  return client
+})
+
+/** The table's setup, as a layer of its own: it runs when built, before anything that needs the client. */
+export const TableSetup = {
+  /** Checks (or creates) the client's table as `lifecycle` says. */
+  layer: (lifecycle: TableLifecycle): Layer.Layer<never, DynamoDbSetupError, DynamoDbClient> =>
+    Layer.effectDiscard(
+      Effect.gen(function* () {
+        yield* ensureTable(yield* DynamoDbClient, lifecycle)
+      })
+    ),
+  /** The client, with its table set up before anything uses it: what the stores need. */
+  layerWithClient: (options: DynamoDbOptions): Layer.Layer<DynamoDbClient, DynamoDbSetupError> =>
+    TableSetup.layer(options.ensureTable).pipe(Layer.provideMerge(DynamoDbClient.layer(options)))
+} as const

@@ -6,20 +6,14 @@ import { Config, Effect, Record as Rec, Result, Schema, SchemaAST, SchemaIssue }
  * message names them all.
  */
 
-const issuesOf = (problems: ReadonlyArray<string>): ReadonlyArray<SchemaIssue.Issue> =>
-  problems.map((message) => new SchemaIssue.InvalidValue({ message }))
+const schemaError = (first: SchemaIssue.Issue, rest: ReadonlyArray<SchemaIssue.Issue>): Schema.SchemaError =>
+  new Schema.SchemaError(rest.length === 0 ? first : new SchemaIssue.Composite(SchemaAST.unknown, [first, ...rest]))
 
-const schemaError = (issues: ReadonlyArray<SchemaIssue.Issue>): Schema.SchemaError => {
-  const [first, ...rest] = issues
-  if (first === undefined) throw new globalThis.Error("a refusal names at least one problem")
-  return new Schema.SchemaError(
-    rest.length === 0 ? first : new SchemaIssue.Composite(SchemaAST.unknown, [first, ...rest])
-  )
-}
+const issueOf = (message: string): SchemaIssue.Issue => new SchemaIssue.InvalidValue({ message })
 
 /** Refuses the configuration for these problems, each a line such as "PORT must be an integer from 0 to 65535". */
-export const refuse = (...problems: readonly [string, ...Array<string>]): Config.Config<never> =>
-  Config.fail(schemaError(issuesOf(problems)))
+export const refuse = (first: string, ...rest: ReadonlyArray<string>): Config.Config<never> =>
+  Config.fail(schemaError(issueOf(first), rest.map(issueOf)))
 
 /** Refuses the configuration for `problems` when there are any; nothing to decode otherwise. */
 export const verify = (problems: ReadonlyArray<string>): Config.Config<void> => {
@@ -60,12 +54,12 @@ const settle = <A>(config: Config.Config<A>): Config.Config<Result.Result<A, Con
   )
 
 /** One error for several: a source that cannot be read wins (nothing else can be trusted); problems add up. */
-const combine = (errors: ReadonlyArray<Config.ConfigError>): Config.Config<never> => {
+const combine = (first: Config.ConfigError, rest: ReadonlyArray<Config.ConfigError>): Config.Config<never> => {
+  const errors = [first, ...rest]
   const unreadable = errors.find((error) => error.cause._tag === "SourceError")
   if (unreadable !== undefined) return Config.fail(unreadable.cause)
-  return Config.fail(
-    schemaError(errors.flatMap((error) => (error.cause._tag === "SchemaError" ? [error.cause.issue] : [])))
-  )
+  const [issue, ...issues] = errors.flatMap((error) => (error.cause._tag === "SchemaError" ? [error.cause.issue] : []))
+  return issue === undefined ? Config.fail(first.cause) : Config.fail(schemaError(issue, issues))
 }
 
 /**
@@ -77,12 +71,14 @@ export const all = <const Parts extends Record<string, Config.Config<unknown>>>(
 ): Config.Config<{ -readonly [K in keyof Parts]: Config.Success<Parts[K]> }> =>
   Config.all(Rec.map(parts, settle)).pipe(
     Config.flatMap((settled) => {
-      const errors = Object.values(settled).flatMap((result) => (Result.isFailure(result) ? [result.failure] : []))
-      return errors.length === 0
+      const [error, ...errors] = Object.values(settled).flatMap((result) =>
+        Result.isFailure(result) ? [result.failure] : []
+      )
+      return error === undefined
         ? Config.succeed(
             Rec.map(settled, Result.getOrThrow) as { -readonly [K in keyof Parts]: Config.Success<Parts[K]> }
           )
-        : combine(errors)
+        : combine(error, errors)
     })
   )
 

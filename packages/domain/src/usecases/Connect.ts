@@ -329,8 +329,9 @@ export class Connect extends Context.Service<
     return { authorize, complete, connectWithCredentials, disconnect }
   })
 }) {
-  /** Needs `CgmProviders`, a `ConnectionStore` and an `OAuthStateStore`. */
-  static readonly layer = Layer.effect(this, this.make).pipe(
-    Layer.provide(Layer.mergeAll(SecureRandom.layerWebCrypto, Digest.layerWebCrypto))
-  )
+  /**
+   * Needs `CgmProviders`, a `ConnectionStore`, an `OAuthStateStore`, and `effect/crypto`'s `SecureRandom` and
+   * `Digest`, whose implementation the composition root chooses.
+   */
+  static readonly layer = Layer.effect(this, this.make)
 }

@@ -2,12 +2,14 @@ import { HttpApi, HttpApiMiddleware, OpenApi } from "effect/http-api"
 import { AuthorizationApi } from "./AuthorizationApi.ts"
 import { ConnectionsApi } from "./ConnectionsApi.ts"
 import { ReadingsApi } from "./ReadingsApi.ts"
+import { SummaryApi } from "./SummaryApi.ts"
 import { SystemApi } from "./SystemApi.ts"
 import { WebhookApi } from "./WebhookApi.ts"
 
 /** The whole HTTP API of bg-ingest: schemas only, so that clients import it without the server. */
 export class BgIngestApi extends HttpApi.make("bg-ingest")
   .add(ReadingsApi)
+  .add(SummaryApi)
   .add(ConnectionsApi)
   .add(AuthorizationApi)
   .add(WebhookApi)

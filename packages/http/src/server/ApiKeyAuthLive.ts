@@ -1,6 +1,8 @@
-import { createHash, timingSafeEqual } from "node:crypto"
 import { Context, Effect, Layer, Metric, Redacted } from "effect"
+import { Digest, Mac } from "effect/crypto"
 import { ApiKeyAuth, Unauthorized } from "../api/ApiKeyAuth.ts"
+
+const encoder = new TextEncoder()
 
 /**
  * The accepted API keys, as SHA-256 digests: a key may be configured as `sha256:<hex>` so that the plain key is
@@ -9,14 +11,23 @@ import { ApiKeyAuth, Unauthorized } from "../api/ApiKeyAuth.ts"
 export class ApiKeys extends Context.Service<ApiKeys, { readonly digests: ReadonlyArray<Uint8Array> }>()(
   "@bg-ingest/http/server/ApiKeys"
 ) {
-  /** Parses `API_KEYS` entries: a plain key, or `sha256:` and 64 hex digits. */
-  static readonly fromConfigured = (keys: ReadonlyArray<Redacted.Redacted<string>>): ApiKeys["Service"] => ({
-    digests: keys.map((key) => {
+  /** Parses `API_KEYS` entries: a plain key (kept as its digest), or `sha256:` and 64 hex digits. */
+  static readonly make = Effect.fnUntraced(function* (keys: ReadonlyArray<Redacted.Redacted<string>>) {
+    const digest = yield* Digest.Digest
+    const digests = yield* Effect.forEach(keys, (key) => {
       const value = Redacted.value(key)
       const hashed = /^sha256:([0-9a-f]{64})$/i.exec(value)
-      return hashed ? Buffer.from(hashed[1]!, "hex") : createHash("sha256").update(value).digest()
+      return hashed
+        ? Effect.succeed(Uint8Array.from(Buffer.from(hashed[1]!, "hex")))
+        : digest.digest(Digest.sha256, encoder.encode(value))
     })
+    return ApiKeys.of({ digests })
   })
+
+  /** The configured keys, hashed with `effect/crypto`'s `Digest`. */
+  static readonly layer = (
+    keys: ReadonlyArray<Redacted.Redacted<string>>
+  ): Layer.Layer<ApiKeys, never, Digest.Digest> => Layer.effect(ApiKeys, ApiKeys.make(keys))
 }
 
 export const apiKeyFailures = Metric.counter("bg_ingest_api_key_failures_total", {
@@ -26,20 +37,24 @@ export const apiKeyFailures = Metric.counter("bg_ingest_api_key_failures_total",
 const refuse = (detail: string) =>
   Metric.update(apiKeyFailures, 1).pipe(Effect.andThen(Effect.fail(new Unauthorized({ detail }))))
 
-/** Checks the bearer key in constant time against every accepted digest. Needs `ApiKeys`. */
+/** Checks the bearer key in constant time against every accepted digest. Needs `ApiKeys` and a `Digest`. */
 export const ApiKeyAuthLive = Layer.effect(
   ApiKeyAuth,
   Effect.gen(function* () {
     const { digests } = yield* ApiKeys
+    const digest = yield* Digest.Digest
     return ApiKeyAuth.of({
       bearer: (httpEffect, { credential }) => {
         if (digests.length === 0) return httpEffect
         const key = Redacted.value(credential)
         if (key === "") return refuse("An API key is required: Authorization: Bearer <key>")
-        const presented = createHash("sha256").update(key).digest()
-        let known = false
-        for (const digest of digests) known = timingSafeEqual(presented, digest) || known
-        return known ? httpEffect : refuse("The API key is not valid")
+        return Effect.gen(function* () {
+          const presented = yield* digest.digest(Digest.sha256, encoder.encode(key))
+          let known = false
+          for (const accepted of digests) known = Mac.timingSafeEqual(presented, accepted) || known
+          if (!known) return yield* refuse("The API key is not valid")
+          return yield* httpEffect
+        })
       }
     })
   })

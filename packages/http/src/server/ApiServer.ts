@@ -9,6 +9,7 @@ import { MetricsRoute } from "./MetricsRoute.ts"
 import { ProblemDetailsLive } from "./ProblemDetails.ts"
 import { ReadingsHandlers } from "./ReadingsHandlers.ts"
 import { RequestIdLogsLive } from "./RequestIdLogsLive.ts"
+import { SummaryHandlers } from "./SummaryHandlers.ts"
 import { SystemHandlers } from "./SystemHandlers.ts"
 import { WebhookHandlers } from "./WebhookHandlers.ts"
 
@@ -25,7 +26,14 @@ const SERVED_BESIDE_THE_API = [
  */
 export const ApiRoutes = Layer.mergeAll(
   HttpApiBuilder.layer(BgIngestApi, { openapiPath: "/openapi.json" }).pipe(
-    Layer.provide([ReadingsHandlers, ConnectionsHandlers, AuthorizationHandlers, SystemHandlers, WebhookHandlers])
+    Layer.provide([
+      ReadingsHandlers,
+      SummaryHandlers,
+      ConnectionsHandlers,
+      AuthorizationHandlers,
+      SystemHandlers,
+      WebhookHandlers
+    ])
   ),
   HttpApiScalar.layer(BgIngestApi, { path: "/docs" }),
   MetricsRoute,

@@ -97,7 +97,7 @@ export const WebhookHandlers = HttpApiBuilder.group(
         const timely = checkTimestamp(timestamp, nowSeconds, WEBHOOK_TOLERANCE_SECONDS)
         if (!timely.valid) return yield* rejectSignature(timely.reason)
         const body = yield* readBody(request)
-        const signed = verifySignature(config.secrets, timestamp!, headers["x-webhook-signature"], body)
+        const signed = yield* verifySignature(config.secrets, timestamp!, headers["x-webhook-signature"], body)
         if (!signed.valid) return yield* rejectSignature(signed.reason)
 
         if (!isJson(headers["content-type"])) {

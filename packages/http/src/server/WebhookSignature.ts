@@ -1,14 +1,32 @@
-import { createHmac, timingSafeEqual } from "node:crypto"
-import { Redacted } from "effect"
+import { Effect, Redacted } from "effect"
+import { Mac } from "effect/crypto"
+import { Hex } from "effect/encoding"
 
 export type SignatureCheck = { readonly valid: true } | { readonly valid: false; readonly reason: string }
 
 const SIGNATURE = /^sha256=([0-9a-f]{64})$/i
 const TIMESTAMP = /^\d{1,12}$/
 
+const encoder = new TextEncoder()
+
+/** HMAC-SHA256 under `secret` over `<timestamp>.<raw body>`, with `effect/crypto`'s `Mac`. */
+const hmac = Effect.fnUntraced(function* (secret: string, timestamp: string, body: Uint8Array) {
+  const mac = yield* Mac.Mac
+  const key = yield* Effect.orDie(Mac.key(Mac.hmacSha256, encoder.encode(secret)))
+  const prefix = encoder.encode(`${timestamp}.`)
+  const signed = new Uint8Array(prefix.length + body.length)
+  signed.set(prefix)
+  signed.set(body, prefix.length)
+  return yield* Effect.orDie(mac.sign(key, signed))
+})
+
 /** The signature a sender computes: `sha256=` and the hex HMAC-SHA256 over `<timestamp>.<raw body>`. */
-export const signWebhook = (secret: string, timestamp: string, body: Uint8Array): string =>
-  `sha256=${createHmac("sha256", secret).update(`${timestamp}.`).update(body).digest("hex")}`
+export const signWebhook = (
+  secret: string,
+  timestamp: string,
+  body: Uint8Array
+): Effect.Effect<string, never, Mac.Mac> =>
+  Effect.map(hmac(secret, timestamp, body), (tag) => `sha256=${Hex.encode(tag)}`)
 
 /** Checks the timestamp header alone: present, unix seconds, within `toleranceSeconds` of now. */
 export const checkTimestamp = (
@@ -28,21 +46,21 @@ export const checkTimestamp = (
  * Verifies `X-Webhook-Signature` against every configured secret (several during a rotation), comparing in
  * constant time. The reason never echoes the signature or a secret.
  */
-export const verifySignature = (
+export const verifySignature = Effect.fnUntraced(function* (
   secrets: ReadonlyArray<Redacted.Redacted<string>>,
   timestamp: string,
   signature: string | undefined,
   body: Uint8Array
-): SignatureCheck => {
+): Effect.fn.Return<SignatureCheck, never, Mac.Mac> {
   if (signature === undefined) return { valid: false, reason: "X-Webhook-Signature is missing" }
   const match = SIGNATURE.exec(signature.trim())
   if (match === null) return { valid: false, reason: "X-Webhook-Signature must be sha256=<64 hex digits>" }
-  const given = Buffer.from(match[1]!, "hex")
+  const given = Uint8Array.from(Buffer.from(match[1]!, "hex"))
   let valid = false
   for (const secret of secrets) {
-    const expected = createHmac("sha256", Redacted.value(secret)).update(`${timestamp}.`).update(body).digest()
+    const expected = yield* hmac(Redacted.value(secret), timestamp, body)
     // No early exit: every secret is tried, whatever matched.
-    valid = timingSafeEqual(expected, given) || valid
+    valid = Mac.timingSafeEqual(expected, given) || valid
   }
   return valid ? { valid: true } : { valid: false, reason: "X-Webhook-Signature does not match the body" }
-}
+})

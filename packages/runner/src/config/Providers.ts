@@ -6,9 +6,13 @@ import { makeSimulatorProvider } from "@bg-ingest/adapters/simulator"
 import type { CgmProviderShape, ConnectionStore } from "@bg-ingest/domain"
 import { Config, Effect } from "effect"
 import type { HttpClient } from "effect/http"
+import type { CryptoServices } from "../Crypto.ts"
 
-/** What a provider may need from the service: where connections are kept, the cipher of credentials, `fetch`. */
-export type ProviderNeeds = ConnectionStore | TokenCipher | HttpClient.HttpClient
+/**
+ * What a provider may need from the service: where connections are kept, the cipher of credentials, `fetch`,
+ * and `effect/crypto`.
+ */
+export type ProviderNeeds = ConnectionStore | TokenCipher | HttpClient.HttpClient | CryptoServices
 
 /** One provider the service can run: its part of the environment, and the provider made from what it decoded. */
 export type ProviderEntry<Settings> = {

@@ -1,0 +1,123 @@
+import {
+  dailyCurves,
+  formatInstant,
+  type GlycemicSummary,
+  makeWindow,
+  ReadingStore,
+  summarize,
+  type TimeWindow,
+  TimeZoneName,
+  type UserId
+} from "@bg-ingest/domain"
+import { DateTime, Duration, Effect } from "effect"
+import { HttpServerResponse } from "effect/http"
+import { HttpApiBuilder } from "effect/http-api"
+import { BgIngestApi } from "../api/Api.ts"
+import { BadRequestProblem } from "../api/Problems.ts"
+import { DEFAULT_SUMMARY_DAYS, MAX_SUMMARY_DAYS, MAX_SUMMARY_READINGS, type SummaryJson } from "../api/SummaryApi.ts"
+import { toProblem } from "./DomainProblems.ts"
+import { REPORT_HEADERS, renderReport } from "./report/ReportPage.ts"
+
+const MAX_WINDOW = Duration.days(MAX_SUMMARY_DAYS)
+const UTC = TimeZoneName.make("UTC")
+
+const invalidQuery = (field: "from" | "to", message: string) =>
+  new BadRequestProblem({
+    detail: `Invalid query parameter ${field}: ${message}`,
+    errors: [{ path: ["query", field], message }]
+  })
+
+interface SummaryQuery {
+  readonly from?: DateTime.Utc | undefined
+  readonly to?: DateTime.Utc | undefined
+  readonly tz?: TimeZoneName | undefined
+}
+
+/** The window a query asks for: `to` defaults to now and `from` to 14 days before it; at most 90 days. */
+const windowOf = Effect.fnUntraced(function* (query: SummaryQuery) {
+  const to = query.to ?? (yield* DateTime.now)
+  const from = query.from ?? DateTime.subtract(to, { days: DEFAULT_SUMMARY_DAYS })
+  if (DateTime.isGreaterThan(from, to)) return yield* invalidQuery("from", "must not be after to")
+  if (Duration.isGreaterThan(DateTime.distance(from, to), MAX_WINDOW)) {
+    return yield* invalidQuery(
+      query.from === undefined ? "to" : "from",
+      `from is more than ${MAX_SUMMARY_DAYS} days before to`
+    )
+  }
+  return makeWindow(from, to)
+})
+
+export const toSummaryJson = (summary: GlycemicSummary): SummaryJson => ({
+  from: formatInstant(summary.from),
+  to: formatInstant(summary.to),
+  tz: summary.timeZone,
+  readings: summary.readings,
+  active_percent: summary.activePercent,
+  mean_mg_dl: summary.meanMgDl,
+  sd_mg_dl: summary.sdMgDl,
+  cv_percent: summary.cvPercent,
+  gmi_percent: summary.gmiPercent,
+  time_in_range:
+    summary.timeInRange === null
+      ? null
+      : {
+          very_low_percent: summary.timeInRange.veryLowPercent,
+          low_percent: summary.timeInRange.lowPercent,
+          target_percent: summary.timeInRange.targetPercent,
+          high_percent: summary.timeInRange.highPercent,
+          very_high_percent: summary.timeInRange.veryHighPercent,
+          tight_target_percent: summary.timeInRange.tightTargetPercent
+        },
+  hypoglycemia_events:
+    summary.hypoglycemiaEvents === null
+      ? null
+      : { level_1: summary.hypoglycemiaEvents.level1, level_2: summary.hypoglycemiaEvents.level2 },
+  agp: summary.agp
+})
+
+/**
+ * Needs a `ReadingStore`. The summary and the report read the user's readings of the window once and compute in
+ * one pass (the domain's `summarize`); the report also draws each local day's curve.
+ */
+export const SummaryHandlers = HttpApiBuilder.group(
+  BgIngestApi,
+  "summary",
+  Effect.fn(function* (handlers) {
+    const store = yield* ReadingStore
+
+    const readingsOf = Effect.fnUntraced(function* (userId: UserId, window: TimeWindow) {
+      const readings = yield* store.range(userId, window, MAX_SUMMARY_READINGS + 1).pipe(Effect.catch(toProblem))
+      if (readings.length > MAX_SUMMARY_READINGS) {
+        return yield* invalidQuery(
+          "from",
+          `the window holds more than ${MAX_SUMMARY_READINGS.toLocaleString("en-US")} readings; ask for a shorter one`
+        )
+      }
+      return readings
+    })
+
+    return handlers
+      .handle(
+        "summary",
+        Effect.fnUntraced(function* ({ params, query }) {
+          const window = yield* windowOf(query)
+          const readings = yield* readingsOf(params.userId, window)
+          return toSummaryJson(summarize(readings, window, query.tz ?? UTC))
+        })
+      )
+      .handle(
+        "report",
+        Effect.fnUntraced(function* ({ params, query }) {
+          const window = yield* windowOf(query)
+          const zone = query.tz ?? UTC
+          const readings = yield* readingsOf(params.userId, window)
+          const summary = summarize(readings, window, zone)
+          const days = dailyCurves(readings, window, zone, summary.intervalSeconds)
+          return HttpServerResponse.text(renderReport({ userId: params.userId, summary, days }), {
+            contentType: "text/html; charset=utf-8",
+            headers: REPORT_HEADERS
+          })
+        })
+      )
+  })
+)
