@@ -3,10 +3,13 @@ import { CgmProvider, UserId } from "@bg-ingest/domain"
 import { Clock, Context, DateTime, Effect, Layer } from "effect"
 import { egvSeries, impossibleRecord } from "../fakes/dexcomRecords.ts"
 import { fakeDexcom } from "../fakes/FakeDexcomServer.ts"
+import { fakeLibreLinkUp } from "../fakes/FakeLibreLinkUpServer.ts"
 import { fakeShare } from "../fakes/FakeShareServer.ts"
+import { isStorable, type LibreUnit, libreSensor } from "../fakes/libreRecords.ts"
 import { impossibleShareRecord, type ShareFormat, shareSeries } from "../fakes/shareRecords.ts"
 import { alignedFiveMinutes, connectDirectly, dexcomProviderLayer } from "../support/dexcom.ts"
 import { shareProviderLayer, storeShareConnection } from "../support/dexcomShare.ts"
+import { libreProviderLayer, storeLibreConnection } from "../support/libreLinkUp.ts"
 import { cgmProviderContract } from "./CgmProviderContract.ts"
 
 cgmProviderContract("simulator", {
@@ -87,5 +90,52 @@ for (const format of ["modern", "legacy"] satisfies ReadonlyArray<ShareFormat>) 
     userWithData: shareUser,
     dataWindow: ShareHarness.use((harness) => Effect.succeed(harness.window)),
     expectedReadings: ShareHarness.use((harness) => Effect.succeed(harness.expected))
+  })
+}
+
+class LibreHarness extends Context.Service<
+  LibreHarness,
+  { readonly window: { readonly from: DateTime.Utc; readonly to: DateTime.Utc }; readonly expected: number }
+>()("test/LibreHarness") {}
+
+const libreUser = UserId.make("libre-contract-user")
+
+for (const unit of ["mg/dL", "mmol/L"] satisfies ReadonlyArray<LibreUnit>) {
+  cgmProviderContract(`libre-link-up (fake server, a ${unit} patient in another region)`, {
+    makeLayer: () =>
+      Layer.unwrap(
+        Effect.gen(function* () {
+          const fake = yield* fakeLibreLinkUp()
+          const now = yield* Clock.currentTimeMillis
+          // 11 hours of a sensor up to now: history up to 15 minutes ago, and the current reading.
+          const start = Math.floor((now - 11 * 3_600_000) / 1000) * 1000 + 41_000
+          const sensor = libreSensor({
+            start,
+            count: 11 * 60 - 1,
+            nullEvery: 13,
+            highLowEvery: 17,
+            impossibleEvery: 19
+          })
+          fake.addAccount("follower@example.org", {
+            password: "correct horse battery",
+            region: "eu2",
+            patients: [{ firstName: "Ada", lastName: "Example", zone: "Europe/London", unit, sensor }]
+          })
+          const visibleHistory = sensor.history.filter((point) => point.epochMillis <= now - 15 * 60_000)
+          const expected = visibleHistory.filter(isStorable).length + 1
+          const window = { from: DateTime.makeUnsafe(start - 60_000), to: DateTime.makeUnsafe(now + 1000) }
+          return Layer.mergeAll(
+            Layer.effectDiscard(
+              CgmProvider.use((provider) =>
+                storeLibreConnection(provider, libreUser, "follower@example.org", "correct horse battery")
+              )
+            ).pipe(Layer.provideMerge(libreProviderLayer(fake))),
+            Layer.succeed(LibreHarness, { window, expected })
+          )
+        })
+      ),
+    userWithData: libreUser,
+    dataWindow: LibreHarness.use((harness) => Effect.succeed(harness.window)),
+    expectedReadings: LibreHarness.use((harness) => Effect.succeed(harness.expected))
   })
 }

@@ -10,6 +10,7 @@ export type Scripted =
 export interface ScriptedCall {
   readonly method: string
   readonly url: string
+  readonly headers: Readonly<Record<string, string>>
   readonly atMillis: number
 }
 
@@ -22,7 +23,12 @@ export const scriptedHttpClient = (script: ReadonlyArray<Scripted>) => {
   const client = HttpClient.make((request: HttpClientRequest.HttpClientRequest, url) =>
     Effect.gen(function* () {
       const step = script[Math.min(calls.length, script.length - 1)]!
-      calls.push({ method: request.method, url: url.toString(), atMillis: yield* Clock.currentTimeMillis })
+      calls.push({
+        method: request.method,
+        url: url.toString(),
+        headers: request.headers,
+        atMillis: yield* Clock.currentTimeMillis
+      })
       if ("reset" in step) {
         const cause = Object.assign(new TypeError("fetch failed"), { cause: { code: "ECONNRESET" } })
         return yield* new HttpClientError.HttpClientError({

@@ -1,6 +1,7 @@
 export * from "./crypto/index.ts"
 export * from "./dexcom/index.ts"
 export * from "./dexcom-share/index.ts"
+export * from "./libre-link-up/index.ts"
 export * from "./memory/index.ts"
 export * from "./rabbitmq/index.ts"
 export * from "./simulator/index.ts"

@@ -91,7 +91,7 @@ export const tokenCipherLayer = (config: AppConfig): Layer.Layer<TokenCipher, St
  */
 export const providersLayer = (
   config: AppConfig
-): Layer.Layer<CgmProviders, StartupError, ConnectionStore | CryptoServices> => {
+): Layer.Layer<CgmProviders, StartupError, ConnectionStore | ReadingStore | CryptoServices> => {
   const { plain, keepsCredentials, keeping } = makeProviders(config.providers, config.providerSettings)
   if (!keepsCredentials) return Layer.effect(CgmProviders, Effect.map(plain, CgmProviders.fromProviders))
   return Layer.effect(

@@ -60,19 +60,42 @@ export interface ProviderAuthorization {
  * The provider refused a username and password, or would not try them: `invalid_credentials` (wrong username or
  * password), `account_locked` (too many failed logins; the provider locked the account for a while),
  * `recently_refused` (these exact credentials were refused a short while ago and are not tried again yet, so that
- * retries never lock the account). Nothing is stored.
+ * retries never lock the account), `action_required` (the provider wants the account holder to do something in
+ * its own app first, such as accepting new terms of use; never done on their behalf). Nothing is stored.
  */
 export class CredentialsRejected extends Schema.TaggedError<CredentialsRejected>()("CredentialsRejected", {
   provider: ProviderId,
-  reason: Schema.Literals(["invalid_credentials", "account_locked", "recently_refused"]),
+  reason: Schema.Literals(["invalid_credentials", "account_locked", "recently_refused", "action_required"]),
   message: Schema.String
 }) {}
 
-/** A user's login at a provider that has no OAuth (Dexcom Share). */
+/** A user's login at a provider that has no OAuth (Dexcom Share, LibreLinkUp). */
 export interface ProviderCredentials {
   readonly username: string
   readonly password: Redacted.Redacted<string>
+  /**
+   * Which of the account's patients to read, for providers whose accounts follow several people (LibreLinkUp);
+   * providers whose account holds one person's data ignore it.
+   */
+  readonly patientId?: string | undefined
 }
+
+/** One person whose readings a provider account can read (a patient a LibreLinkUp follower account follows). */
+export const FollowedPatient = Schema.Struct({ patientId: Schema.String, name: Schema.String })
+export type FollowedPatient = typeof FollowedPatient.Type
+
+/**
+ * The credentials were accepted, but they do not say whose readings to read: `patient_required` (the account
+ * follows several patients and none was named), `unknown_patient` (the named patient is not one the account
+ * follows), `no_patient` (the account follows nobody yet, e.g. an invitation never accepted). `patients` lists
+ * the ones to choose from. Nothing is stored.
+ */
+export class PatientChoiceRequired extends Schema.TaggedError<PatientChoiceRequired>()("PatientChoiceRequired", {
+  provider: ProviderId,
+  reason: Schema.Literals(["patient_required", "unknown_patient", "no_patient"]),
+  patients: Schema.Array(FollowedPatient),
+  message: Schema.String
+}) {}
 
 /** How a provider that takes a username and password lets a user connect. */
 export interface ProviderCredentialsLogin {
@@ -83,7 +106,10 @@ export interface ProviderCredentialsLogin {
   readonly verify: (
     userId: UserId,
     credentials: ProviderCredentials
-  ) => Effect.Effect<string, CredentialsRejected | RateLimited | ProviderUnavailable | InvalidProviderResponse>
+  ) => Effect.Effect<
+    string,
+    CredentialsRejected | PatientChoiceRequired | RateLimited | ProviderUnavailable | InvalidProviderResponse
+  >
 }
 
 /** The readings a provider returned for one window, and how many of its records carried no value. */
@@ -147,7 +173,7 @@ export interface CgmProviderShape {
   readonly fetchReadings: (userId: UserId, window: TimeWindow) => Effect.Effect<FetchedReadings, ProviderError>
   /** Present when users connect through OAuth (Dexcom); absent when no consent is needed (the simulator). */
   readonly authorization?: ProviderAuthorization
-  /** Present when users connect with a username and password (Dexcom Share). */
+  /** Present when users connect with a username and password (Dexcom Share, LibreLinkUp). */
   readonly credentialsLogin?: ProviderCredentialsLogin
 }
 

@@ -9,6 +9,7 @@ import {
   type CgmProviderShape,
   type CredentialsRejected,
   type InvalidProviderResponse,
+  type PatientChoiceRequired,
   type ProviderAuthorization,
   type ProviderCredentials,
   type ProviderUnavailable,
@@ -82,6 +83,7 @@ export type ConnectWithCredentialsError =
   | UnknownProvider
   | NotConnectable<"credentials">
   | CredentialsRejected
+  | PatientChoiceRequired
   | RateLimited
   | ProviderUnavailable
   | InvalidProviderResponse

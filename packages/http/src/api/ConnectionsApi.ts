@@ -7,6 +7,7 @@ import {
   ConnectionNotFoundProblem,
   CredentialsRejectedProblem,
   DependencyUnavailable,
+  PatientChoiceRequiredProblem,
   ProviderFailed,
   ProviderNotConfigured,
   ProviderRateLimited,
@@ -40,6 +41,7 @@ export class ConnectionsApi extends HttpApiGroup.make("connections")
       success: [ConnectionJson, ConnectionJson.pipe(HttpApiSchema.status(201))],
       error: [
         CredentialsRejectedProblem,
+        PatientChoiceRequiredProblem,
         ProviderTakesNoCredentials,
         ProviderNotConfigured,
         ProviderRateLimited,
@@ -50,11 +52,13 @@ export class ConnectionsApi extends HttpApiGroup.make("connections")
       OpenApi.annotations({
         summary: "Connect a provider account with its username and password",
         description:
-          "For providers without OAuth, such as dexcom-share. One login at the provider checks the credentials " +
-          "(a refused login is never repeated, so that retries cannot lock the account), then they are stored " +
-          "encrypted and the connection is polled from now on, backfilling as far as the provider keeps data " +
-          "(Dexcom Share: 24 hours). 201 when the connection is new; 200 when it existed (its credentials are " +
-          "replaced and polling resumes where it stopped). The password is never shown by any endpoint."
+          "For providers without OAuth: dexcom-share and libre-link-up. One login at the provider checks the " +
+          "credentials (a refused login is never repeated, so that retries cannot lock the account), then they are " +
+          "stored encrypted and the connection is polled from now on, backfilling as far as the provider keeps data " +
+          "(Dexcom Share: 24 hours; LibreLinkUp: 12 hours). A LibreLinkUp follower account may follow several " +
+          "patients: name the one to read with patient_id (a 400 patient-choice-required lists them). 201 when the " +
+          "connection is new; 200 when it existed (its credentials are replaced and polling resumes where it " +
+          "stopped). The password is never shown by any endpoint."
       })
     ),
     HttpApiEndpoint.post("sync", "/api/bg/:userId/connections/:provider/sync", {

@@ -43,7 +43,10 @@ export const ConnectionJson = Schema.Struct({
   created_at: UtcSeconds
 }).annotate({ identifier: "Connection" })
 
-/** A user's login at a provider without OAuth (Dexcom Share). The password never appears in any answer or log. */
+/**
+ * A user's login at a provider without OAuth (Dexcom Share, LibreLinkUp). The password never appears in any answer
+ * or log.
+ */
 export const CredentialsJson = Schema.Struct({
   username: Schema.String.check(
     Schema.isPattern(/\S/, { expected: "a username" }),
@@ -54,6 +57,15 @@ export const CredentialsJson = Schema.Struct({
       Schema.isMinLength(1, { expected: "a password" }),
       Schema.isMaxLength(256, { expected: "a password of at most 256 characters" })
     ).annotate({ description: "Stored encrypted; never shown by any endpoint", format: "password" })
+  ),
+  patient_id: Schema.optional(
+    Schema.String.check(
+      Schema.isPattern(/^[A-Za-z0-9-]{1,64}$/, { expected: "a patient id (letters, digits and dashes, at most 64)" })
+    ).annotate({
+      description:
+        "libre-link-up: which of the patients the follower account follows to read (required when it follows " +
+        "several; the patient-choice-required problem lists them). Ignored by providers without patients."
+    })
   )
 }).annotate({ identifier: "Credentials" })
 export type CredentialsJson = typeof CredentialsJson.Type

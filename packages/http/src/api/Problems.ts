@@ -108,13 +108,34 @@ export class CredentialsRejectedProblem extends HttpApiError.Problem<Credentials
   "CredentialsRejectedProblem",
   { type: "urn:bg-ingest:problem:credentials-rejected", status: 400, title: "Credentials rejected" },
   {
-    reason: Schema.Literals(["invalid_credentials", "account_locked", "recently_refused"]).annotate({
+    reason: Schema.Literals(["invalid_credentials", "account_locked", "recently_refused", "action_required"]).annotate({
       description:
         "invalid_credentials: the provider refused the username or password; account_locked: the provider locked " +
         "the account after too many failed logins (wait, or unlock it at the provider); recently_refused: these " +
         "exact credentials were refused a short while ago and are not tried again yet (so that retries never lock " +
-        "the account). Nothing was stored."
+        "the account); action_required: the account holder must first do something in the provider's app, such " +
+        "as accepting new terms of use (never done on their behalf; detail says what). Nothing was stored."
     })
+  }
+) {}
+
+export const FollowedPatientJson = Schema.Struct({
+  patient_id: Schema.String.annotate({ description: "The value to send as patient_id" }),
+  name: Schema.String.annotate({ description: "The patient's name as the provider shows it" })
+}).annotate({ identifier: "FollowedPatient" })
+
+export class PatientChoiceRequiredProblem extends HttpApiError.Problem<PatientChoiceRequiredProblem>()(
+  "PatientChoiceRequiredProblem",
+  { type: "urn:bg-ingest:problem:patient-choice-required", status: 400, title: "Patient choice required" },
+  {
+    reason: Schema.Literals(["patient_required", "unknown_patient", "no_patient"]).annotate({
+      description:
+        "patient_required: the account follows several patients and no patient_id was given; unknown_patient: " +
+        "the account does not follow the patient_id given; no_patient: the account follows nobody yet (the " +
+        "patient's invitation was not accepted). Send the credentials again with one of patients[].patient_id. " +
+        "Nothing was stored."
+    }),
+    patients: Schema.Array(FollowedPatientJson)
   }
 ) {}
 

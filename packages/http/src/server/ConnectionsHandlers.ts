@@ -26,7 +26,11 @@ export const ConnectionsHandlers = HttpApiBuilder.group(
         "connect",
         Effect.fnUntraced(function* ({ params, payload }) {
           const { connection, created } = yield* connect
-            .connectWithCredentials(params.userId, params.provider, payload)
+            .connectWithCredentials(params.userId, params.provider, {
+              username: payload.username,
+              password: payload.password,
+              patientId: payload.patient_id
+            })
             .pipe(Effect.catch(toProblem))
           const body = toConnectionJson(connection)
           // The target URI is the connection itself, so a 201 needs no Location.

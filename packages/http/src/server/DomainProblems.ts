@@ -49,6 +49,12 @@ const problems = {
   AuthorizationRejected: (error) => new Problem.AuthorizationFailed({ detail: error.message, reason: error.reason }),
   CredentialsRejected: (error) =>
     new Problem.CredentialsRejectedProblem({ detail: error.message, reason: error.reason }),
+  PatientChoiceRequired: (error) =>
+    new Problem.PatientChoiceRequiredProblem({
+      detail: error.message,
+      reason: error.reason,
+      patients: error.patients.map((patient) => ({ patient_id: patient.patientId, name: patient.name }))
+    }),
   ConnectionNotFound: (error) => new Problem.ConnectionNotFoundProblem({ detail: error.message }),
   ConnectionNotPollable: (error) =>
     new Problem.ConnectionNeedsAttention({ detail: error.message, connection_status: error.status }),

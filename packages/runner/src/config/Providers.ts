@@ -2,17 +2,18 @@ import type { TokenCipher } from "@bg-ingest/adapters/crypto"
 import { dexcomConfig, makeDexcomProvider } from "@bg-ingest/adapters/dexcom"
 import { dexcomShareConfig, makeDexcomShareProvider } from "@bg-ingest/adapters/dexcom-share"
 import type { Strictness } from "@bg-ingest/adapters/environment"
+import { libreLinkUpConfig, makeLibreLinkUpProvider } from "@bg-ingest/adapters/libre-link-up"
 import { makeSimulatorProvider } from "@bg-ingest/adapters/simulator"
-import type { CgmProviderShape, ConnectionStore } from "@bg-ingest/domain"
+import type { CgmProviderShape, ConnectionStore, ReadingStore } from "@bg-ingest/domain"
 import { Config, Effect } from "effect"
 import type { HttpClient } from "effect/http"
 import type { CryptoServices } from "../Crypto.ts"
 
 /**
- * What a provider may need from the service: where connections are kept, the cipher of credentials, `fetch`,
- * and `effect/crypto`.
+ * What a provider may need from the service: where connections and readings are kept, the cipher of credentials,
+ * `fetch`, and `effect/crypto`.
  */
-export type ProviderNeeds = ConnectionStore | TokenCipher | HttpClient.HttpClient | CryptoServices
+export type ProviderNeeds = ConnectionStore | ReadingStore | TokenCipher | HttpClient.HttpClient | CryptoServices
 
 /** One provider the service can run: its part of the environment, and the provider made from what it decoded. */
 export type ProviderEntry<Settings> = {
@@ -60,6 +61,15 @@ export const providerRegistry = {
     turnedOnBy: {
       variables: ["DEXCOM_SHARE_REGION", "DEXCOM_SHARE_BASE_URL"],
       hint: "DEXCOM_SHARE_REGION for Dexcom Share"
+    }
+  }),
+  "libre-link-up": entry({
+    config: libreLinkUpConfig,
+    make: makeLibreLinkUpProvider,
+    keepsCredentials: true,
+    turnedOnBy: {
+      variables: ["LIBRE_LINK_UP_REGION", "LIBRE_LINK_UP_BASE_URL"],
+      hint: "LIBRE_LINK_UP_REGION for FreeStyle Libre through LibreLinkUp"
     }
   })
 } as const
