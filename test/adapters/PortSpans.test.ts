@@ -1,6 +1,7 @@
 import {
   InMemoryConnectionStore,
   InMemoryEventPublisher,
+  InMemoryNightscoutSiteStore,
   InMemoryOAuthStateStore,
   InMemoryReadingStore
 } from "@bg-ingest/adapters/memory"
@@ -8,6 +9,7 @@ import { makeSimulatorProvider } from "@bg-ingest/adapters/simulator"
 import {
   SqliteConnectionStore,
   SqliteDatabase,
+  SqliteNightscoutSiteStore,
   SqliteOAuthStateStore,
   SqliteReadingStore
 } from "@bg-ingest/adapters/sqlite"
@@ -15,6 +17,7 @@ import {
   ConnectionStore,
   EventPublisher,
   makeWindow,
+  NightscoutSiteStore,
   OAuthStateStore,
   ProviderId,
   ReadingStore
@@ -46,6 +49,7 @@ const everyStoreCall = Effect.gen(function* () {
   const readings = yield* ReadingStore
   const connections = yield* ConnectionStore
   const states = yield* OAuthStateStore
+  const sites = yield* NightscoutSiteStore
   yield* readings.putMany([])
   yield* readings.markPublished([])
   yield* readings.unpublished(1)
@@ -60,6 +64,9 @@ const everyStoreCall = Effect.gen(function* () {
   yield* connections.claimDue({ now: window.to, leaseUntil: window.to, providers: [simulator], limit: 1 })
   yield* connections.countByStatus
   yield* states.consume("0".repeat(64))
+  yield* sites.get(alice)
+  yield* sites.find("0".repeat(40))
+  yield* sites.remove(alice)
 })
 
 const storeMethods = [
@@ -76,20 +83,31 @@ const storeMethods = [
   "ConnectionStore.remove",
   "ConnectionStore.claimDue",
   "ConnectionStore.countByStatus",
-  "OAuthStateStore.consume"
+  "OAuthStateStore.consume",
+  "NightscoutSiteStore.get",
+  "NightscoutSiteStore.find",
+  "NightscoutSiteStore.remove"
 ]
 
 describe("every port call is a span named after its adapter and method", () => {
   for (const [technology, layer] of [
     [
       "InMemory",
-      Layer.mergeAll(InMemoryReadingStore.layer, InMemoryConnectionStore.layer, InMemoryOAuthStateStore.layer)
+      Layer.mergeAll(
+        InMemoryReadingStore.layer,
+        InMemoryConnectionStore.layer,
+        InMemoryOAuthStateStore.layer,
+        InMemoryNightscoutSiteStore.layer
+      )
     ],
     [
       "Sqlite",
-      Layer.mergeAll(SqliteReadingStore.layer, SqliteConnectionStore.layer, SqliteOAuthStateStore.layer).pipe(
-        Layer.provide(SqliteDatabase.layer({ filename: ":memory:" }))
-      )
+      Layer.mergeAll(
+        SqliteReadingStore.layer,
+        SqliteConnectionStore.layer,
+        SqliteOAuthStateStore.layer,
+        SqliteNightscoutSiteStore.layer
+      ).pipe(Layer.provide(SqliteDatabase.layer({ filename: ":memory:" })))
     ]
   ] as const) {
     it.effect(`${technology} stores`, () =>

@@ -4,12 +4,15 @@ import { Clock, Context, DateTime, Effect, Layer } from "effect"
 import { egvSeries, impossibleRecord } from "../fakes/dexcomRecords.ts"
 import { fakeDexcom } from "../fakes/FakeDexcomServer.ts"
 import { fakeLibreLinkUp } from "../fakes/FakeLibreLinkUpServer.ts"
+import { fakeNightscout } from "../fakes/FakeNightscoutSite.ts"
 import { fakeShare } from "../fakes/FakeShareServer.ts"
 import { isStorable, type LibreUnit, libreSensor } from "../fakes/libreRecords.ts"
+import { nightscoutSeries } from "../fakes/nightscoutEntries.ts"
 import { impossibleShareRecord, type ShareFormat, shareSeries } from "../fakes/shareRecords.ts"
 import { alignedFiveMinutes, connectDirectly, dexcomProviderLayer } from "../support/dexcom.ts"
 import { shareProviderLayer, storeShareConnection } from "../support/dexcomShare.ts"
 import { libreProviderLayer, storeLibreConnection } from "../support/libreLinkUp.ts"
+import { nightscoutProviderLayer, storeSiteConnection, tokenAccess } from "../support/nightscoutProvider.ts"
 import { cgmProviderContract } from "./CgmProviderContract.ts"
 
 cgmProviderContract("simulator", {
@@ -92,6 +95,52 @@ for (const format of ["modern", "legacy"] satisfies ReadonlyArray<ShareFormat>) 
     expectedReadings: ShareHarness.use((harness) => Effect.succeed(harness.expected))
   })
 }
+
+class NightscoutHarness extends Context.Service<
+  NightscoutHarness,
+  { readonly window: { readonly from: DateTime.Utc; readonly to: DateTime.Utc }; readonly expected: number }
+>()("test/NightscoutHarness") {}
+
+const nightscoutUser = UserId.make("nightscout-contract-user")
+
+cgmProviderContract("nightscout (fake site, under a path, read token)", {
+  makeLayer: () =>
+    Layer.unwrap(
+      Effect.gen(function* () {
+        const fake = yield* fakeNightscout({
+          readTokens: ["reader-0123456789abcdef"],
+          basePath: "/ns",
+          defaultRole: "denied"
+        })
+        const now = yield* Clock.currentTimeMillis
+        const start = Math.floor((now - 30 * 3_600_000) / 1000) * 1000
+        const series = nightscoutSeries({
+          start,
+          count: 300,
+          errorCodeEvery: 11,
+          mbgEvery: 7,
+          duplicateEvery: 9,
+          stringValueEvery: 8
+        })
+        fake.addEntries([
+          ...series.entries,
+          { _id: "65aaaaaaaaaaaaaaaaaaaaaa", type: "sgv", sgv: 900, date: start + 150_000 }
+        ])
+        const window = { from: DateTime.makeUnsafe(start), to: DateTime.makeUnsafe(start + 300 * 300_000) }
+        return Layer.mergeAll(
+          Layer.effectDiscard(
+            CgmProvider.use((provider) =>
+              storeSiteConnection(provider, nightscoutUser, tokenAccess(`${fake.url}/`, "reader-0123456789abcdef"))
+            )
+          ).pipe(Layer.provideMerge(nightscoutProviderLayer())),
+          Layer.succeed(NightscoutHarness, { window, expected: series.expected.length })
+        )
+      })
+    ),
+  userWithData: nightscoutUser,
+  dataWindow: NightscoutHarness.use((harness) => Effect.succeed(harness.window)),
+  expectedReadings: NightscoutHarness.use((harness) => Effect.succeed(harness.expected))
+})
 
 class LibreHarness extends Context.Service<
   LibreHarness,

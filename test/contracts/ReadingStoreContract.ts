@@ -212,6 +212,41 @@ export const readingStoreContract = (name: string, makeLayer: () => Layer.Layer<
     )
 
     test(
+      "range newest first: the newest ones up to the limit, newest first, with the same bounds",
+      Effect.gen(function* () {
+        const store = yield* ReadingStore
+        yield* store.putMany([...series("u1", 10), ...series("u2", 10, () => 200)])
+        const minutes = (readings: ReadonlyArray<{ readonly timestamp: DateTime.Utc }>) =>
+          readings.map((r) => (DateTime.toEpochMillis(r.timestamp) - DateTime.toEpochMillis(at(0))) / 60_000)
+        assert.deepStrictEqual(
+          minutes(yield* store.range(user("u1"), makeWindow(at(10), at(30)), 100, "newestFirst")),
+          [25, 20, 15, 10]
+        )
+        assert.deepStrictEqual(
+          minutes(yield* store.range(user("u1"), makeWindow(at(0), at(1000)), 3, "newestFirst")),
+          [45, 40, 35]
+        )
+        assert.deepStrictEqual(yield* store.range(user("u1"), makeWindow(at(0), at(1000)), 0, "newestFirst"), [])
+        assert.deepStrictEqual(yield* store.range(user("nobody"), makeWindow(at(0), at(100)), 10, "newestFirst"), [])
+        assert.deepStrictEqual(
+          minutes(yield* store.range(user("u1"), makeWindow(at(0), at(1000)), 3, "oldestFirst")),
+          [0, 5, 10]
+        )
+      })
+    )
+
+    test(
+      "range newest first over a long window with a large limit (read in segments) gives the newest, in order",
+      Effect.gen(function* () {
+        const store = yield* ReadingStore
+        const readings = series("u1", 2100)
+        yield* store.putMany(readings)
+        const newest = yield* store.range(user("u1"), makeWindow(at(-30 * 1440), at(30 * 1440)), 1000, "newestFirst")
+        assert.deepStrictEqual(plain(newest), plain(readings.slice(1100).reverse()))
+      })
+    )
+
+    test(
       "latest is none for a user without readings",
       Effect.gen(function* () {
         const store = yield* ReadingStore

@@ -11,7 +11,7 @@
  */
 import { randomUUID } from "node:crypto"
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http"
-import type { AddressInfo } from "node:net"
+import type { AddressInfo, Socket } from "node:net"
 import { Effect } from "effect"
 import { type ShareFormat, type ShareRecord, shareValueJson } from "./shareRecords.ts"
 
@@ -99,11 +99,23 @@ export class FakeShare {
 
   listen(): Promise<this> {
     return new Promise((resolve, reject) => {
+      const inFlight = new WeakMap<Socket, ServerResponse>()
       const server = createServer((request, response) => {
+        inFlight.set(request.socket, response)
+        response.once("finish", () => inFlight.delete(request.socket))
         this.handle(request, response).catch((error) => {
           if (!response.headersSent) this.error(response, request, "SSO_InternalError", "fake failure")
           console.error("fake Share failed", error)
         })
+      })
+      // share2nightscout-bridge sends `""` after a request whose Content-Length is 0: bytes that cannot start a
+      // request. Share (IIS) answers the request first, then refuses the stray bytes; Node would answer 400 at once,
+      // ahead of the answer still being written, so the fake answers in order as Share does.
+      server.on("clientError", (_error, socket: Socket) => {
+        const refuse = () => socket.end("HTTP/1.1 400 Bad Request\r\nConnection: close\r\nContent-Length: 0\r\n\r\n")
+        const pending = inFlight.get(socket)
+        if (pending === undefined) refuse()
+        else pending.once("finish", refuse)
       })
       server.once("error", reject)
       server.listen(0, "127.0.0.1", () => {
@@ -344,7 +356,9 @@ export class FakeShare {
     const minutesText = params.get("minutes") ?? ""
     const maxCountText = params.get("maxCount") ?? ""
     const query = { minutes: minutesText, maxCount: maxCountText }
-    const session = this.sessions.get(params.get("sessionId") ?? "")
+    // Share's query parameter names are case-insensitive: share2nightscout-bridge sends `sessionID`.
+    const sessionId = [...params.entries()].find(([name]) => name.toLowerCase() === "sessionid")?.[1]
+    const session = this.sessions.get(sessionId ?? "")
     if (session === undefined) return this.error(response, request, "SessionIdNotFound", "Session ID not found", query)
     const extra = { ...query, username: session.username }
     if (!session.valid)

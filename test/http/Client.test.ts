@@ -80,6 +80,27 @@ describe("BgIngestClient", () => {
     )
   )
 
+  it.live("opens, rotates and closes a user's Nightscout site with typed answers", () =>
+    withClient(
+      KEY,
+      Effect.gen(function* () {
+        const client = yield* BgIngestClient
+        const userId = UserId.make("u1")
+        const opened = yield* client.nightscout.open({ params: { userId } })
+        assert.strictEqual(opened.site_path, "/ns/u1")
+        assert.match(opened.read_token, /^follower-/)
+        const rotated = yield* client.nightscout.open({ params: { userId } })
+        assert.notStrictEqual(rotated.api_secret, opened.api_secret)
+        yield* client.nightscout.close({ params: { userId } })
+        const again = yield* client.nightscout.close({ params: { userId } }).pipe(
+          Effect.map(() => "closed"),
+          Effect.catchTag("NightscoutSiteNotFound", (error) => Effect.succeed(`${error.status}`))
+        )
+        assert.strictEqual(again, "404")
+      })
+    )
+  )
+
   it.live("without a key, or with a wrong one, the API answers Unauthorized", () =>
     Effect.gen(function* () {
       for (const apiKey of [undefined, "wrong-key-0123456789abcdef"]) {

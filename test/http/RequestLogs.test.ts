@@ -22,6 +22,7 @@ import { assert, describe, it } from "@effect/vitest"
 import { DateTime, Effect, Layer, Logger, Redacted, References } from "effect"
 import { HttpRouter } from "effect/http"
 import { testCrypto } from "../support/crypto.ts"
+import { nightscoutSitesInMemory } from "../support/domain.ts"
 import { del, get, observedTestServer, post } from "../support/server.ts"
 
 interface Line {
@@ -66,6 +67,7 @@ const seeded = Layer.effectDiscard(
   })
 ).pipe(
   Layer.provideMerge(Layer.mergeAll(Sync.layer, Connect.layer)),
+  Layer.provideMerge(nightscoutSitesInMemory),
   Layer.provideMerge(Ingest.layer),
   Layer.provideMerge(
     Layer.mergeAll(

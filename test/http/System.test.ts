@@ -87,20 +87,53 @@ describe("system routes and error answers", () => {
         assert.strictEqual(openapi.status, 200)
         assert.match(openapi.body.openapi, /^3\.1\./)
         const paths = Object.keys(openapi.body.paths).sort()
-        assert.deepStrictEqual(paths, [
-          "/api/bg/{userId}",
-          "/api/bg/{userId}/connections",
-          "/api/bg/{userId}/connections/{provider}",
-          "/api/bg/{userId}/connections/{provider}/sync",
-          "/api/bg/{userId}/latest",
-          "/api/bg/{userId}/report",
-          "/api/bg/{userId}/summary",
-          "/api/bg/{userId}/webhook",
-          "/api/connections/{provider}/authorize",
-          "/api/connections/{provider}/callback",
-          "/health",
-          "/ready"
-        ])
+        const nightscoutSite = (base: string) => [
+          ...[
+            "status.json",
+            "status",
+            "verifyauth",
+            "experiments/test",
+            "entries",
+            "entries.json",
+            "entries/{spec}"
+          ].map((path) => `${base}/api/v1/${path}`),
+          ...["treatments", "devicestatus", "profile"].flatMap((collection) => [
+            `${base}/api/v1/${collection}`,
+            `${base}/api/v1/${collection}.json`
+          ]),
+          `${base}/pebble`
+        ]
+        assert.deepStrictEqual(
+          paths,
+          [
+            "/api/bg/{userId}",
+            "/api/bg/{userId}/connections",
+            "/api/bg/{userId}/connections/{provider}",
+            "/api/bg/{userId}/connections/{provider}/sync",
+            "/api/bg/{userId}/latest",
+            "/api/bg/{userId}/nightscout",
+            "/api/bg/{userId}/report",
+            "/api/bg/{userId}/summary",
+            "/api/bg/{userId}/webhook",
+            "/api/connections/{provider}/authorize",
+            "/api/connections/{provider}/callback",
+            "/health",
+            "/ready",
+            ...nightscoutSite(""),
+            ...nightscoutSite("/ns/{userId}")
+          ].sort()
+        )
+        const upload = openapi.body.paths["/ns/{userId}/api/v1/entries.json"].post
+        assert.strictEqual(
+          upload.requestBody.content["application/json"].schema.$ref,
+          "#/components/schemas/NightscoutUpload"
+        )
+        for (const status of ["200", "400", "401", "413", "415", "503"]) assert.property(upload.responses, status)
+        const entries = openapi.body.paths["/api/v1/entries.json"].get
+        assert.includeMembers(
+          entries.parameters.map((parameter: { name: string }) => parameter.name),
+          ["count", "token", "find[date][$gte]", "find[dateString][$lt]", "api-secret"]
+        )
         const range = openapi.body.paths["/api/bg/{userId}"].get
         assert.deepStrictEqual(range.parameters.map((parameter: { name: string }) => parameter.name).sort(), [
           "from",
@@ -111,10 +144,11 @@ describe("system routes and error answers", () => {
         assert.property(range.responses, "400")
         const connect = openapi.body.paths["/api/bg/{userId}/connections/{provider}"]
         assert.deepStrictEqual(Object.keys(connect).sort(), ["delete", "put"])
-        assert.strictEqual(
-          connect.put.requestBody.content["application/json"].schema.$ref,
-          "#/components/schemas/Credentials"
-        )
+        assert.deepStrictEqual(connect.put.requestBody.content["application/json"].schema.anyOf, [
+          { $ref: "#/components/schemas/Credentials" },
+          { $ref: "#/components/schemas/SiteAccess" }
+        ])
+        assert.deepStrictEqual(openapi.body.components.schemas.SiteAccess.required, ["url"])
         assert.deepStrictEqual(openapi.body.components.schemas.Credentials.required, ["username", "password"])
         for (const status of ["200", "201", "400", "401", "404", "429", "502", "503"]) {
           assert.property(connect.put.responses, status)

@@ -28,7 +28,7 @@ import { DateTime, Duration, Effect, Layer, Redacted } from "effect"
 import { FetchHttpClient } from "effect/http"
 import type { FakeDexcom } from "../fakes/FakeDexcomServer.ts"
 import { testCrypto } from "./crypto.ts"
-import { testSchedulerSettings, testSyncSettings } from "./domain.ts"
+import { nightscoutSitesInMemory, testSchedulerSettings, testSyncSettings } from "./domain.ts"
 
 /** A fixed test key (never used outside tests). */
 export const TEST_TOKEN_KEY = Redacted.make(Uint8Array.from({ length: 32 }, (_, i) => (i * 37 + 11) % 256))
@@ -117,7 +117,7 @@ export const dexcomServiceLayer = (
       CgmProviders.fromProviders([dexcom, makeSimulatorProvider(), ...(options.extraProviders ?? [])])
     )
   ).pipe(Layer.provide(FetchHttpClient.layer))
-  return Layer.mergeAll(Connect.layer, Scheduler.layer).pipe(
+  return Layer.mergeAll(Connect.layer, Scheduler.layer, nightscoutSitesInMemory).pipe(
     Layer.provideMerge(Sync.layer),
     Layer.provideMerge(Ingest.layer),
     Layer.provideMerge(providers),

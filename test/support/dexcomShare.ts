@@ -28,7 +28,7 @@ import { FetchHttpClient } from "effect/http"
 import type { FakeShare } from "../fakes/FakeShareServer.ts"
 import { testCrypto } from "./crypto.ts"
 import { testTokenCipher } from "./dexcom.ts"
-import { testSchedulerSettings, testSyncSettings } from "./domain.ts"
+import { nightscoutSitesInMemory, testSchedulerSettings, testSyncSettings } from "./domain.ts"
 
 /** Settings pointing at the fake as the US region, with short retry delays so that live tests stay fast. */
 export const shareTestSettings = (fake: FakeShare, overrides: Partial<DexcomShareSettings> = {}): DexcomShareSettings =>
@@ -96,7 +96,7 @@ export const shareServiceLayer = (
       CgmProviders.fromProviders([share, makeSimulatorProvider()])
     )
   ).pipe(Layer.provide(FetchHttpClient.layer))
-  return Layer.mergeAll(Connect.layer, Scheduler.layer).pipe(
+  return Layer.mergeAll(Connect.layer, Scheduler.layer, nightscoutSitesInMemory).pipe(
     Layer.provideMerge(Sync.layer),
     Layer.provideMerge(Ingest.layer),
     Layer.provideMerge(providers),

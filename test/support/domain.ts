@@ -1,6 +1,7 @@
 import {
   InMemoryConnectionStore,
   InMemoryEventPublisher,
+  InMemoryNightscoutSiteStore,
   InMemoryOAuthStateStore,
   InMemoryReadingStore
 } from "@bg-ingest/adapters/memory"
@@ -9,6 +10,7 @@ import {
   CgmProviders,
   Connect,
   Ingest,
+  NightscoutSites,
   Scheduler,
   SchedulerSettings,
   type SchedulerSettingsShape,
@@ -35,12 +37,15 @@ export const testSchedulerSettings: SchedulerSettingsShape = {
   republishBatch: 1000
 }
 
+/** Every user's Nightscout site, on an in-memory credential store. */
+export const nightscoutSitesInMemory = NightscoutSites.layer.pipe(Layer.provideMerge(InMemoryNightscoutSiteStore.layer))
+
 /** The use cases on in-memory adapters and the given providers, with every service exposed to the test. */
 export const domainLayer = (
   providers: ReadonlyArray<CgmProviderShape>,
   settings?: { readonly sync?: Partial<SyncSettingsShape>; readonly scheduler?: Partial<SchedulerSettingsShape> }
 ) =>
-  Layer.mergeAll(Scheduler.layer, Connect.layer).pipe(
+  Layer.mergeAll(Scheduler.layer, Connect.layer, nightscoutSitesInMemory).pipe(
     Layer.provideMerge(Sync.layer),
     Layer.provideMerge(Ingest.layer),
     Layer.provideMerge(

@@ -7,6 +7,7 @@ import {
   DynamoConnectionStore,
   DynamoDbClient,
   type DynamoDbOptions,
+  DynamoNightscoutSiteStore,
   DynamoOAuthStateStore,
   DynamoReadingStore,
   makeDynamoDbClientWithTable
@@ -164,9 +165,12 @@ export const scratchClient = (endpoint: string, { options, instrument }: Scratch
 
 /** Every DynamoDB store on a fresh table, with the client they share. */
 export const dynamoStoresLayer = (endpoint: string, scratch: ScratchOptions = {}) =>
-  Layer.mergeAll(DynamoReadingStore.layer, DynamoConnectionStore.layer, DynamoOAuthStateStore.layer).pipe(
-    Layer.provideMerge(scratchClient(endpoint, scratch))
-  )
+  Layer.mergeAll(
+    DynamoReadingStore.layer,
+    DynamoConnectionStore.layer,
+    DynamoOAuthStateStore.layer,
+    DynamoNightscoutSiteStore.layer
+  ).pipe(Layer.provideMerge(scratchClient(endpoint, scratch)))
 
 /** Prints why a DynamoDB suite is skipped here, once, as the testing rules ask. */
 export const reportSkip = (suite: string, server: DynamoServer) => {

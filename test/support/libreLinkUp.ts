@@ -29,7 +29,7 @@ import { TestClock } from "effect/testing"
 import type { FakeLibreLinkUp } from "../fakes/FakeLibreLinkUpServer.ts"
 import { testCrypto } from "./crypto.ts"
 import { testTokenCipher } from "./dexcom.ts"
-import { testSchedulerSettings, testSyncSettings } from "./domain.ts"
+import { nightscoutSitesInMemory, testSchedulerSettings, testSyncSettings } from "./domain.ts"
 
 /** Settings pointing at the fake's global entry point, with short retry delays so that live tests stay fast. */
 export const libreTestSettings = (
@@ -111,7 +111,7 @@ export const libreServiceLayer = (
       CgmProviders.fromProviders([libre, makeSimulatorProvider()])
     )
   ).pipe(Layer.provide(FetchHttpClient.layer))
-  return Layer.mergeAll(Connect.layer, Scheduler.layer).pipe(
+  return Layer.mergeAll(Connect.layer, Scheduler.layer, nightscoutSitesInMemory).pipe(
     Layer.provideMerge(Sync.layer),
     Layer.provideMerge(Ingest.layer),
     Layer.provideMerge(providers),

@@ -59,8 +59,10 @@ const read = (request: HttpClientRequest.HttpClientRequest) =>
 
 export const get = (url: string, headers: Record<string, string> = {}) =>
   read(HttpClientRequest.get(url).pipe(HttpClientRequest.setHeaders(headers)))
-export const post = (url: string) => read(HttpClientRequest.post(url))
-export const del = (url: string) => read(HttpClientRequest.delete(url))
+export const post = (url: string, headers: Record<string, string> = {}) =>
+  read(HttpClientRequest.post(url).pipe(HttpClientRequest.setHeaders(headers)))
+export const del = (url: string, headers: Record<string, string> = {}) =>
+  read(HttpClientRequest.delete(url).pipe(HttpClientRequest.setHeaders(headers)))
 export const request = (method: "PUT" | "PATCH" | "DELETE" | "POST" | "GET", url: string) =>
   read(HttpClientRequest.make(method)(url))
 

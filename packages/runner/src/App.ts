@@ -5,6 +5,7 @@ import { DynamoStores } from "@bg-ingest/adapters/dynamodb"
 import {
   InMemoryConnectionStore,
   InMemoryEventPublisher,
+  InMemoryNightscoutSiteStore,
   InMemoryOAuthStateStore,
   InMemoryReadingStore
 } from "@bg-ingest/adapters/memory"
@@ -12,6 +13,7 @@ import { RabbitMqEventPublisher } from "@bg-ingest/adapters/rabbitmq"
 import {
   SqliteConnectionStore,
   SqliteDatabase,
+  SqliteNightscoutSiteStore,
   SqliteOAuthStateStore,
   SqliteReadingStore
 } from "@bg-ingest/adapters/sqlite"
@@ -22,6 +24,8 @@ import {
   ConnectSettings,
   type EventPublisher,
   Ingest,
+  type NightscoutSiteStore,
+  NightscoutSites,
   type OAuthStateStore,
   type ReadingStore,
   Scheduler,
@@ -42,15 +46,25 @@ import { webhookConfigLayer } from "./WebhookSecrets.ts"
 
 const failStartup = (message: string) => Layer.effectContext(Effect.fail(new StartupError({ message })))
 
-/** The configured `ReadingStore`, `ConnectionStore` and `OAuthStateStore`. */
+/** The configured `ReadingStore`, `ConnectionStore`, `OAuthStateStore` and `NightscoutSiteStore`. */
 export const storesLayer = (
   config: AppConfig
-): Layer.Layer<ReadingStore | ConnectionStore | OAuthStateStore, StartupError> => {
+): Layer.Layer<ReadingStore | ConnectionStore | OAuthStateStore | NightscoutSiteStore, StartupError> => {
   switch (config.store) {
     case "memory":
-      return Layer.mergeAll(InMemoryReadingStore.layer, InMemoryConnectionStore.layer, InMemoryOAuthStateStore.layer)
+      return Layer.mergeAll(
+        InMemoryReadingStore.layer,
+        InMemoryConnectionStore.layer,
+        InMemoryOAuthStateStore.layer,
+        InMemoryNightscoutSiteStore.layer
+      )
     case "sqlite":
-      return Layer.mergeAll(SqliteReadingStore.layer, SqliteConnectionStore.layer, SqliteOAuthStateStore.layer).pipe(
+      return Layer.mergeAll(
+        SqliteReadingStore.layer,
+        SqliteConnectionStore.layer,
+        SqliteOAuthStateStore.layer,
+        SqliteNightscoutSiteStore.layer
+      ).pipe(
         Layer.provide(SqliteDatabase.layer({ filename: join(config.dataDir, "bg-ingest.db") })),
         Layer.catchTag("SqliteOpenError", (error) => failStartup(error.message))
       )
@@ -124,7 +138,7 @@ export const settingsLayer = (config: AppConfig) =>
 
 /** The domain's use cases on the configured adapters, and the crypto they (and the HTTP handlers) run on. */
 export const coreLayer = (config: AppConfig) =>
-  Layer.mergeAll(Scheduler.layer, Connect.layer).pipe(
+  Layer.mergeAll(Scheduler.layer, Connect.layer, NightscoutSites.layer).pipe(
     Layer.provideMerge(Sync.layer),
     Layer.provideMerge(Ingest.layer),
     Layer.provideMerge(providersLayer(config)),

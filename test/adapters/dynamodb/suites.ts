@@ -9,6 +9,7 @@ import { ConnectionStore, makeWindow, ProviderId, type Reading, ReadingStore } f
 import { assert, describe, it } from "@effect/vitest"
 import { DateTime, Effect } from "effect"
 import { connectionStoreContract } from "../../contracts/ConnectionStoreContract.ts"
+import { nightscoutSiteStoreContract } from "../../contracts/NightscoutSiteStoreContract.ts"
 import { oauthStateStoreContract } from "../../contracts/OAuthStateStoreContract.ts"
 import { readingStoreContract } from "../../contracts/ReadingStoreContract.ts"
 import { dynamoStoresLayer, type ScratchOptions } from "../../support/dynamodb.ts"
@@ -142,6 +143,7 @@ export const dynamoDbSuites = (server: string, endpoint: () => string) => {
   readingStoreContract(`DynamoDB (${server})`, () => dynamoStoresLayer(endpoint()))
   connectionStoreContract(`DynamoDB (${server})`, () => dynamoStoresLayer(endpoint()))
   oauthStateStoreContract(`DynamoDB (${server})`, () => dynamoStoresLayer(endpoint()))
+  nightscoutSiteStoreContract(`DynamoDB (${server})`, () => dynamoStoresLayer(endpoint()))
 
   describe(`DynamoDB stores under faults (${server})`, () => {
     const withFaults = (plan: FaultPlan, injected: Injected, scratch: Omit<ScratchOptions, "instrument"> = {}) =>

@@ -1,5 +1,5 @@
 import { type AttributeValue, GetItemCommand } from "@aws-sdk/client-dynamodb"
-import type { Reading, UserId } from "@bg-ingest/domain"
+import type { RangeOrder, Reading, UserId } from "@bg-ingest/domain"
 import { DateTime, Effect, Option } from "effect"
 import { toReadingStoreError } from "./DynamoErrors.ts"
 import { keyOf, readingOfItem, readingProjection, readingSkAt } from "./ReadingItems.ts"
@@ -33,8 +33,14 @@ export const makeReadingQueries = (readingTable: ReadingTable) => {
     Effect.mapError(toReadingStoreError("latest"))
   )
 
-  /** Readings of `[first, last]` (epoch seconds, both inclusive), oldest first, at most `limit`, paginated. */
-  const rangeSegment = Effect.fnUntraced(function* (userId: UserId, first: number, last: number, limit: number) {
+  /** Readings of `[first, last]` (epoch seconds, both inclusive) in `order`, at most `limit`, paginated. */
+  const rangeSegment = Effect.fnUntraced(function* (
+    userId: UserId,
+    first: number,
+    last: number,
+    limit: number,
+    order: RangeOrder
+  ) {
     const readings: Array<Reading> = []
     let start: Record<string, AttributeValue> | undefined
     do {
@@ -48,6 +54,7 @@ export const makeReadingQueries = (readingTable: ReadingTable) => {
         ProjectionExpression: readingProjection.expression,
         ExpressionAttributeNames: readingProjection.names,
         Limit: limit - readings.length,
+        ScanIndexForward: order === "oldestFirst",
         ConsistentRead: true,
         ...(start === undefined ? {} : { ExclusiveStartKey: start })
       })
@@ -65,7 +72,12 @@ export const makeReadingQueries = (readingTable: ReadingTable) => {
    * at `limit`. A small limit reads one segment, so little is read beyond what is returned.
    */
   const range = Effect.fn("DynamoReadingStore.range")(
-    function* (userId: UserId, window: { from: DateTime.Utc; to: DateTime.Utc }, limit: number) {
+    function* (
+      userId: UserId,
+      window: { from: DateTime.Utc; to: DateTime.Utc },
+      limit: number,
+      order: RangeOrder = "oldestFirst"
+    ) {
       // Whole seconds: from inclusive, to exclusive, as BETWEEN's inclusive bounds.
       const first = Math.ceil(DateTime.toEpochMillis(window.from) / 1000)
       const last = Math.ceil(DateTime.toEpochMillis(window.to) / 1000) - 1
@@ -74,9 +86,10 @@ export const makeReadingQueries = (readingTable: ReadingTable) => {
       const segments =
         limit < RANGE_SEGMENT_MIN_LIMIT ? 1 : Math.min(RANGE_SEGMENTS, Math.ceil(span / RANGE_SEGMENT_MIN_SECONDS))
       const step = Math.ceil(span / segments)
+      const starts = Array.from({ length: segments }, (_, index) => first + index * step).filter((from) => from <= last)
       const parts = yield* Effect.forEach(
-        Array.from({ length: segments }, (_, index) => first + index * step).filter((from) => from <= last),
-        (from) => rangeSegment(userId, from, Math.min(last, from + step - 1), limit),
+        order === "oldestFirst" ? starts : starts.reverse(),
+        (from) => rangeSegment(userId, from, Math.min(last, from + step - 1), limit, order),
         { concurrency: "unbounded" }
       )
       const readings = parts.flat()

@@ -98,14 +98,18 @@ export const makeInMemoryReadingStore = Effect.sync(() => {
       const second = entry?.seconds.at(-1)
       return second === undefined ? Option.none() : Option.some(entry!.rows.get(second)!.reading)
     }),
-    range: method("range", (userId, window, limit) => {
+    range: method("range", (userId, window, limit, order = "oldestFirst") => {
       const entry = users.get(userId)
-      if (entry === undefined) return []
+      if (entry === undefined || limit <= 0) return []
       const from = Math.ceil(DateTime.toEpochMillis(window.from) / 1000)
       const to = Math.ceil(DateTime.toEpochMillis(window.to) / 1000)
-      const start = lowerBound(entry.seconds, from)
-      const end = Math.min(lowerBound(entry.seconds, to), start + limit)
-      return entry.seconds.slice(start, end).map((second) => entry.rows.get(second)!.reading)
+      const first = lowerBound(entry.seconds, from)
+      const last = lowerBound(entry.seconds, to)
+      const seconds =
+        order === "oldestFirst"
+          ? entry.seconds.slice(first, Math.min(last, first + limit))
+          : entry.seconds.slice(Math.max(first, last - limit), last).reverse()
+      return seconds.map((second) => entry.rows.get(second)!.reading)
     }),
     deleteUser: method("deleteUser", (userId) => {
       const count = users.get(userId)?.rows.size ?? 0

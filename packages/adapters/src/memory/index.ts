@@ -1,4 +1,5 @@
 export * from "./InMemoryConnectionStore.ts"
 export * from "./InMemoryEventPublisher.ts"
+export * from "./InMemoryNightscoutSiteStore.ts"
 export * from "./InMemoryOAuthStateStore.ts"
 export * from "./InMemoryReadingStore.ts"

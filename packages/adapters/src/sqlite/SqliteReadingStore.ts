@@ -64,6 +64,9 @@ export const makeSqliteReadingStore = Effect.gen(function* () {
   const range = db.prepare(
     `SELECT ${COLUMNS} FROM readings WHERE user_id = ? AND ts >= ? AND ts < ? ORDER BY ts LIMIT ?`
   )
+  const rangeNewestFirst = db.prepare(
+    `SELECT ${COLUMNS} FROM readings WHERE user_id = ? AND ts >= ? AND ts < ? ORDER BY ts DESC LIMIT ?`
+  )
   const deleteUser = db.prepare("DELETE FROM readings WHERE user_id = ?")
   const ping = db.prepare("SELECT 1")
 
@@ -127,9 +130,9 @@ export const makeSqliteReadingStore = Effect.gen(function* () {
       const row = latest.get(userId) as ReadingRow | undefined
       return row === undefined ? Option.none() : Option.some(toReading(row))
     }),
-    range: method("range", (userId, window, limit) =>
+    range: method("range", (userId, window, limit, order = "oldestFirst") =>
       (
-        range.all(
+        (order === "oldestFirst" ? range : rangeNewestFirst).all(
           userId,
           Math.ceil(DateTime.toEpochMillis(window.from) / 1000),
           Math.ceil(DateTime.toEpochMillis(window.to) / 1000),

@@ -67,5 +67,18 @@ export const migrations: ReadonlyArray<Migration> = [
     sql: `
       ALTER TABLE connections ADD COLUMN changes_since INTEGER;  -- epoch milliseconds; null until first known
     `
+  },
+  {
+    version: 4,
+    name: "nightscout sites",
+    sql: `
+      CREATE TABLE nightscout_sites (
+        user_id     TEXT    PRIMARY KEY,
+        secret_hash TEXT    NOT NULL UNIQUE,             -- digests of the credentials' SHA-1, never the credentials
+        token_hash  TEXT    NOT NULL UNIQUE,
+        created_at  INTEGER NOT NULL,                    -- epoch milliseconds
+        updated_at  INTEGER NOT NULL
+      ) WITHOUT ROWID;
+    `
   }
 ]

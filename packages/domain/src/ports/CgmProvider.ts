@@ -112,6 +112,42 @@ export interface ProviderCredentialsLogin {
   >
 }
 
+/**
+ * A user's own site at a self-hosted provider (a Nightscout site): where it is, and one credential for it. The
+ * site's address is the user's: the adapter decides whether the service may call it at all.
+ */
+export interface SiteAccess {
+  /** The site's base URL, as the user gave it (its path kept), without a credential in it. */
+  readonly url: string
+  readonly credential: { readonly kind: "token" | "api_secret"; readonly value: Redacted.Redacted<string> }
+}
+
+/**
+ * The service will not use a site: `scheme` (not https, outside development), `address` (its host resolves to a
+ * loopback, private, link-local or metadata address), `redirect` (it answers with a redirect, which is not
+ * followed), `not_a_site` (what answers there is not the provider's API). Nothing is stored.
+ */
+export class SiteRefused extends Schema.TaggedError<SiteRefused>()("SiteRefused", {
+  provider: ProviderId,
+  reason: Schema.Literals(["scheme", "address", "redirect", "not_a_site"]),
+  message: Schema.String
+}) {}
+
+/** How a self-hosted provider lets a user connect their own site. */
+export interface ProviderSiteLogin {
+  /**
+   * Checks the site and the credential with one call and answers them encrypted for storage in the connection
+   * (opaque to everything but the provider's adapter). Nothing is stored by this call.
+   */
+  readonly verify: (
+    userId: UserId,
+    access: SiteAccess
+  ) => Effect.Effect<
+    string,
+    SiteRefused | CredentialsRejected | RateLimited | ProviderUnavailable | InvalidProviderResponse
+  >
+}
+
 /** The readings a provider returned for one window, and how many of its records carried no value. */
 export interface FetchedReadings {
   readonly readings: ReadonlyArray<Reading>
@@ -175,6 +211,8 @@ export interface CgmProviderShape {
   readonly authorization?: ProviderAuthorization
   /** Present when users connect with a username and password (Dexcom Share, LibreLinkUp). */
   readonly credentialsLogin?: ProviderCredentialsLogin
+  /** Present when users connect their own site (Nightscout). */
+  readonly siteLogin?: ProviderSiteLogin
 }
 
 /** One CGM provider. The runner registers every configured provider in {@link CgmProviders}. */

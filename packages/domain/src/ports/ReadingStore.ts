@@ -10,6 +10,9 @@ export class ReadingStoreError extends Schema.TaggedError<ReadingStoreError>()("
   cause: Schema.optional(Schema.Defect())
 }) {}
 
+/** Which end of a window a `range` starts from. */
+export type RangeOrder = "oldestFirst" | "newestFirst"
+
 export interface PutManyResult {
   readonly inserted: number
   readonly updated: number
@@ -35,11 +38,15 @@ export interface ReadingStoreShape {
   /** Readings whose event was never confirmed, oldest first, at most `limit`. */
   readonly unpublished: (limit: number) => Effect.Effect<ReadonlyArray<ReadingChange>, ReadingStoreError>
   readonly latest: (userId: UserId) => Effect.Effect<Option.Option<Reading>, ReadingStoreError>
-  /** Readings with `from <= timestamp < to`, oldest first, at most `limit`. */
+  /**
+   * Readings with `from <= timestamp < to`, at most `limit`: the oldest ones, oldest first; or with
+   * `"newestFirst"`, the newest ones, newest first.
+   */
   readonly range: (
     userId: UserId,
     window: TimeWindow,
-    limit: number
+    limit: number,
+    order?: RangeOrder
   ) => Effect.Effect<ReadonlyArray<Reading>, ReadingStoreError>
   /** Deletes every reading of the user; answers how many there were. */
   readonly deleteUser: (userId: UserId) => Effect.Effect<number, ReadingStoreError>

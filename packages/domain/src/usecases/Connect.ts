@@ -1,101 +1,32 @@
 import { Context, DateTime, Duration, Effect, Layer, Option, Schema } from "effect"
 import { Digest, SecureRandom } from "effect/crypto"
 import { Base64Url } from "effect/encoding"
-import { type Connection, type ConnectionNotFound, connectionNotFound, newConnection } from "../model/Connection.ts"
+import { type Connection, connectionNotFound, newConnection } from "../model/Connection.ts"
 import { ProviderId, type UserId } from "../model/Identifiers.ts"
 import { toWholeSeconds } from "../model/Reading.ts"
 import {
   AuthorizationRejected,
   type CgmProviderShape,
-  type CredentialsRejected,
-  type InvalidProviderResponse,
-  type PatientChoiceRequired,
   type ProviderAuthorization,
   type ProviderCredentials,
-  type ProviderUnavailable,
-  type RateLimited
+  type SiteAccess
 } from "../ports/CgmProvider.ts"
-import { CgmProviders, type UnknownProvider } from "../ports/CgmProviders.ts"
-import { ConnectionStore, type ConnectionStoreError } from "../ports/ConnectionStore.ts"
-import { OAuthStateStore, type OAuthStateStoreError } from "../ports/OAuthStateStore.ts"
+import { CgmProviders } from "../ports/CgmProviders.ts"
+import { ConnectionStore } from "../ports/ConnectionStore.ts"
+import { OAuthStateStore } from "../ports/OAuthStateStore.ts"
 import { ConnectSettings } from "../settings/UseCaseSettings.ts"
-
-/** The provider cannot be connected this way: it needs no consent (the simulator), or uses another way to connect. */
-export class ProviderNotConnectable extends Schema.TaggedError<ProviderNotConnectable>()("ProviderNotConnectable", {
-  provider: Schema.String,
-  /** The way that was asked for: through OAuth, or with a username and password. */
-  way: Schema.Literals(["oauth", "credentials"]),
-  message: Schema.String
-}) {}
-
-/** {@link ProviderNotConnectable} for one way of connecting, as each use case can fail with it. */
-export type NotConnectable<Way extends ProviderNotConnectable["way"]> = ProviderNotConnectable & { readonly way: Way }
-
-const notConnectable = <Way extends ProviderNotConnectable["way"]>(
-  way: Way,
-  provider: string,
-  message: string
-): NotConnectable<Way> => new ProviderNotConnectable({ provider, way, message }) as NotConnectable<Way>
-
-/**
- * The callback's `state` does not finish an authorization this service started: absent, unknown or already
- * used, expired, or started for another provider or another user. Nothing is stored.
- */
-export class AuthorizationStateInvalid extends Schema.TaggedError<AuthorizationStateInvalid>()(
-  "AuthorizationStateInvalid",
-  {
-    provider: Schema.String,
-    reason: Schema.Literals(["missing", "unknown_or_used", "expired", "wrong_provider", "wrong_user"]),
-    message: Schema.String
-  }
-) {}
-
-export interface AuthorizationStart {
-  /** The provider's consent page, to redirect the user's browser to. */
-  readonly consentUrl: string
-  /** The user must finish the consent page before this instant. */
-  readonly expiresAt: DateTime.Utc
-}
-
-/** What the provider's redirect brought back, as received (every field may be missing). */
-export interface CallbackParams {
-  readonly code?: string | undefined
-  readonly state?: string | undefined
-  readonly error?: string | undefined
-  /** The user the caller knows to be finishing the flow (a session), checked against the state when given. */
-  readonly expectedUserId?: UserId | undefined
-}
-
-export type AuthorizeError = UnknownProvider | NotConnectable<"oauth"> | OAuthStateStoreError
-
-export type CompleteError =
-  | UnknownProvider
-  | NotConnectable<"oauth">
-  | AuthorizationStateInvalid
-  | AuthorizationRejected
-  | RateLimited
-  | ProviderUnavailable
-  | InvalidProviderResponse
-  | OAuthStateStoreError
-  | ConnectionStoreError
-
-export type ConnectWithCredentialsError =
-  | UnknownProvider
-  | NotConnectable<"credentials">
-  | CredentialsRejected
-  | PatientChoiceRequired
-  | RateLimited
-  | ProviderUnavailable
-  | InvalidProviderResponse
-  | ConnectionStoreError
-
-export type DisconnectError = ConnectionNotFound | ConnectionStoreError
-
-export interface CredentialsConnected {
-  readonly connection: Connection
-  /** False when the user's connection existed (re-connected, or its credentials replaced). */
-  readonly created: boolean
-}
+import {
+  type AuthorizationStart,
+  AuthorizationStateInvalid,
+  type AuthorizeError,
+  type CallbackParams,
+  type CompleteError,
+  type ConnectToSiteError,
+  type ConnectWithCredentialsError,
+  type CredentialsConnected,
+  type DisconnectError,
+  notConnectable
+} from "./ConnectErrors.ts"
 
 const STATE_BYTES = 32
 const decodeProviderId = Schema.decodeUnknownOption(ProviderId)
@@ -127,6 +58,15 @@ export class Connect extends Context.Service<
       credentials: ProviderCredentials
     ) => Effect.Effect<CredentialsConnected, ConnectWithCredentialsError>
     /**
+     * Connects a user's own site of a self-hosted provider (Nightscout): one call checks that the service may use
+     * the site and that the credential opens it, then the connection is stored with both encrypted by the adapter.
+     */
+    readonly connectToSite: (
+      userId: UserId,
+      provider: string,
+      access: SiteAccess
+    ) => Effect.Effect<CredentialsConnected, ConnectToSiteError>
+    /**
      * Forgets the user's credentials and stops polling the connection; its readings and its cursor are kept, so
      * connecting again resumes where it stopped. Works whether or not the provider is still configured.
      */
@@ -148,9 +88,11 @@ export class Connect extends Context.Service<
         return yield* notConnectable(
           "oauth",
           provider.id,
-          provider.credentialsLogin === undefined
-            ? `${provider.id} needs no authorization: it cannot be connected through OAuth`
-            : `${provider.id} connects with a username and password, not through OAuth`
+          provider.credentialsLogin !== undefined
+            ? `${provider.id} connects with a username and password, not through OAuth`
+            : provider.siteLogin !== undefined
+              ? `${provider.id} connects with the address of the user's site, not through OAuth`
+              : `${provider.id} needs no authorization: it cannot be connected through OAuth`
         )
       }
       return { provider, authorization: provider.authorization }
@@ -283,6 +225,33 @@ export class Connect extends Context.Service<
       return { connection, created: Option.isNone(existing) }
     })
 
+    /** Connects with what the user gave, checked by the provider's `verify` (none: the provider takes no such thing). */
+    const connectWith = Effect.fnUntraced(function* <E extends { readonly _tag: string; readonly message: string }, W>(
+      userId: UserId,
+      provider: CgmProviderShape,
+      verify: Effect.Effect<string, E> | undefined,
+      refusal: W
+    ) {
+      if (verify === undefined) return yield* Effect.fail(refusal)
+      const sealed = yield* verify.pipe(
+        Effect.tapError((error) =>
+          Effect.logWarning("Credentials not accepted").pipe(
+            Effect.annotateLogs({ userId, provider: provider.id, error: error._tag, reason: error.message })
+          )
+        )
+      )
+      return yield* store(provider, userId, sealed)
+    })
+
+    const otherWay = (provider: CgmProviderShape) =>
+      provider.authorization !== undefined
+        ? "through OAuth (its authorize endpoint)"
+        : provider.credentialsLogin !== undefined
+          ? "with a username and password"
+          : provider.siteLogin !== undefined
+            ? "with the address of the user's site"
+            : undefined
+
     const connectWithCredentials = Effect.fn("Connect.connectWithCredentials")(function* (
       userId: UserId,
       providerId: string,
@@ -290,26 +259,33 @@ export class Connect extends Context.Service<
     ) {
       yield* Effect.annotateCurrentSpan({ userId, provider: providerId })
       const provider = yield* providers.get(providerId)
-      const login = provider.credentialsLogin
-      if (login === undefined) {
-        return yield* notConnectable(
-          "credentials",
-          provider.id,
-          provider.authorization === undefined
-            ? `${provider.id} needs no credentials: it cannot be connected with a username and password`
-            : `${provider.id} connects through OAuth (its authorize endpoint), not with a username and password`
-        )
-      }
-      const sealed = yield* login
-        .verify(userId, credentials)
-        .pipe(
-          Effect.tapError((error) =>
-            Effect.logWarning("Credentials not accepted").pipe(
-              Effect.annotateLogs({ userId, provider: provider.id, error: error._tag, reason: error.message })
-            )
-          )
-        )
-      return yield* store(provider, userId, sealed)
+      const way = otherWay(provider)
+      const refusal = notConnectable(
+        "credentials",
+        provider.id,
+        way === undefined
+          ? `${provider.id} needs no credentials: it cannot be connected with a username and password`
+          : `${provider.id} connects ${way}, not with a username and password`
+      )
+      return yield* connectWith(userId, provider, provider.credentialsLogin?.verify(userId, credentials), refusal)
+    })
+
+    const connectToSite = Effect.fn("Connect.connectToSite")(function* (
+      userId: UserId,
+      providerId: string,
+      access: SiteAccess
+    ) {
+      yield* Effect.annotateCurrentSpan({ userId, provider: providerId })
+      const provider = yield* providers.get(providerId)
+      const way = otherWay(provider)
+      const refusal = notConnectable(
+        "site",
+        provider.id,
+        way === undefined
+          ? `${provider.id} needs no credentials: it cannot be connected with a site address`
+          : `${provider.id} connects ${way}, not with a site address`
+      )
+      return yield* connectWith(userId, provider, provider.siteLogin?.verify(userId, access), refusal)
     })
 
     const disconnect = Effect.fn("Connect.disconnect")(function* (userId: UserId, providerId: string) {
@@ -328,7 +304,7 @@ export class Connect extends Context.Service<
       return updated.value
     })
 
-    return { authorize, complete, connectWithCredentials, disconnect }
+    return { authorize, complete, connectWithCredentials, connectToSite, disconnect }
   })
 }) {
   /**

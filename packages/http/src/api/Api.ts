@@ -1,6 +1,8 @@
 import { HttpApi, HttpApiMiddleware, OpenApi } from "effect/http-api"
 import { AuthorizationApi } from "./AuthorizationApi.ts"
 import { ConnectionsApi } from "./ConnectionsApi.ts"
+import { NightscoutApi } from "./NightscoutApi.ts"
+import { NightscoutRootApi, NightscoutSiteApi } from "./NightscoutSiteApi.ts"
 import { ReadingsApi } from "./ReadingsApi.ts"
 import { SummaryApi } from "./SummaryApi.ts"
 import { SystemApi } from "./SystemApi.ts"
@@ -13,6 +15,9 @@ export class BgIngestApi extends HttpApi.make("bg-ingest")
   .add(ConnectionsApi)
   .add(AuthorizationApi)
   .add(WebhookApi)
+  .add(NightscoutApi)
+  .add(NightscoutSiteApi)
+  .add(NightscoutRootApi)
   .add(SystemApi)
   .middleware(HttpApiMiddleware.ProblemDetails)
   .annotateMerge(

@@ -1,7 +1,7 @@
 import { Schema } from "effect"
 import { HttpApiEndpoint, HttpApiGroup, HttpApiSchema, OpenApi } from "effect/http-api"
 import { ApiKeyAuth } from "./ApiKeyAuth.ts"
-import { ConnectionJson, CredentialsJson, SyncResultJson } from "./Json.ts"
+import { ConnectionJson, CredentialsJson, SiteAccessJson, SyncResultJson } from "./Json.ts"
 import {
   ConnectionNeedsAttention,
   ConnectionNotFoundProblem,
@@ -11,7 +11,9 @@ import {
   ProviderFailed,
   ProviderNotConfigured,
   ProviderRateLimited,
-  ProviderTakesNoCredentials
+  ProviderTakesNoCredentials,
+  ProviderTakesNoSite,
+  SiteRefusedProblem
 } from "./Problems.ts"
 import { UserIdParams } from "./ReadingsApi.ts"
 import { RequestIdLogs } from "./RequestIdLogs.ts"
@@ -37,12 +39,14 @@ export class ConnectionsApi extends HttpApiGroup.make("connections")
     ),
     HttpApiEndpoint.put("connect", "/api/bg/:userId/connections/:provider", {
       params: ProviderParams,
-      payload: CredentialsJson,
+      payload: Schema.Union([CredentialsJson, SiteAccessJson]),
       success: [ConnectionJson, ConnectionJson.pipe(HttpApiSchema.status(201))],
       error: [
         CredentialsRejectedProblem,
         PatientChoiceRequiredProblem,
+        SiteRefusedProblem,
         ProviderTakesNoCredentials,
+        ProviderTakesNoSite,
         ProviderNotConfigured,
         ProviderRateLimited,
         ProviderFailed,
@@ -50,7 +54,7 @@ export class ConnectionsApi extends HttpApiGroup.make("connections")
       ]
     }).annotateMerge(
       OpenApi.annotations({
-        summary: "Connect a provider account with its username and password",
+        summary: "Connect a provider account with its username and password, or a user's own site",
         description:
           "For providers without OAuth: dexcom-share and libre-link-up. One login at the provider checks the " +
           "credentials (a refused login is never repeated, so that retries cannot lock the account), then they are " +
@@ -58,7 +62,10 @@ export class ConnectionsApi extends HttpApiGroup.make("connections")
           "(Dexcom Share: 24 hours; LibreLinkUp: 12 hours). A LibreLinkUp follower account may follow several " +
           "patients: name the one to read with patient_id (a 400 patient-choice-required lists them). 201 when the " +
           "connection is new; 200 when it existed (its credentials are replaced and polling resumes where it " +
-          "stopped). The password is never shown by any endpoint."
+          "stopped). nightscout takes { url, token } or { url, api_secret } instead (a read link with ?token= needs " +
+          "no more): one call checks that the site is one the service may call (https outside development; never a " +
+          "loopback, private, link-local or metadata address) and that the credential opens it. Passwords, secrets " +
+          "and tokens are never shown by any endpoint."
       })
     ),
     HttpApiEndpoint.post("sync", "/api/bg/:userId/connections/:provider/sync", {

@@ -1,5 +1,5 @@
-import { ConnectionStatus, GlucoseStatus, Trend } from "@bg-ingest/domain"
-import { Schema } from "effect"
+import { ConnectionStatus, GlucoseStatus, type SiteAccess, Trend } from "@bg-ingest/domain"
+import { Redacted, Schema } from "effect"
 
 /** `2025-04-26T14:30:00Z`: every time the API answers is RFC 3339 UTC with `Z` and no fractional seconds. */
 export const UtcSeconds = Schema.String.annotate({
@@ -69,6 +69,61 @@ export const CredentialsJson = Schema.Struct({
   )
 }).annotate({ identifier: "Credentials" })
 export type CredentialsJson = typeof CredentialsJson.Type
+
+const Secret = (description: string, minimum: number) =>
+  Schema.RedactedFromValue(
+    Schema.String.check(
+      Schema.isMinLength(minimum, { expected: `at least ${minimum} characters` }),
+      Schema.isMaxLength(256, { expected: "at most 256 characters" })
+    ).annotate({ description, format: "password" })
+  )
+
+/** `?token=` in a site URL: the Nightscout way of sharing a read link. */
+const tokenInUrl = (url: string) => URL.parse(url)?.searchParams.get("token") ?? null
+
+/**
+ * A user's own Nightscout site: its URL and one credential (a read token, or the API secret), never shown again.
+ * A read link (`https://site/?token=…`) carries its token.
+ */
+export const SiteAccessJson = Schema.Struct({
+  url: Schema.String.check(
+    Schema.isMaxLength(2048, { expected: "a URL of at most 2048 characters" }),
+    Schema.makeFilter((url: string) => {
+      const parsed = URL.parse(url)
+      if (parsed === null || (parsed.protocol !== "https:" && parsed.protocol !== "http:")) {
+        return "Expected the site's https URL, e.g. https://my-site.example.org"
+      }
+      if (parsed.username !== "" || parsed.password !== "") {
+        return "A credential in the URL's user part is not accepted: send it as api_secret"
+      }
+      return undefined
+    })
+  ).annotate({ description: "The site's base URL, e.g. https://my-site.example.org (a ?token= in it is the token)" }),
+  token: Schema.optional(Secret("A read token of the site (a follower's), e.g. reader-0123456789abcdef", 1)),
+  api_secret: Schema.optional(Secret("The site's API secret (stored as its SHA-1, the form clients send)", 12))
+})
+  .check(
+    Schema.makeFilter((access) => {
+      const given = [access.token, access.api_secret].filter((value) => value !== undefined).length
+      if (given > 1) return { path: ["api_secret"], issue: "Give either token or api_secret, not both" }
+      if (given === 0 && tokenInUrl(access.url) === null) {
+        return { path: ["token"], issue: "A read token or the API secret is required (or a read link with ?token=)" }
+      }
+      return undefined
+    })
+  )
+  .annotate({ identifier: "SiteAccess" })
+export type SiteAccessJson = typeof SiteAccessJson.Type
+
+/** The domain's site access: the URL without its `?token=`, and the one credential given. */
+export const siteAccessOf = (json: SiteAccessJson): SiteAccess => {
+  const url = new URL(json.url)
+  const linked = url.searchParams.get("token")
+  url.searchParams.delete("token")
+  const base = url.toString()
+  if (json.api_secret !== undefined) return { url: base, credential: { kind: "api_secret", value: json.api_secret } }
+  return { url: base, credential: { kind: "token", value: json.token ?? Redacted.make(linked ?? "") } }
+}
 
 /** The answer to a completed authorization. */
 export const ConnectedJson = Schema.Struct({

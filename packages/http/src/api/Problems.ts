@@ -147,3 +147,29 @@ export class ProviderTakesNoCredentials extends HttpApiError.Problem<ProviderTak
     title: "Provider takes no username and password"
   }
 ) {}
+
+export class NightscoutSiteNotFound extends HttpApiError.Problem<NightscoutSiteNotFound>()("NightscoutSiteNotFound", {
+  type: "urn:bg-ingest:problem:nightscout-site-not-found",
+  status: 404,
+  title: "Nightscout site not found"
+}) {}
+
+export class ProviderTakesNoSite extends HttpApiError.Problem<ProviderTakesNoSite>()("ProviderTakesNoSite", {
+  type: "urn:bg-ingest:problem:provider-takes-no-site",
+  status: 400,
+  title: "Provider is not connected with a site address"
+}) {}
+
+export class SiteRefusedProblem extends HttpApiError.Problem<SiteRefusedProblem>()(
+  "SiteRefusedProblem",
+  { type: "urn:bg-ingest:problem:site-refused", status: 400, title: "Site refused" },
+  {
+    reason: Schema.Literals(["scheme", "address", "redirect", "not_a_site"]).annotate({
+      description:
+        "scheme: only https sites are called (outside development); address: the host resolves to a loopback, " +
+        "private, link-local or metadata address, which the service never calls; redirect: the site answers with a " +
+        "redirect, which is not followed (give the address it redirects to); not_a_site: no Nightscout answers " +
+        "there. Nothing was stored."
+    })
+  }
+) {}

@@ -6,6 +6,8 @@ import { AuthorizationHandlers } from "./AuthorizationHandlers.ts"
 import { ConnectionsHandlers } from "./ConnectionsHandlers.ts"
 import { FallbackRoutes, makeRouteOf } from "./Fallback.ts"
 import { MetricsRoute } from "./MetricsRoute.ts"
+import { NightscoutHandlers } from "./NightscoutHandlers.ts"
+import { NightscoutRequestErrorsLive, NightscoutSiteHandlers } from "./NightscoutSiteHandlers.ts"
 import { ProblemDetailsLive } from "./ProblemDetails.ts"
 import { ReadingsHandlers } from "./ReadingsHandlers.ts"
 import { RequestIdLogsLive } from "./RequestIdLogsLive.ts"
@@ -21,24 +23,27 @@ const SERVED_BESIDE_THE_API = [
 
 /**
  * Every route of the service, to be served with `HttpRouter.serve`. Needs the domain services the handlers use:
- * `ReadingStore`, `ConnectionStore`, `EventPublisher`, `Ingest`, `Sync` and `Connect`, the `WebhookConfig` and the
+ * `ReadingStore`, `ConnectionStore`, `EventPublisher`, `Ingest`, `Sync`, `Connect` and `NightscoutSites`, the `WebhookConfig` and the
  * `ApiKeys`.
  */
 export const ApiRoutes = Layer.mergeAll(
   HttpApiBuilder.layer(BgIngestApi, { openapiPath: "/openapi.json" }).pipe(
     Layer.provide([
       ReadingsHandlers,
+      ReadingsHandlers,
       SummaryHandlers,
       ConnectionsHandlers,
       AuthorizationHandlers,
       SystemHandlers,
-      WebhookHandlers
+      WebhookHandlers,
+      NightscoutHandlers,
+      NightscoutSiteHandlers
     ])
   ),
   HttpApiScalar.layer(BgIngestApi, { path: "/docs" }),
   MetricsRoute,
   FallbackRoutes(SERVED_BESIDE_THE_API)
-).pipe(Layer.provide([ProblemDetailsLive, ApiKeyAuthLive, RequestIdLogsLive]))
+).pipe(Layer.provide([ProblemDetailsLive, ApiKeyAuthLive, RequestIdLogsLive, NightscoutRequestErrorsLive]))
 
 /** The route pattern of a request, as `observeRequests` labels it. */
 export const routeOf = makeRouteOf(SERVED_BESIDE_THE_API)

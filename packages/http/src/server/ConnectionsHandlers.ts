@@ -3,6 +3,7 @@ import { Effect } from "effect"
 import { HttpServerResponse } from "effect/http"
 import { HttpApiBuilder } from "effect/http-api"
 import { BgIngestApi } from "../api/Api.ts"
+import { siteAccessOf } from "../api/Json.ts"
 import { toProblem } from "./DomainProblems.ts"
 import { toConnectionJson, toSyncResultJson } from "./JsonMapping.ts"
 
@@ -25,13 +26,18 @@ export const ConnectionsHandlers = HttpApiBuilder.group(
       .handle(
         "connect",
         Effect.fnUntraced(function* ({ params, payload }) {
-          const { connection, created } = yield* connect
-            .connectWithCredentials(params.userId, params.provider, {
-              username: payload.username,
-              password: payload.password,
-              patientId: payload.patient_id
-            })
-            .pipe(Effect.catch(toProblem))
+          const { connection, created } =
+            "url" in payload
+              ? yield* connect
+                  .connectToSite(params.userId, params.provider, siteAccessOf(payload))
+                  .pipe(Effect.catch(toProblem))
+              : yield* connect
+                  .connectWithCredentials(params.userId, params.provider, {
+                    username: payload.username,
+                    password: payload.password,
+                    patientId: payload.patient_id
+                  })
+                  .pipe(Effect.catch(toProblem))
           const body = toConnectionJson(connection)
           // The target URI is the connection itself, so a 201 needs no Location.
           return created ? HttpServerResponse.jsonUnsafe(body, { status: 201 }) : body

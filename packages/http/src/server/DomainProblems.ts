@@ -2,9 +2,11 @@ import type {
   AuthorizeError,
   CompleteError,
   ConnectionStoreError,
+  ConnectToSiteError,
   ConnectWithCredentialsError,
   DisconnectError,
   EventPublishError,
+  NightscoutSiteStoreError,
   NotConnectable,
   ReadingStoreError,
   SyncError
@@ -20,11 +22,13 @@ export type DomainError =
   | AuthorizeError
   | CompleteError
   | ConnectWithCredentialsError
+  | ConnectToSiteError
   | DisconnectError
   | SyncError
   | ReadingStoreError
   | EventPublishError
   | ConnectionStoreError
+  | NightscoutSiteStoreError
 
 type Tag = DomainError["_tag"]
 
@@ -43,7 +47,10 @@ const problems = {
   ProviderNotConnectable: (error) =>
     error.way === "oauth"
       ? new Problem.ProviderNotConnectable({ detail: error.message })
-      : new Problem.ProviderTakesNoCredentials({ detail: error.message }),
+      : error.way === "site"
+        ? new Problem.ProviderTakesNoSite({ detail: error.message })
+        : new Problem.ProviderTakesNoCredentials({ detail: error.message }),
+  SiteRefused: (error) => new Problem.SiteRefusedProblem({ detail: error.message, reason: error.reason }),
   AuthorizationStateInvalid: (error) =>
     new Problem.AuthorizationFailed({ detail: error.message, reason: error.reason }),
   AuthorizationRejected: (error) => new Problem.AuthorizationFailed({ detail: error.message, reason: error.reason }),
@@ -73,10 +80,11 @@ const problems = {
   ReadingStoreError: () => dependencyUnavailable("store"),
   ConnectionStoreError: () => dependencyUnavailable("store"),
   OAuthStateStoreError: () => dependencyUnavailable("store"),
+  NightscoutSiteStoreError: () => dependencyUnavailable("store"),
   EventPublishError: () => dependencyUnavailable("broker")
 } satisfies { readonly [T in Tag]: (error: Extract<DomainError, { readonly _tag: T }>) => unknown }
 
-type AnyProblem = ReturnType<(typeof problems)[Tag]>
+type Problem = ReturnType<(typeof problems)[Tag]>
 
 /**
  * The problem of one error type. `ProviderNotConnectable` answers by the way of connecting that was refused, so
@@ -87,7 +95,9 @@ export type ProblemOf<E extends DomainError> =
     ? Problem.ProviderNotConnectable
     : E extends NotConnectable<"credentials">
       ? Problem.ProviderTakesNoCredentials
-      : ReturnType<(typeof problems)[E["_tag"]]>
+      : E extends NotConnectable<"site">
+        ? Problem.ProviderTakesNoSite
+        : ReturnType<(typeof problems)[E["_tag"]]>
 
 /**
  * Fails with the problem a domain error answers with. A store or broker failure answers 503 (the caller may
@@ -95,7 +105,7 @@ export type ProblemOf<E extends DomainError> =
  */
 export const toProblem = <E extends DomainError>(error: E): Effect.Effect<never, ProblemOf<E>> => {
   // Each entry takes the errors of its own tag: the lookup by `error._tag` is what the mapped type guarantees.
-  const problem = (problems[error._tag] as (error: DomainError) => AnyProblem)(error)
+  const problem = (problems[error._tag] as (error: DomainError) => Problem)(error)
   const fail = Effect.fail(problem as ProblemOf<E>)
   return problem instanceof Problem.DependencyUnavailable
     ? Effect.logError("Dependency unavailable", { dependency: problem.dependency, reason: error.message }).pipe(

@@ -3,6 +3,7 @@ import { dexcomConfig, makeDexcomProvider } from "@bg-ingest/adapters/dexcom"
 import { dexcomShareConfig, makeDexcomShareProvider } from "@bg-ingest/adapters/dexcom-share"
 import type { Strictness } from "@bg-ingest/adapters/environment"
 import { libreLinkUpConfig, makeLibreLinkUpProvider } from "@bg-ingest/adapters/libre-link-up"
+import { makeNightscoutProvider, nightscoutConfig } from "@bg-ingest/adapters/nightscout"
 import { makeSimulatorProvider } from "@bg-ingest/adapters/simulator"
 import type { CgmProviderShape, ConnectionStore, ReadingStore } from "@bg-ingest/domain"
 import { Config, Effect } from "effect"
@@ -71,7 +72,9 @@ export const providerRegistry = {
       variables: ["LIBRE_LINK_UP_REGION", "LIBRE_LINK_UP_BASE_URL"],
       hint: "LIBRE_LINK_UP_REGION for FreeStyle Libre through LibreLinkUp"
     }
-  })
+  }),
+  // Users' own sites: it reads no variable, so only PROVIDERS turns it on.
+  nightscout: entry({ config: nightscoutConfig, make: makeNightscoutProvider, keepsCredentials: true })
 } as const
 
 export type ProviderKind = keyof typeof providerRegistry

@@ -1,0 +1,6 @@
+export * from "./NightscoutClient.ts"
+export * from "./NightscoutNormalize.ts"
+export * from "./NightscoutProvider.ts"
+export * from "./NightscoutSettings.ts"
+export * from "./SiteAddress.ts"
+export * from "./SiteHttp.ts"

@@ -1,0 +1,141 @@
+import { promisify } from "node:util"
+import { gunzip, inflate } from "node:zlib"
+import { meaningOfEntry, ProviderId, type Reading, readingKey, type UserId } from "@bg-ingest/domain"
+import { Data, Effect, Result, Stream } from "effect"
+import type { HttpServerRequest } from "effect/http"
+import { NIGHTSCOUT_UPLOAD_PROVIDER } from "./NightscoutFormats.ts"
+import type { NightscoutIssue } from "./NightscoutResponses.ts"
+
+/**
+ * An upload is bounded after decompression: Nightscout takes up to 50 MB, but a day of 5-minute entries is about
+ * 60 kB and uploaders send far less at once; these limits leave weeks of one-minute data in one request.
+ */
+export const NIGHTSCOUT_MAX_BODY_BYTES = 4 * 1024 * 1024
+export const NIGHTSCOUT_MAX_ENTRIES = 20_000
+
+const gunzipAsync = promisify(gunzip)
+const inflateAsync = promisify(inflate)
+
+export class UploadRefused extends Data.TaggedError("UploadRefused")<{
+  readonly status: 400 | 413 | 415
+  readonly description: string
+  readonly errors?: ReadonlyArray<NightscoutIssue>
+}> {}
+
+const tooLarge = () =>
+  new UploadRefused({
+    status: 413,
+    description: `An upload may carry at most ${NIGHTSCOUT_MAX_BODY_BYTES} bytes (uncompressed) and ${NIGHTSCOUT_MAX_ENTRIES} entries`
+  })
+
+const isJson = (contentType: string | undefined) =>
+  contentType === undefined ||
+  contentType.trim() === "" ||
+  /^application\/(?:[\w.+-]+\+)?json\s*(?:;|$)/i.test(contentType.trim())
+
+/**
+ * The body's bytes, read only up to the limit (a declared Content-Length is checked first), inflated when
+ * `Content-Encoding` is gzip or deflate (xDrip+ compresses its uploads) with the same limit on what comes out.
+ */
+export const readUploadBody = Effect.fnUntraced(function* (request: HttpServerRequest.HttpServerRequest) {
+  if (!isJson(request.headers["content-type"])) {
+    return yield* new UploadRefused({
+      status: 415,
+      description: "The body must be JSON (Content-Type: application/json)"
+    })
+  }
+  const encoding = (request.headers["content-encoding"] ?? "identity").trim().toLowerCase()
+  if (!["identity", "gzip", "x-gzip", "deflate"].includes(encoding)) {
+    return yield* new UploadRefused({
+      status: 415,
+      description: `Content-Encoding ${encoding.slice(0, 32)} is not accepted`
+    })
+  }
+  const declared = Number(request.headers["content-length"])
+  if (Number.isFinite(declared) && declared > NIGHTSCOUT_MAX_BODY_BYTES) return yield* tooLarge()
+  const chunks: Array<Uint8Array> = []
+  let size = 0
+  yield* request.stream.pipe(
+    Stream.runForEach((chunk) => {
+      size += chunk.length
+      if (size > NIGHTSCOUT_MAX_BODY_BYTES) return Effect.fail(tooLarge())
+      chunks.push(chunk)
+      return Effect.void
+    }),
+    Effect.catchTag("HttpServerError", () =>
+      Effect.fail(new UploadRefused({ status: 400, description: "The body could not be read" }))
+    )
+  )
+  const raw = Buffer.concat(chunks, size)
+  if (encoding === "identity") return raw
+  return yield* Effect.tryPromise({
+    try: () =>
+      (encoding === "deflate" ? inflateAsync : gunzipAsync)(raw, { maxOutputLength: NIGHTSCOUT_MAX_BODY_BYTES }),
+    catch: (cause) =>
+      (cause as { readonly code?: unknown })?.code === "ERR_BUFFER_TOO_LARGE"
+        ? tooLarge()
+        : new UploadRefused({ status: 400, description: `The body is not valid ${encoding}` })
+  })
+})
+
+/** What one upload holds: the readings to store, and how many entries were not readings. */
+export interface ParsedUpload {
+  readonly entries: number
+  readonly readings: ReadonlyArray<Reading>
+  readonly skipped: { readonly notSgv: number; readonly noValue: number; readonly errorCode: number }
+}
+
+const uploadProvider = ProviderId.make(NIGHTSCOUT_UPLOAD_PROVIDER)
+
+/**
+ * The entries of an upload (an array, or one entry object), each read as Nightscout's entries are: readings are
+ * kept (the last of two at one second wins, as across two uploads), everything else is counted. A reading that
+ * cannot be stored refuses the whole upload, naming every such entry and field, so nothing is stored half.
+ */
+export const parseUpload = (
+  bytes: Uint8Array,
+  userId: UserId,
+  nowMillis: number
+): Result.Result<ParsedUpload, UploadRefused> => {
+  let json: unknown
+  try {
+    json = JSON.parse(Buffer.from(bytes).toString("utf8"))
+  } catch {
+    return Result.fail(new UploadRefused({ status: 400, description: "The body is not valid JSON" }))
+  }
+  const entries: ReadonlyArray<unknown> | undefined = Array.isArray(json)
+    ? json
+    : typeof json === "object" && json !== null
+      ? [json]
+      : undefined
+  if (entries === undefined) {
+    return Result.fail(new UploadRefused({ status: 400, description: "Expected an array of entries or one entry" }))
+  }
+  if (entries.length > NIGHTSCOUT_MAX_ENTRIES) return Result.fail(tooLarge())
+  const readings = new Map<string, Reading>()
+  const skipped = { notSgv: 0, noValue: 0, errorCode: 0 }
+  const issues: Array<NightscoutIssue> = []
+  const options = { userId, provider: uploadProvider, nowMillis, recordId: "device" as const }
+  entries.forEach((entry, index) => {
+    const meaning = meaningOfEntry(entry, options)
+    if (Result.isFailure(meaning)) {
+      const { field, message } = meaning.failure
+      issues.push({ path: field === "" ? [index] : [index, field], message })
+      return
+    }
+    const value = meaning.success
+    if (value.kind === "reading") {
+      const key = readingKey(value.reading)
+      readings.delete(key)
+      readings.set(key, value.reading)
+    } else if (value.reason === "not_sgv") skipped.notSgv += 1
+    else if (value.reason === "no_value") skipped.noValue += 1
+    else skipped.errorCode += 1
+  })
+  if (issues.length > 0) {
+    return Result.fail(
+      new UploadRefused({ status: 400, description: "Some entries cannot be stored; nothing was", errors: issues })
+    )
+  }
+  return Result.succeed({ entries: entries.length, readings: [...readings.values()], skipped })
+}
