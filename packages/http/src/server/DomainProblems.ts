@@ -84,7 +84,7 @@ const problems = {
   EventPublishError: () => dependencyUnavailable("broker")
 } satisfies { readonly [T in Tag]: (error: Extract<DomainError, { readonly _tag: T }>) => unknown }
 
-type Problem = ReturnType<(typeof problems)[Tag]>
+type AnyProblem = ReturnType<(typeof problems)[Tag]>
 
 /**
  * The problem of one error type. `ProviderNotConnectable` answers by the way of connecting that was refused, so
@@ -105,7 +105,7 @@ export type ProblemOf<E extends DomainError> =
  */
 export const toProblem = <E extends DomainError>(error: E): Effect.Effect<never, ProblemOf<E>> => {
   // Each entry takes the errors of its own tag: the lookup by `error._tag` is what the mapped type guarantees.
-  const problem = (problems[error._tag] as (error: DomainError) => Problem)(error)
+  const problem = (problems[error._tag] as (error: DomainError) => AnyProblem)(error)
   const fail = Effect.fail(problem as ProblemOf<E>)
   return problem instanceof Problem.DependencyUnavailable
     ? Effect.logError("Dependency unavailable", { dependency: problem.dependency, reason: error.message }).pipe(
