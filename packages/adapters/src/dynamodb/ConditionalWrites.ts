@@ -1,4 +1,3 @@
-import { randomUUID } from "node:crypto"
 import {
   GetItemCommand,
   PutItemCommand,
@@ -8,6 +7,7 @@ import {
 } from "@aws-sdk/client-dynamodb"
 import type { Reading, ReadingChange } from "@bg-ingest/domain"
 import { Effect, Ref } from "effect"
+import { SecureRandom } from "effect/crypto"
 import { type DynamoFailure, errorName, isConditionFailure } from "./DynamoErrors.ts"
 import {
   absentOrDifferent,
@@ -213,7 +213,9 @@ export const makeConditionalWrites = (readingTable: ReadingTable) => {
     })
     return yield* dynamo
       .call("TransactWriteItems", (sdk) =>
-        sdk.send(new TransactWriteItemsCommand({ TransactItems: actions, ClientRequestToken: randomUUID() }))
+        sdk.send(
+          new TransactWriteItemsCommand({ TransactItems: actions, ClientRequestToken: SecureRandom.uuidV4Unsafe() })
+        )
       )
       .pipe(
         Effect.as("committed" as const),

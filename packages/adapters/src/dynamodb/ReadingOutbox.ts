@@ -1,7 +1,7 @@
-import { randomUUID } from "node:crypto"
 import { type AttributeValue, TransactWriteItemsCommand, UpdateItemCommand } from "@aws-sdk/client-dynamodb"
 import type { Reading, ReadingChange } from "@bg-ingest/domain"
 import { Array as Arr, Effect, Ref } from "effect"
+import { SecureRandom } from "effect/crypto"
 import { errorName, isConditionFailure, toReadingStoreError } from "./DynamoErrors.ts"
 import { mergedQuery } from "./MergedQuery.ts"
 import {
@@ -62,7 +62,7 @@ export const makeReadingOutbox = (readingTable: ReadingTable) => {
         sdk.send(
           new TransactWriteItemsCommand({
             TransactItems: group.map((planned) => ({ Update: confirmation(planned) })),
-            ClientRequestToken: randomUUID()
+            ClientRequestToken: SecureRandom.uuidV4Unsafe()
           })
         )
       )

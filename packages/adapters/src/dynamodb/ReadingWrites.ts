@@ -1,7 +1,7 @@
-import { randomUUID } from "node:crypto"
 import type { AttributeValue } from "@aws-sdk/client-dynamodb"
 import type { PutManyResult, Reading, ReadingChange, UserId } from "@bg-ingest/domain"
 import { Array as Arr, Clock, Effect, Ref } from "effect"
+import { SecureRandom } from "effect/crypto"
 import { makeConditionalWrites, type PlannedWrite, type Written } from "./ConditionalWrites.ts"
 import { toReadingStoreError } from "./DynamoErrors.ts"
 import {
@@ -108,7 +108,7 @@ export const makeReadingWrites = (readingTable: ReadingTable) => {
       if (readings.length === 0) return result satisfies PutManyResult
       const planned = yield* decode("putMany", () => readings.map(plan))
       const now = yield* Clock.currentTimeMillis
-      const call = randomUUID()
+      const call = SecureRandom.uuidV4Unsafe()
       for (const [index, round] of roundsOf(planned, (p) => p.id).entries()) {
         yield* storeRound(round, now, `${call}/${index}`, result)
       }
