@@ -1,5 +1,5 @@
 /**
- * A fake of Dexcom Share on loopback (node:http) that behaves as guides/dexcom.md §2 describes: the two-step login
+ * A fake of Dexcom Share on loopback (node:http) that behaves as Share does (docs/dexcom-share.md): the two-step login
  * (AuthenticatePublisherAccount → account id, LoginPublisherAccountById → session id; an all-zero id for an
  * account set to fail that way), the application id of its region, sessions that expire (`SessionNotValid`) or
  * were never issued (`SessionIdNotFound`), `ReadPublisherLatestGlucoseValues` within `minutes ≤ 1440` and

@@ -1,4 +1,3 @@
-import { createServer } from "node:http"
 import { join } from "node:path"
 import { loadTokenEncryptionKey, TokenCipher } from "@bg-ingest/adapters/crypto"
 import { dexcomWebhookFormat } from "@bg-ingest/adapters/dexcom"
@@ -34,26 +33,14 @@ import {
   Sync,
   SyncSettings
 } from "@bg-ingest/domain"
-import {
-  ApiKeys,
-  ApiRoutes,
-  applyDefaultHeaders,
-  BodyLimit,
-  limitResources,
-  observeRequests,
-  requestDurations,
-  routeOf,
-  routerConfig,
-  SERVER_OPTIONS,
-  ServerPolicy
-} from "@bg-ingest/http/server"
-import { NodeHttpServer } from "@effect/platform-node"
-import { Deferred, Duration, Effect, Fiber, Layer, LogLevel, References } from "effect"
+import { ApiKeys, ApiRoutes, BodyLimit, routerConfig, ServerPolicy } from "@bg-ingest/http/server"
+import { Deferred, Duration, Effect, Fiber, Layer } from "effect"
 import { FetchHttpClient, HttpRouter } from "effect/http"
 import { type CryptoServices, cryptoLayer } from "./Crypto.ts"
 import type { AppConfig } from "./config/AppConfig.ts"
 import { makeProviders } from "./config/Providers.ts"
 import { DemoUsers } from "./DemoUsers.ts"
+import { observedHttpServer } from "./RequestObservability.ts"
 import { StartupError } from "./StartupError.ts"
 import { webhookConfigLayer } from "./WebhookSecrets.ts"
 
@@ -175,29 +162,6 @@ export const pollingLayer = (grace: Duration.Duration) =>
           if (finished._tag === "None") yield* Effect.logWarning("Shutdown: syncs still running were interrupted")
         })
       )
-    })
-  )
-
-/**
- * The Node HTTP server, with every request observed at its edge (`observeRequests`: request ids, the duration
- * histogram, the request log), writing with the context the service runs in (its loggers and metrics).
- */
-export const observedHttpServer = (options: {
-  readonly port: number
-  readonly host: string
-  readonly gracefulShutdownTimeout?: Duration.Duration
-}) =>
-  Layer.unwrap(
-    Effect.gen(function* () {
-      const context = yield* Effect.context<never>()
-      const logReads = LogLevel.isLessThanOrEqualTo(yield* References.MinimumLogLevel, "Debug")
-      return NodeHttpServer.layer(() => {
-        const server = createServer(SERVER_OPTIONS)
-        observeRequests(server, { context, logReads, routeOf })
-        applyDefaultHeaders(server)
-        limitResources(server, { onRefused: (method, status) => requestDurations.observe(method, "/*", status, 0) })
-        return server
-      }, options)
     })
   )
 

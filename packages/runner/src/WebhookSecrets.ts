@@ -1,6 +1,7 @@
 import { chmodSync, existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs"
 import { join } from "node:path"
-import { WebhookConfig, type WebhookFormat } from "@bg-ingest/http/server"
+import type { WebhookFormat } from "@bg-ingest/domain"
+import { WebhookConfig } from "@bg-ingest/http/server"
 import { Effect, Layer, Redacted } from "effect"
 import { SecureRandom } from "effect/crypto"
 import { Base64Url } from "effect/encoding"

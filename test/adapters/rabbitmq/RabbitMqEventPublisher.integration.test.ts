@@ -48,7 +48,7 @@ const awaitReady = EventPublisher.use((publisher) =>
 const elapsedSince = (start: number) => Date.now() - start
 
 describeWithBroker("RabbitMqEventPublisher", availability, () => {
-  it.live("publishes one persistent message per event, with the DESIGN §4 body, routing key and properties", () => {
+  it.live("publishes one persistent message per event, with the documented body, routing key and properties", () => {
     const exchange = uniqueName("test.message")
     const occurredAt = DateTime.makeUnsafe("2026-02-01T08:35:02.250Z")
     const created = makeReadingEvent(

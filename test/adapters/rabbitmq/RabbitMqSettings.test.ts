@@ -8,7 +8,7 @@ const read = (env: Record<string, string>) =>
   }).pipe(Effect.provide(ConfigProvider.layer(ConfigProvider.fromUnknown(env))))
 
 describe("RabbitMQ publisher settings", () => {
-  it.effect("reads RABBITMQ_URL as a secret, with DESIGN's defaults for the rest", () =>
+  it.effect("reads RABBITMQ_URL as a secret, with the documented defaults for the rest", () =>
     Effect.gen(function* () {
       const options = yield* read({ RABBITMQ_URL: "amqp://bg:s3cret@rabbit.internal:5672/prod" })
       assert.isTrue(Redacted.isRedacted(options.url))

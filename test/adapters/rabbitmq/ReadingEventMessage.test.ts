@@ -25,7 +25,7 @@ const event = makeReadingEvent(
 )
 
 describe("ReadingEventMessage", () => {
-  it("encodes the DESIGN §4 body: snake_case, whole-second UTC instants with Z", () => {
+  it("encodes the documented body (docs/events.md): snake_case, whole-second UTC instants with Z", () => {
     assert.deepStrictEqual(JSON.parse(encode(toReadingEventBody(event))), {
       event_id: event.eventId,
       type: "bg.reading.updated",

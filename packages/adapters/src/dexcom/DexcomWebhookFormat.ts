@@ -1,4 +1,4 @@
-import { makeWindow, type Reading, readingInstantIssue, type UserId } from "@bg-ingest/domain"
+import { makeWindow, readingInstantIssue, type UserId, type WebhookFormat } from "@bg-ingest/domain"
 import { DateTime, Option, Result, Schema, SchemaIssue } from "effect"
 import { normalizeEgvs } from "./DexcomNormalize.ts"
 import { DEXCOM_PROVIDER_ID } from "./DexcomProvider.ts"
@@ -13,17 +13,13 @@ const ALL_TIME = makeWindow(DateTime.makeUnsafe(0), DateTime.makeUnsafe(8.64e15)
  * A Dexcom API v3 EGV body (`{ "records": [...] }`) pushed to the webhook by a relay, read exactly as the
  * Dexcom provider reads a poll's answer: records without a value or with an impossible one are skipped (they
  * count as received, not stored). A record whose `systemTime` breaks the domain's instant rule (1970–9999, at
- * most 10 minutes ahead) fails the delivery with its path, as any invalid field does. Shaped as the HTTP
- * package's `WebhookFormat`, which the runner registers.
+ * most 10 minutes ahead) fails the delivery with its path, as any invalid field does. The runner registers it with
+ * the webhook.
  */
 export const dexcomWebhookFormat = {
   name: "dexcom-egvs",
   accepts: (json: unknown): boolean => looksLikeEgvs(json),
-  decode: (
-    userId: UserId,
-    json: unknown,
-    nowMillis: number
-  ): Result.Result<{ readonly readings: ReadonlyArray<Reading>; readonly records: number }, SchemaIssue.Issue> => {
+  decode: (userId: UserId, json: unknown, nowMillis: number) => {
     const decoded = decodeEgvs(json)
     if (Result.isFailure(decoded)) return Result.fail(decoded.failure.issue)
     for (const [index, record] of decoded.success.records.entries()) {
@@ -37,4 +33,4 @@ export const dexcomWebhookFormat = {
     }
     return Result.succeed({ readings: normalized.success.readings, records: decoded.success.records.length })
   }
-} as const
+} as const satisfies WebhookFormat

@@ -1,18 +1,19 @@
 import type { AttributeValue } from "@aws-sdk/client-dynamodb"
 import {
   formatInstant,
+  GlucoseMgDl,
   type GlucoseStatus,
   GlucoseStatuses,
   isHoldableInstant,
-  type ProviderId,
+  ProviderId,
   parseRfc3339,
   type Reading,
   type ReadingChangeKind,
   type Trend,
   Trends,
-  type UserId
+  UserId
 } from "@bg-ingest/domain"
-import { DateTime, Result } from "effect"
+import { DateTime, Result, Schema } from "effect"
 import { Attr, pendingShardOf, READING_PREFIX, USER_PREFIX, userPk } from "./TableLayout.ts"
 
 export type Item = Record<string, AttributeValue>
@@ -251,6 +252,21 @@ export const readingProjection = {
 
 const trends: ReadonlySet<string> = new Set(Trends)
 const statuses: ReadonlySet<string> = new Set(GlucoseStatuses)
+const isProviderId = Schema.is(ProviderId)
+const isUserId = Schema.is(UserId)
+const isGlucose = Schema.is(GlucoseMgDl)
+
+/** Provider ids already checked: a table holds a handful, and a range reads the same one on every item. */
+const checkedProviders = new Set<string>()
+const MAX_CHECKED_PROVIDERS = 256
+
+const providerOf = (item: Item): ProviderId => {
+  const provider = str(item, Attr.provider)
+  if (checkedProviders.has(provider)) return provider as ProviderId
+  if (!isProviderId(provider)) throw new CorruptItem(`Item has an invalid provider id ${JSON.stringify(provider)}`)
+  if (checkedProviders.size < MAX_CHECKED_PROVIDERS) checkedProviders.add(provider)
+  return provider
+}
 
 // The exact shape this adapter writes; checked strictly (a real date, 1970–9999), so that an item written by
 // something else, or before instants were checked, never becomes a reading that cannot be formatted or published.
@@ -264,29 +280,54 @@ const instantOfSk = (sk: string): DateTime.Utc => {
 }
 
 /**
- * Rebuilds a reading from its item. Items come from a shared table, so each field is checked (cheaply: this
- * runs 25,920 times for a 90-day range) and an item that does not fit fails the call instead of becoming a
- * made-up reading.
+ * Rebuilds a reading from its item. Items come from a shared table, so each field is checked, the provider id's
+ * brand included (cheaply: this runs 25,920 times for a 90-day range), and an item that does not fit throws a
+ * `CorruptItem` instead of becoming a made-up reading (reads skip it: `readingOrNone`).
  */
 export const readingOfItem = (item: Item, userId: UserId): Reading => {
   const trend = str(item, Attr.trend)
   const status = str(item, Attr.status)
   if (!trends.has(trend)) throw new CorruptItem(`Item has an unknown trend ${trend}`)
   if (!statuses.has(status)) throw new CorruptItem(`Item has an unknown status ${status}`)
+  const glucoseMgDl = num(item, Attr.glucoseMgDl)
+  if (!isGlucose(glucoseMgDl)) throw new CorruptItem(`Item has a glucose value outside the domain's range`)
   return {
     userId,
     timestamp: instantOfSk(str(item, Attr.sk)),
-    glucoseMgDl: num(item, Attr.glucoseMgDl),
+    glucoseMgDl,
     trend: trend as Trend,
     trendRate: optionalNum(item, Attr.trendRate),
     status: status as GlucoseStatus,
-    source: { provider: str(item, Attr.provider) as ProviderId, recordId: optionalStr(item, Attr.recordId) },
+    source: { provider: providerOf(item), recordId: optionalStr(item, Attr.recordId) },
     displayTime: optionalStr(item, Attr.displayTime)
   }
 }
 
 export const userIdOfItem = (item: Item): UserId => {
   const pk = str(item, Attr.pk)
-  if (!pk.startsWith(USER_PREFIX)) throw new CorruptItem(`Item has a partition key that is not a user: ${pk}`)
-  return pk.slice(USER_PREFIX.length) as UserId
+  const userId = pk.slice(USER_PREFIX.length)
+  if (!pk.startsWith(USER_PREFIX) || !isUserId(userId)) {
+    throw new CorruptItem(`Item has a partition key that is not a user: ${pk}`)
+  }
+  return userId
+}
+
+/** The reading of an item, or undefined when the item cannot be one (a `CorruptItem`): the caller counts it. */
+export const readingOrNone = (item: Item, userId: UserId): Reading | undefined => {
+  try {
+    return readingOfItem(item, userId)
+  } catch (error) {
+    if (error instanceof CorruptItem) return undefined
+    throw error
+  }
+}
+
+/** A reading's planned write, or none when no key of the table can hold it (an instant outside 1970–9999). */
+export const plannable = (reading: Reading): Array<PlannedReading> => {
+  try {
+    return [plan(reading)]
+  } catch (error) {
+    if (error instanceof CorruptItem) return []
+    throw error
+  }
 }

@@ -239,7 +239,7 @@ const shutdown = Effect.fnUntraced(function* (settings: RabbitMqPublisherSetting
 })
 
 /**
- * The `EventPublisher` on RabbitMQ (DESIGN §4): one connection and one confirm channel owned by the layer, a
+ * The `EventPublisher` on RabbitMQ (docs/events.md): one connection and one confirm channel owned by the layer, a
  * durable topic exchange declared at each (re)connection, one persistent message per event, confirmed.
  *
  * Start-up does not wait for the broker: when it is unreachable the layer starts, `ping` and `publish` fail with

@@ -148,6 +148,20 @@ export const normalizeRecords = <R>(
   })
 }
 
+/**
+ * A provider's normalization as one function of its records: its record reader and its order, given to
+ * {@link normalizeRecords}.
+ */
+export const recordNormalizer =
+  <R>(read: (record: R) => RecordReading, prefer: Order.Order<Reading>) =>
+  (
+    provider: ProviderId,
+    userId: UserId,
+    records: Iterable<R>,
+    window: TimeWindow
+  ): Result.Result<NormalizedRecords, string> =>
+    normalizeRecords(records, { provider, userId, window, read, prefer })
+
 const MAX_REJECTED_LOGGED = 10
 
 /**

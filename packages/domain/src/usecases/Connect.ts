@@ -14,6 +14,7 @@ import {
 import { CgmProviders } from "../ports/CgmProviders.ts"
 import { ConnectionStore } from "../ports/ConnectionStore.ts"
 import { OAuthStateStore } from "../ports/OAuthStateStore.ts"
+import { ConnectSettings } from "../settings/UseCaseSettings.ts"
 import {
   type AuthorizationStart,
   AuthorizationStateInvalid,
@@ -26,7 +27,6 @@ import {
   type DisconnectError,
   notConnectable
 } from "./ConnectErrors.ts"
-import { ConnectSettings } from "./Settings.ts"
 
 const STATE_BYTES = 32
 const decodeProviderId = Schema.decodeUnknownOption(ProviderId)

@@ -3,9 +3,9 @@ import type { UserId } from "../model/Identifiers.ts"
 import { isHoldableInstant } from "../model/Instant.ts"
 import { type Reading, readingKey } from "../model/Reading.ts"
 import { makeReadingEvent, type ReadingChange } from "../model/ReadingEvent.ts"
+import { countIngested, countSetAside, eventPublishFailures, eventsPublished } from "../observability/Metrics.ts"
 import { type EventPublishError, EventPublisher } from "../ports/EventPublisher.ts"
 import { ReadingStore, type ReadingStoreError } from "../ports/ReadingStore.ts"
-import { countIngested, countSetAside, eventPublishFailures, eventsPublished } from "./Metrics.ts"
 
 export interface IngestResult {
   readonly received: number

@@ -2,8 +2,8 @@ import { Cause, Context, DateTime, Deferred, Duration, Effect, Layer } from "eff
 import type { Connection } from "../model/Connection.ts"
 import { CgmProviders } from "../ports/CgmProviders.ts"
 import { ConnectionStore } from "../ports/ConnectionStore.ts"
+import { SchedulerSettings, SyncSettings } from "../settings/UseCaseSettings.ts"
 import { Ingest } from "./Ingest.ts"
-import { SchedulerSettings, SyncSettings } from "./Settings.ts"
 import { Sync } from "./Sync.ts"
 
 export interface CycleReport {

@@ -4,7 +4,7 @@ import { HttpRouter, HttpServerRequest, HttpServerResponse } from "effect/http"
 import { PrometheusMetrics } from "effect/observability"
 import { ApiKeys } from "./ApiKeyAuthLive.ts"
 import { refuseWithoutKey } from "./OperationalRoutes.ts"
-import { requestDurations } from "./RequestObservability.ts"
+import { RequestDurations } from "./RequestDurations.ts"
 
 const connectionsByStatus = Metric.gauge("bg_ingest_connections", {
   description: "Provider connections by status"
@@ -57,6 +57,7 @@ export const MetricsRoute = Layer.effectDiscard(
     const connections = yield* ConnectionStore
     const ingest = yield* Ingest
     const { digests } = yield* ApiKeys
+    const requestDurations = yield* RequestDurations
     const render = refreshScrapeGauges.pipe(
       Effect.provideService(ConnectionStore, connections),
       Effect.provideService(Ingest, ingest),

@@ -1,4 +1,12 @@
-import { Ingest, makeReading, ProviderId, type Reading, readingInstantIssue, type UserId } from "@bg-ingest/domain"
+import {
+  Ingest,
+  makeReading,
+  ProviderId,
+  type Reading,
+  readingInstantIssue,
+  type UserId,
+  type WebhookFormat
+} from "@bg-ingest/domain"
 import { Clock, Effect, Result, Schema, SchemaIssue } from "effect"
 import type { HttpServerRequest } from "effect/http"
 import { HttpApiBuilder } from "effect/http-api"
@@ -15,7 +23,7 @@ import { toProblem } from "./DomainProblems.ts"
 import { badRequestFromIssue } from "./ProblemDetails.ts"
 import { isJsonMediaType, readBodyBytes } from "./RequestBody.ts"
 import { SERVER_LIMITS } from "./ServerLimits.ts"
-import { WebhookConfig, type WebhookFormat } from "./WebhookConfig.ts"
+import { WebhookConfig } from "./WebhookConfig.ts"
 import { checkSignatureHeader, checkTimestamp, verifySignature } from "./WebhookSignature.ts"
 
 export const WEBHOOK_PROVIDER_ID = ProviderId.make("webhook")
