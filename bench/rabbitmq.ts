@@ -29,7 +29,7 @@ import {
   UserId
 } from "@bg-ingest/domain"
 import * as amqp from "amqplib"
-import { Context, DateTime, Effect, Exit, Layer, Logger, Redacted, Schema, Scope } from "effect"
+import { Array as Arr, Context, DateTime, Effect, Exit, Layer, Logger, Redacted, Schema, Scope } from "effect"
 
 const url = process.env.RABBITMQ_URL ?? "amqp://guest:guest@127.0.0.1:5672"
 const totalEvents = Number(process.env.BENCH_EVENTS ?? 20_000)
@@ -108,9 +108,6 @@ const bare = async (channel: amqp.ConfirmChannel, batches: ReadonlyArray<Readonl
 
 const print = (line: string) => process.stdout.write(`${line}\n`)
 
-const chunk = <A>(items: ReadonlyArray<A>, size: number): ReadonlyArray<ReadonlyArray<A>> =>
-  Array.from({ length: Math.ceil(items.length / size) }, (_, index) => items.slice(index * size, (index + 1) * size))
-
 const median = (values: ReadonlyArray<number>): number => {
   const sorted = [...values].sort((a, b) => a - b)
   return sorted[Math.floor(sorted.length / 2)]!
@@ -169,7 +166,7 @@ const main = async () => {
   )
   print("batch   adapter ev/s   bare ev/s   ratio   | client CPU µs/event: adapter   bare   ratio")
   for (const size of batchSizes) {
-    const batches = chunk(events, size)
+    const batches = Arr.chunksOf(events, size)
     await adapterRun(batches)
     await bare(bareChannel, batches)
     const adapter: Array<{ rate: number; cpuPerEvent: number }> = []

@@ -6,7 +6,7 @@
  *
  *   node --conditions=@bg-ingest/source bench/webhook.ts [--record]
  *
- * Signing (DESIGN §5): X-Webhook-Timestamp: <unix seconds>; X-Webhook-Signature: sha256=<hex of
+ * Signing (the webhook's contract, README): X-Webhook-Timestamp: <unix seconds>; X-Webhook-Signature: sha256=<hex of
  * HMAC-SHA256(WEBHOOK_SECRET, "<timestamp>.<raw body>")>. The benchmark sets WEBHOOK_SECRET for the service.
  */
 import { randomBytes } from "node:crypto"

@@ -3,9 +3,10 @@ import { Agent, request } from "node:http"
 import { formatInstant, type Reading } from "@bg-ingest/domain"
 
 /**
- * A delivery as DESIGN §5 specifies it: `{ "readings": [...] }` in bg-ingest's own format, signed with
+ * A delivery as the webhook contract specifies it: `{ "readings": [...] }` in bg-ingest's own format, signed with
  * `X-Webhook-Timestamp: <unix seconds>` and `X-Webhook-Signature: sha256=<hex>`, the HMAC-SHA256 with
- * WEBHOOK_SECRET over `<timestamp>.<raw body bytes>`. The timestamp must be within 300 s of the server's clock.
+ * WEBHOOK_SECRET over `<timestamp>.<path>.<raw body bytes>` (the path as sent, without the query). The timestamp
+ * must be within 300 s of the server's clock.
  */
 export const deliveryBody = (readings: ReadonlyArray<Reading>): string =>
   JSON.stringify({
@@ -19,9 +20,14 @@ export const deliveryBody = (readings: ReadonlyArray<Reading>): string =>
     }))
   })
 
-export const signatureHeaders = (secret: string, body: string, nowSeconds = Math.floor(Date.now() / 1000)) => {
+export const signatureHeaders = (
+  secret: string,
+  path: string,
+  body: string,
+  nowSeconds = Math.floor(Date.now() / 1000)
+) => {
   const timestamp = String(nowSeconds)
-  const signature = createHmac("sha256", secret).update(`${timestamp}.`).update(body).digest("hex")
+  const signature = createHmac("sha256", secret).update(`${timestamp}.${path}.`).update(body).digest("hex")
   return { "x-webhook-timestamp": timestamp, "x-webhook-signature": `sha256=${signature}` }
 }
 
@@ -41,7 +47,7 @@ export const postDelivery = (agent: Agent, url: URL, secret: string, body: strin
         headers: {
           "content-type": "application/json",
           "content-length": Buffer.byteLength(body),
-          ...signatureHeaders(secret, body)
+          ...signatureHeaders(secret, url.pathname, body)
         }
       },
       (response) => {

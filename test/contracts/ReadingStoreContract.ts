@@ -30,8 +30,8 @@ export const readingStoreContract = (name: string, makeLayer: () => Layer.Layer<
         const shuffled = [...readings].reverse()
         const result = yield* store.putMany(shuffled)
         assert.deepStrictEqual([result.inserted, result.updated, result.unchanged], [12, 0, 0])
-        assert.strictEqual(result.unpublished.length, 12)
-        assert.isTrue(result.unpublished.every((change) => change.kind === "created"))
+        assert.strictEqual(result.changes.length, 12)
+        assert.isTrue(result.changes.every((change) => change.kind === "created"))
         const latest = yield* store.latest(user("u1"))
         assert.deepStrictEqual(plain([Option.getOrThrow(latest)]), plain([readings[11]!]))
         const all = yield* store.range(user("u1"), makeWindow(at(-60), at(600)), 1000)
@@ -70,7 +70,7 @@ export const readingStoreContract = (name: string, makeLayer: () => Layer.Layer<
         yield* store.markPublished(readings)
         const again = yield* store.putMany(readings)
         assert.deepStrictEqual([again.inserted, again.updated, again.unchanged], [0, 0, 20])
-        assert.strictEqual(again.unpublished.length, 0)
+        assert.strictEqual(again.changes.length, 0)
         const all = yield* store.range(user("u1"), makeWindow(at(0), at(1000)), 1000)
         assert.strictEqual(all.length, 20)
       })
@@ -89,7 +89,7 @@ export const readingStoreContract = (name: string, makeLayer: () => Layer.Layer<
           reading("u1", 0, 100, { trend: "fortyFiveUp" })
         ])
         assert.deepStrictEqual([result.inserted, result.updated, result.unchanged], [1, 2, 1])
-        const kinds = result.unpublished.map((change) => `${change.kind}:${change.reading.glucoseMgDl}`).sort()
+        const kinds = result.changes.map((change) => `${change.kind}:${change.reading.glucoseMgDl}`).sort()
         assert.deepStrictEqual(kinds, ["created:120", "updated:100", "updated:111"])
         const latest = yield* store.latest(user("u1"))
         assert.strictEqual(Option.getOrThrow(latest).glucoseMgDl, 120)
@@ -117,21 +117,23 @@ export const readingStoreContract = (name: string, makeLayer: () => Layer.Layer<
         })
         const result = yield* store.putMany([relayed])
         assert.deepStrictEqual([result.inserted, result.updated, result.unchanged], [0, 0, 1])
-        assert.strictEqual(result.unpublished.length, 0)
+        assert.strictEqual(result.changes.length, 0)
       })
     )
 
     test(
-      "an unconfirmed event is owed again on the next write and by the sweep, until confirmed",
+      "an unconfirmed event is owed (not changed) on the next write and by the sweep, until confirmed",
       Effect.gen(function* () {
         const store = yield* ReadingStore
         const readings = series("u1", 3)
         yield* store.putMany(readings)
-        // The publish failed: nothing was confirmed. The retry must report the readings again.
+        // The publish failed: nothing was confirmed. Storing the same readings again changes nothing, and says
+        // which events are still owed; the sweep owes them too.
         const retry = yield* store.putMany(readings)
         assert.deepStrictEqual([retry.inserted, retry.updated, retry.unchanged], [0, 0, 3])
+        assert.deepStrictEqual(retry.changes, [])
         assert.deepStrictEqual(
-          retry.unpublished.map((change) => change.kind),
+          retry.owed.map((change) => change.kind),
           ["created", "created", "created"]
         )
         const swept = yield* store.unpublished(10)
@@ -141,7 +143,8 @@ export const readingStoreContract = (name: string, makeLayer: () => Layer.Layer<
         )
         yield* store.markPublished(readings)
         assert.strictEqual((yield* store.unpublished(10)).length, 0)
-        assert.strictEqual((yield* store.putMany(readings)).unpublished.length, 0)
+        const confirmed = yield* store.putMany(readings)
+        assert.deepStrictEqual([confirmed.changes.length, confirmed.owed.length], [0, 0])
       })
     )
 
@@ -153,7 +156,7 @@ export const readingStoreContract = (name: string, makeLayer: () => Layer.Layer<
         const result = yield* store.putMany([reading("u1", 0, 101)])
         assert.strictEqual(result.updated, 1)
         assert.deepStrictEqual(
-          result.unpublished.map((change) => [change.kind, change.reading.glucoseMgDl]),
+          result.changes.map((change) => [change.kind, change.reading.glucoseMgDl]),
           [["created", 101]]
         )
       })

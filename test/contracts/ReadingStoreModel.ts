@@ -122,13 +122,15 @@ const check = (commands: ReadonlyArray<Command>) =>
         case "put": {
           const readings = cmd.batch.map(readingOf)
           const counts = { inserted: 0, updated: 0, unchanged: 0 }
+          // What this write changed, and what it found unchanged but still owed an event.
+          const changes: Array<string> = []
           const owed: Array<string> = []
           for (const reading of readings) {
             const row = model.get(readingKey(reading))
             if (row === undefined) {
               model.set(readingKey(reading), { reading, owed: "created" })
               counts.inserted += 1
-              owed.push(owedKey("created", reading))
+              changes.push(owedKey("created", reading))
             } else if (sameMeasurement(row.reading, reading)) {
               counts.unchanged += 1
               if (row.owed !== null) owed.push(owedKey(row.owed, row.reading))
@@ -136,7 +138,7 @@ const check = (commands: ReadonlyArray<Command>) =>
               row.reading = reading
               row.owed = row.owed ?? "updated"
               counts.updated += 1
-              owed.push(owedKey(row.owed, reading))
+              changes.push(owedKey(row.owed, reading))
             }
           }
           const result = yield* store.putMany(readings)
@@ -146,9 +148,14 @@ const check = (commands: ReadonlyArray<Command>) =>
             where
           )
           assert.deepStrictEqual(
-            result.unpublished.map((change) => owedKey(change.kind, change.reading)).sort(),
+            result.changes.map((change) => owedKey(change.kind, change.reading)).sort(),
+            changes.sort(),
+            `${where}: changes`
+          )
+          assert.deepStrictEqual(
+            result.owed.map((change) => owedKey(change.kind, change.reading)).sort(),
             owed.sort(),
-            where
+            `${where}: owed`
           )
           break
         }

@@ -43,7 +43,7 @@ describe("Ingest", () => {
     }).pipe(Effect.provide(domainLayer([])))
   )
 
-  it.effect("a failed publish fails the ingest; retrying the same delivery publishes the same events once", () =>
+  it.effect("a failed publish fails the ingest; the sweep publishes the owed events once, with the same ids", () =>
     Effect.gen(function* () {
       const ingest = yield* Ingest
       const log = yield* InMemoryEventLog
@@ -54,9 +54,13 @@ describe("Ingest", () => {
       assert.strictEqual((yield* log.events).length, 0)
       const retry = yield* ingest.ingest(alice, batch)
       assert.deepStrictEqual(retry, { received: 2, inserted: 0, updated: 0, unchanged: 2 })
+      // The retry changed nothing: its caller publishes nothing, the owed events are the sweep's.
+      assert.strictEqual((yield* log.events).length, 0)
+      assert.strictEqual(yield* ingest.republishUnconfirmed(100), 2)
       const ids = (yield* log.events).map((event) => event.eventId)
       assert.deepStrictEqual(ids, batch.map(readingEventId))
       yield* ingest.ingest(alice, batch)
+      assert.strictEqual(yield* ingest.republishUnconfirmed(100), 0)
       assert.strictEqual((yield* log.events).length, 2)
     }).pipe(Effect.provide(domainLayer([])))
   )

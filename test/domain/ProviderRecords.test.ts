@@ -105,6 +105,31 @@ describe("normalizeRecords", () => {
     )
   })
 
+  it("rejects records at instants outside 1970–9999, even in a window as wide as a pushed body's", () => {
+    const everything = makeWindow(DateTime.makeUnsafe(-8.64e15), DateTime.makeUnsafe(8.64e15))
+    const result = Result.getOrThrow(
+      normalizeRecords(
+        [
+          { at: Date.UTC(10000, 0, 1), value: 100, id: "year-10000" },
+          { at: Date.UTC(-1, 11, 31), value: 100, id: "year-minus-1" },
+          { at: T, value: 100, id: "ok" }
+        ],
+        { provider, userId, window: everything, read, prefer: byId }
+      )
+    )
+    assert.deepStrictEqual(
+      result.readings.map((reading) => reading.source.recordId),
+      ["ok"]
+    )
+    assert.deepStrictEqual(
+      result.rejected.map((record) => [record.recordId, record.reason]),
+      [
+        ["year-10000", "instant outside 1970–9999"],
+        ["year-minus-1", "instant outside 1970–9999"]
+      ]
+    )
+  })
+
   it("fails on a record it cannot read, even outside the window", () => {
     const result = normalizeRecords(
       [

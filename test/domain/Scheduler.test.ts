@@ -205,3 +205,29 @@ describe("Scheduler", () => {
     }).pipe(Effect.provide(domainLayer([control.provider])))
   })
 })
+
+describe("Scheduler: one connection's bug never stops the others", () => {
+  it.effect("a sync that dies is backed off as a failure; every other due connection is synced", () => {
+    const control = makeScriptedProvider()
+    const broken = UserId.make("broken")
+    const dying = {
+      ...control.provider,
+      fetchReadings: (userId: UserId, window: Parameters<typeof control.provider.fetchReadings>[1]) =>
+        userId === broken ? Effect.die(new Error("a provider bug")) : control.provider.fetchReadings(userId, window)
+    }
+    return Effect.gen(function* () {
+      yield* TestClock.setTime(millis(NOW))
+      for (const userId of [...users(3), broken]) {
+        control.setReadings(userId, dayOf(userId))
+        yield* addConnection(userId)
+      }
+      const report = yield* Scheduler.use((scheduler) => scheduler.runCycle)
+      assert.deepStrictEqual([report.claimed, report.succeeded, report.failed], [4, 3, 1])
+      for (const userId of users(3)) assert.strictEqual((yield* connectionOf(userId)).status, "active")
+      const failed = yield* connectionOf(broken)
+      assert.strictEqual(failed.status, "error")
+      assert.strictEqual(failed.lastError, "Sync failed unexpectedly (see the service's log)")
+      assert.isTrue(DateTime.isGreaterThan(failed.nextPollAt!, NOW))
+    }).pipe(Effect.provide(domainLayer([dying])))
+  })
+})

@@ -20,7 +20,7 @@ describe("the service with Dexcom configured (a real process, the fake Dexcom on
       const env = await dexcomServiceEnv(fake, { DATA_DIR: dataDir, LOG_LEVEL: "Debug" })
 
       const first = await startService(env)
-      const { consentUrl, state } = await authorizeDexcom(first.baseUrl, "alice")
+      const { consentUrl, state, cookie } = await authorizeDexcom(first.baseUrl, "alice")
       assert.isTrue(consentUrl.startsWith(`${fake.url}/v2/oauth2/login?`))
       const firstOutput = first.output()
       assert.strictEqual(await first.stop(), 0)
@@ -28,7 +28,7 @@ describe("the service with Dexcom configured (a real process, the fake Dexcom on
       // The user takes their time on Dexcom's page; meanwhile the service restarts. The state survives.
       const redirect = await fake.consent(consentUrl, { username: "SandboxUser1" })
       const second = await startService(env)
-      const callback = await dexcomCallback(second.baseUrl, redirect)
+      const callback = await dexcomCallback(second.baseUrl, redirect, cookie)
       assert.strictEqual(callback.status, 200, JSON.stringify(callback.body))
       assert.strictEqual(callback.body.user_id, "alice")
 

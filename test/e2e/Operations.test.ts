@@ -1,10 +1,10 @@
-import { createHmac } from "node:crypto"
 import { mkdtempSync, rmSync } from "node:fs"
 import { tmpdir } from "node:os"
 import { join } from "node:path"
 import { afterAll, assert, describe, it } from "@effect/vitest"
 import { readBody, startFakeServer } from "../fakes/FakeServer.ts"
 import { startService } from "../support/processes.ts"
+import { webhookHeaders } from "../support/webhook.ts"
 
 const dataDir = mkdtempSync(join(tmpdir(), "bg-ingest-ops-"))
 afterAll(() => rmSync(dataDir, { recursive: true, force: true }))
@@ -61,13 +61,7 @@ describe("operating the service", () => {
     const body = JSON.stringify({
       readings: [{ timestamp: "2026-01-01T00:00:00Z", glucose_mg_dl: 101, record_id: BODY_MARKER }]
     })
-    const timestamp = String(Math.floor(Date.now() / 1000))
-    const signature = createHmac("sha256", SECRETS.WEBHOOK_SECRET).update(`${timestamp}.${body}`).digest("hex")
-    const headers = {
-      "content-type": "application/json",
-      "x-webhook-timestamp": timestamp,
-      "x-webhook-signature": `sha256=${signature}`
-    }
+    const headers = webhookHeaders("/api/bg/hook-user/webhook", body, { secret: SECRETS.WEBHOOK_SECRET })
     assert.strictEqual(
       (await fetch(`${service.baseUrl}/api/bg/hook-user/webhook`, { method: "POST", headers, body })).status,
       202
@@ -78,7 +72,7 @@ describe("operating the service", () => {
       401
     )
 
-    const metrics = await (await fetch(`${service.baseUrl}/metrics`)).text()
+    const metrics = await (await fetch(`${service.baseUrl}/metrics`, { headers: auth })).text()
     assert.match(metrics, /^bg_ingest_api_key_failures_total 2$/m)
     assert.match(
       metrics,
@@ -86,12 +80,14 @@ describe("operating the service", () => {
     )
     assert.match(metrics, /^bg_ingest_connections\{status="active"\} 1$/m)
     assert.match(metrics, /^bg_ingest_readings_ingested_total\{change="inserted"\} \d+$/m)
-    assert.match(metrics, /^bg_ingest_newest_reading_age_seconds\{user_id="ops-user"\} \d+$/m)
+    assert.match(metrics, /^bg_ingest_stale_users\{older_than_seconds="900"\} \d+$/m)
+    assert.notInclude(metrics, "user_id")
     assert.match(metrics, /^bg_ingest_provider_calls_total\{provider="simulator",outcome="ok"\} \d+$/m)
     assert.match(metrics, /^bg_ingest_events_published_total \d+$/m)
 
     assert.strictEqual(await service.stop(), 0)
     const output = service.output()
+    const signature = headers["x-webhook-signature"]!.slice("sha256=".length)
     for (const secret of [...Object.values(SECRETS), WRONG_KEY, signature, BODY_MARKER]) {
       assert.notInclude(output, secret)
     }

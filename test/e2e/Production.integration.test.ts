@@ -61,8 +61,13 @@ describeWithBroker("production mode", availability, (broker) => {
         assert.deepStrictEqual([ok.status, await ok.json()], [200, []])
         const ready = await fetch(`${service.baseUrl}/ready`)
         assert.deepStrictEqual(((await ready.json()) as { checks: unknown }).checks, { store: "ok", broker: "ok" })
-        const metrics = await (await fetch(`${service.baseUrl}/metrics`)).text()
-        assert.match(metrics, /^bg_ingest_api_key_failures_total 1$/m)
+        // /metrics and /docs are not open to the world: they need the key too.
+        assert.strictEqual((await fetch(`${service.baseUrl}/metrics`)).status, 401)
+        assert.strictEqual((await fetch(`${service.baseUrl}/docs`)).status, 401)
+        const metrics = await (
+          await fetch(`${service.baseUrl}/metrics`, { headers: { authorization: `Bearer ${SECRETS.API_KEYS}` } })
+        ).text()
+        assert.match(metrics, /^bg_ingest_api_key_failures_total 3$/m)
         const authorize = await fetch(`${service.baseUrl}/api/connections/dexcom/authorize?user_id=u1`, {
           headers: { authorization: `Bearer ${SECRETS.API_KEYS}` },
           redirect: "manual"

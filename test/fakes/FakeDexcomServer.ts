@@ -1,5 +1,5 @@
 /**
- * A fake of the Dexcom API v3 on loopback (node:http) that behaves as Dexcom's API does (docs/dexcom.md):
+ * A fake of the Dexcom API v3 on loopback (node:http) that behaves as the Dexcom API does (docs/dexcom.md):
  * consent page (allow → redirect with code and state, deny → error=access_denied), token endpoint with rotating
  * refresh tokens (an old one → 400 invalid_grant), access tokens that expire (→ 401), revocation, the 30-day
  * window limit (→ 400), dataRange (with `lastSyncTime`: only the ranges of records that reached the fake after it,

@@ -1,5 +1,5 @@
 /**
- * Builds Dexcom v3 EGV records with the quirks real Dexcom answers have, together with the readings a correct
+ * Builds Dexcom v3 EGV records with the quirks of the real API, together with the readings a correct
  * adapter must make of them (the oracle of the tests).
  */
 

@@ -1,5 +1,5 @@
 /**
- * Builds Dexcom Share glucose values with the quirks real Share answers have, together with the readings a correct
+ * Builds Dexcom Share glucose values with the quirks of the real service, together with the readings a correct
  * adapter must make of them (the oracle of the tests).
  */
 

@@ -1,4 +1,3 @@
-import { createHmac } from "node:crypto"
 import { dexcomWebhookFormat } from "@bg-ingest/adapters/dexcom"
 import { assert, describe, it } from "@effect/vitest"
 import { Effect, Layer } from "effect"
@@ -7,7 +6,8 @@ import { type ExpectedReading, egvSeries, impossibleRecord } from "../fakes/dexc
 import { type FakeDexcom, fakeDexcom } from "../fakes/FakeDexcomServer.ts"
 import { instant, manualClock } from "../support/clock.ts"
 import { alignedFiveMinutes, dexcomServiceLayer, TEST_REDIRECT_URI } from "../support/dexcom.ts"
-import { del, get, post, postRaw, TEST_WEBHOOK_SECRET, testServer } from "../support/server.ts"
+import { del, get, post, postRaw, testServer } from "../support/server.ts"
+import { webhookHeaders } from "../support/webhook.ts"
 
 const DAY = 86_400_000
 
@@ -44,17 +44,26 @@ const getManual = (path: string, headers: Record<string, string> = {}) =>
     })
   )
 
+/** The cookie a browser keeps from an answer (name=value), as it would send it back. */
+const cookieOf = (headers: Headers) => headers.get("set-cookie")?.split(";")[0] ?? ""
+
+/** A browser starting an authorization: the consent page it is sent to, and the cookie it keeps. */
+const startInBrowser = (userId: string, headers: Record<string, string> = {}) =>
+  Effect.gen(function* () {
+    const authorize = yield* getManual(`/api/connections/dexcom/authorize?user_id=${userId}`, headers)
+    assert.strictEqual(authorize.status, 302)
+    assert.strictEqual(authorize.headers.get("cache-control"), "no-store")
+    return { consentUrl: authorize.headers.get("location")!, cookie: cookieOf(authorize.headers), authorize }
+  })
+
 /** authorize → (the user on Dexcom's consent page) → callback, as the user's browser goes through them. */
 const connectOverHttp = (fake: FakeDexcom, userId: string, username: string, allow = true) =>
   Effect.gen(function* () {
-    const authorize = yield* getManual(`/api/connections/dexcom/authorize?user_id=${userId}`)
-    assert.strictEqual(authorize.status, 302)
-    assert.strictEqual(authorize.headers.get("cache-control"), "no-store")
-    const consentUrl = authorize.headers.get("location")!
+    const { consentUrl, cookie } = yield* startInBrowser(userId)
     assert.isTrue(consentUrl.startsWith(`${fake.url}/v2/oauth2/login?`))
     const redirect = yield* Effect.promise(() => fake.consent(consentUrl, { username, allow }))
     assert.isTrue(redirect.toString().startsWith(`${TEST_REDIRECT_URI}?`))
-    return yield* get(`/api/connections/dexcom/callback${redirect.search}`)
+    return yield* get(`/api/connections/dexcom/callback${redirect.search}`, { cookie })
   })
 
 const json = (reading: ExpectedReading) => ({
@@ -144,16 +153,14 @@ describe("connecting Dexcom over HTTP, end to end on loopback", () => {
 
         const made = yield* get("/api/connections/dexcom/callback?code=abc&state=made-up")
         isProblem(made, 400, "urn:bg-ingest:problem:authorization-failed")
-        assert.strictEqual(made.body.reason, "unknown_or_used")
+        assert.strictEqual(made.body.reason, "wrong_browser")
         const missing = yield* get("/api/connections/dexcom/callback")
         assert.strictEqual(missing.body.reason, "missing")
 
-        const authorize = yield* getManual("/api/connections/dexcom/authorize?user_id=carol")
-        const redirect = yield* Effect.promise(() =>
-          fake.consent(authorize.headers.get("location")!, { username: "SandboxUser1" })
-        )
-        assert.strictEqual((yield* get(`/api/connections/dexcom/callback${redirect.search}`)).status, 200)
-        const replay = yield* get(`/api/connections/dexcom/callback${redirect.search}`)
+        const { consentUrl, cookie } = yield* startInBrowser("carol")
+        const redirect = yield* Effect.promise(() => fake.consent(consentUrl, { username: "SandboxUser1" }))
+        assert.strictEqual((yield* get(`/api/connections/dexcom/callback${redirect.search}`, { cookie })).status, 200)
+        const replay = yield* get(`/api/connections/dexcom/callback${redirect.search}`, { cookie })
         isProblem(replay, 400, "urn:bg-ingest:problem:authorization-failed")
         assert.strictEqual(replay.body.reason, "unknown_or_used")
       })
@@ -237,13 +244,11 @@ describe("connecting Dexcom over HTTP, end to end on loopback", () => {
       Effect.gen(function* () {
         const series = egvSeries({ start: alignedFiveMinutes(now - DAY), count: 30, unit: "mmol/L", nullEvery: 10 })
         const body = new TextEncoder().encode(JSON.stringify({ recordType: "egv", records: series.records }))
-        const timestamp = String(Math.floor(now / 1000))
-        const mac = createHmac("sha256", TEST_WEBHOOK_SECRET).update(`${timestamp}.`).update(body).digest("hex")
-        const answer = yield* postRaw("/api/bg/dana/webhook", body, {
-          "content-type": "application/json",
-          "x-webhook-timestamp": timestamp,
-          "x-webhook-signature": `sha256=${mac}`
-        })
+        const answer = yield* postRaw(
+          "/api/bg/dana/webhook",
+          body,
+          webhookHeaders("/api/bg/dana/webhook", body, { timestamp: Math.floor(now / 1000) })
+        )
         assert.strictEqual(answer.status, 202, JSON.stringify(answer.body))
         assert.deepInclude(answer.body, { received: 30, inserted: series.expected.length })
         const range = yield* get(`/api/bg/dana?from=${json(series.expected[0]!).timestamp}`)
@@ -252,24 +257,65 @@ describe("connecting Dexcom over HTTP, end to end on loopback", () => {
     )
   )
 
-  it.live("with API keys on, authorize needs a key; the callback (authenticated by its state) does not", () =>
+  it.live("with API keys on, authorize needs a key; a browser's callback needs its cookie, an integrator's a key", () =>
     withService(
       (fake, now) =>
         Effect.gen(function* () {
-          fake.addUser("SandboxUser1", {
-            records: egvSeries({ start: alignedFiveMinutes(now - DAY), count: 5 }).records
-          })
+          const records = egvSeries({ start: alignedFiveMinutes(now - DAY), count: 5 }).records
+          fake.addUser("SandboxUser1", { records }).addUser("SandboxUser2", { records })
           const path = "/api/connections/dexcom/authorize?user_id=alice"
           isProblem(yield* get(path), 401, "urn:bg-ingest:problem:unauthorized")
-          const authorize = yield* getManual(path, { authorization: "Bearer key-for-the-frontend-0001" })
-          assert.strictEqual(authorize.status, 302)
-          const redirect = yield* Effect.promise(() =>
-            fake.consent(authorize.headers.get("location")!, { username: "SandboxUser1" })
-          )
-          const callback = yield* get(`/api/connections/dexcom/callback${redirect.search}`)
+          const key = { authorization: "Bearer key-for-the-frontend-0001" }
+          const { consentUrl, cookie } = yield* startInBrowser("alice", key)
+          const redirect = yield* Effect.promise(() => fake.consent(consentUrl, { username: "SandboxUser1" }))
+          const callback = yield* get(`/api/connections/dexcom/callback${redirect.search}`, { cookie })
           assert.strictEqual(callback.status, 200, JSON.stringify(callback.body))
+
+          // An integrator's backend finishing the flow names the user and holds a key; without the key it may not.
+          const second = yield* startInBrowser("bob", key)
+          const back = yield* Effect.promise(() => fake.consent(second.consentUrl, { username: "SandboxUser2" }))
+          const unkeyed = yield* get(`/api/connections/dexcom/callback${back.search}&user_id=bob`)
+          isProblem(unkeyed, 401, "urn:bg-ingest:problem:unauthorized")
+          const keyed = yield* get(`/api/connections/dexcom/callback${back.search}&user_id=bob`, key)
+          assert.strictEqual(keyed.status, 200, JSON.stringify(keyed.body))
+          assert.strictEqual(keyed.body.user_id, "bob")
         }),
       ["key-for-the-frontend-0001"]
+    )
+  )
+  it.live("consent finished in another person's browser links nothing: the flow is bound to its browser", () =>
+    withService((fake, now) =>
+      Effect.gen(function* () {
+        fake.addUser("SandboxUser1", {
+          records: egvSeries({ start: alignedFiveMinutes(now - DAY), count: 5 }).records
+        })
+        // Mallory starts an authorization for herself and sends the consent link to the victim, whose browser
+        // comes back from Dexcom without Mallory's cookie (or with a cookie of the victim's own flow).
+        const mallory = yield* startInBrowser("mallory")
+        assert.match(mallory.cookie, /^bg_ingest_oauth=[0-9a-f]{64}$/)
+        const setCookie = mallory.authorize.headers.get("set-cookie")!
+        assert.match(setCookie, /HttpOnly/i)
+        assert.match(setCookie, /SameSite=Lax/i)
+        assert.match(setCookie, /Path=\/api\/connections\/dexcom\/callback/i)
+        assert.match(setCookie, /Max-Age=(\d+)/i)
+        assert.isAtMost(Number(/Max-Age=(\d+)/i.exec(setCookie)![1]), 600)
+        const victimsRedirect = yield* Effect.promise(() =>
+          fake.consent(mallory.consentUrl, { username: "SandboxUser1" })
+        )
+        const victim = yield* startInBrowser("victim")
+        for (const headers of [{}, { cookie: victim.cookie }]) {
+          const answer = yield* get(`/api/connections/dexcom/callback${victimsRedirect.search}`, headers)
+          isProblem(answer, 400, "urn:bg-ingest:problem:authorization-failed")
+          assert.strictEqual(answer.body.reason, "wrong_browser")
+        }
+        // Nor may anyone name a user the state does not belong to.
+        const named = yield* get(`/api/connections/dexcom/callback${victimsRedirect.search}&user_id=victim`)
+        isProblem(named, 400, "urn:bg-ingest:problem:authorization-failed")
+        assert.strictEqual(named.body.reason, "wrong_user")
+        assert.deepStrictEqual((yield* get("/api/bg/mallory/connections")).body, [])
+        assert.deepStrictEqual((yield* get("/api/bg/victim/connections")).body, [])
+        assert.strictEqual(fake.count("/v2/oauth2/token"), 0)
+      })
     )
   )
 })

@@ -1,5 +1,6 @@
 import { gzipSync } from "node:zlib"
 import { InMemoryEventLog } from "@bg-ingest/adapters/memory"
+import { Ingest } from "@bg-ingest/domain"
 import { assert, describe, it } from "@effect/vitest"
 import { DateTime, Effect, Layer } from "effect"
 import { domainLayer } from "../support/domain.ts"
@@ -178,7 +179,7 @@ describe("Nightscout site entries", () => {
     )
   )
 
-  it.live("a broker outage answers 503 so the uploader sends again; the retry publishes what was owed", () =>
+  it.live("a broker outage answers 503 so the uploader sends again; the sweep publishes what was owed, once", () =>
     withSite((site) =>
       Effect.gen(function* () {
         const entries = bridgeEntries(12)
@@ -187,6 +188,8 @@ describe("Nightscout site entries", () => {
         assert.deepStrictEqual([down.status, down.body.status, down.body.message], [503, 503, "Service Unavailable"])
         const retried = yield* upload("/ns/alice/api/v1/entries.json", entries, site.secretHeader)
         assert.strictEqual(retried.status, 200)
+        // The retry stored nothing new: the events the failed attempt owes are the scheduler's sweep's.
+        assert.strictEqual(yield* Ingest.use((ingest) => ingest.republishUnconfirmed(100)), 12)
         assert.strictEqual((yield* events).length, 12)
       })
     )

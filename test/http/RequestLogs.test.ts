@@ -17,7 +17,7 @@ import {
   Sync,
   UserId
 } from "@bg-ingest/domain"
-import { ApiKeys, ApiRoutes, routerConfig, WebhookConfig } from "@bg-ingest/http/server"
+import { ApiKeys, ApiRoutes, routerConfig, ServerPolicy, WebhookConfig } from "@bg-ingest/http/server"
 import { assert, describe, it } from "@effect/vitest"
 import { DateTime, Effect, Layer, Logger, Redacted, References } from "effect"
 import { HttpRouter } from "effect/http"
@@ -78,6 +78,7 @@ const seeded = Layer.effectDiscard(
       InMemoryOAuthStateStore.layer,
       testCrypto,
       Layer.succeed(ApiKeys, { digests: [] }),
+      Layer.succeed(ServerPolicy, { secureCookies: false }),
       Layer.succeed(WebhookConfig, { secrets: [Redacted.make("request-logs-secret-0123")], formats: [] }),
       InMemoryEventPublisher.layer(),
       CgmProviders.layer([makeSimulatorProvider()])

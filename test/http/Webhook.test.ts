@@ -1,15 +1,19 @@
 import { createHmac } from "node:crypto"
 import { InMemoryEventLog } from "@bg-ingest/adapters/memory"
-import { makeWindow, ReadingStore, UserId } from "@bg-ingest/domain"
+import { Ingest, makeWindow, ReadingStore, UserId } from "@bg-ingest/domain"
 import { assert, describe, it } from "@effect/vitest"
 import { DateTime, Effect, Layer } from "effect"
 import fc from "fast-check"
 import { instant, manualClock } from "../support/clock.ts"
 import { domainLayer } from "../support/domain.ts"
 import { postRaw, TEST_WEBHOOK_SECRET, testServer } from "../support/server.ts"
+import { webhookHeaders } from "../support/webhook.ts"
 
-/** The service's clock stands here, so a signature's age is exactly what a test makes it. */
-const NOW = instant("2026-02-10T12:00:00Z")
+/**
+ * The service's clock stands here, so a signature's age is exactly what a test makes it; the readings the tests
+ * send are all before it (a reading from the future is refused).
+ */
+const NOW = instant("2026-06-01T12:00:00Z")
 const nowSeconds = () => NOW / 1000
 
 const core = domainLayer([])
@@ -22,15 +26,19 @@ const withServer = <A, E>(body: Effect.Effect<A, E, any>, secrets?: ReadonlyArra
 
 const encoder = new TextEncoder()
 
-/** Signs exactly the bytes sent, as the README says: HMAC-SHA256 over `<timestamp>.<raw body>`. */
-const signed = (body: Uint8Array, options: { secret?: string; timestamp?: number; contentType?: string } = {}) => {
-  const timestamp = String(options.timestamp ?? nowSeconds())
-  const mac = createHmac("sha256", options.secret ?? TEST_WEBHOOK_SECRET)
-    .update(`${timestamp}.`)
-    .update(body)
-    .digest("hex")
+/** Signs exactly the bytes sent, for the path of `userId`'s webhook: HMAC-SHA256 over `<timestamp>.<path>.<body>`. */
+const signed = (
+  userId: string,
+  body: Uint8Array,
+  options: { secret?: string; timestamp?: number; contentType?: string } = {}
+) => webhookHeaders(`/api/bg/${userId}/webhook`, body, { timestamp: nowSeconds(), ...options })
+
+/** The first version's signature, over `<timestamp>.<body>` only: no longer accepted. */
+const signedWithoutPath = (body: Uint8Array) => {
+  const timestamp = String(nowSeconds())
+  const mac = createHmac("sha256", TEST_WEBHOOK_SECRET).update(`${timestamp}.`).update(body).digest("hex")
   return {
-    "content-type": options.contentType ?? "application/json",
+    "content-type": "application/json",
     "x-webhook-timestamp": timestamp,
     "x-webhook-signature": `sha256=${mac}`
   }
@@ -67,7 +75,7 @@ describe("POST /api/bg/:userId/webhook", () => {
     withServer(
       Effect.gen(function* () {
         const body = readingsBody(288)
-        const first = yield* deliver("alice", body, signed(body))
+        const first = yield* deliver("alice", body, signed("alice", body))
         assert.strictEqual(first.status, 202)
         assert.deepStrictEqual(first.body, { received: 288, inserted: 288, updated: 0, unchanged: 0 })
         assert.strictEqual((yield* stored("alice")).length, 288)
@@ -78,7 +86,7 @@ describe("POST /api/bg/:userId/webhook", () => {
           ["webhook", "r-0", "flat"]
         )
 
-        const again = yield* deliver("alice", body, signed(body))
+        const again = yield* deliver("alice", body, signed("alice", body))
         assert.deepStrictEqual(
           [again.status, again.body],
           [202, { received: 288, inserted: 0, updated: 0, unchanged: 288 }]
@@ -87,7 +95,7 @@ describe("POST /api/bg/:userId/webhook", () => {
         assert.strictEqual((yield* events).length, 288)
 
         const changed = readingsBody(2, Date.UTC(2026, 1, 1, 8), () => 150)
-        const update = yield* deliver("alice", changed, signed(changed))
+        const update = yield* deliver("alice", changed, signed("alice", changed))
         assert.deepStrictEqual(update.body, { received: 2, inserted: 0, updated: 2, unchanged: 0 })
         assert.deepStrictEqual(
           (yield* events).slice(-2).map((event) => event.type),
@@ -101,7 +109,7 @@ describe("POST /api/bg/:userId/webhook", () => {
     withServer(
       Effect.gen(function* () {
         const body = readingsBody(3)
-        const good = signed(body)
+        const good = signed("bob", body)
         const cases: Array<[string, Uint8Array, Record<string, string>]> = [
           ["no signature", body, { ...good, "x-webhook-signature": "" }],
           [
@@ -115,10 +123,12 @@ describe("POST /api/bg/:userId/webhook", () => {
             body,
             { ...good, "x-webhook-signature": good["x-webhook-signature"].replace("sha256", "sha1") }
           ],
-          ["wrong secret", body, signed(body, { secret: "some-other-secret-value" })],
+          ["wrong secret", body, signed("bob", body, { secret: "some-other-secret-value" })],
           ["tampered body", readingsBody(3, Date.UTC(2026, 1, 1, 9)), good],
-          ["stale", body, signed(body, { timestamp: nowSeconds() - 301 })],
-          ["future", body, signed(body, { timestamp: nowSeconds() + 301 })],
+          ["stale", body, signed("bob", body, { timestamp: nowSeconds() - 301 })],
+          ["future", body, signed("bob", body, { timestamp: nowSeconds() + 301 })],
+          ["signed for another user", body, signed("alice", body)],
+          ["signed the old way, without the path", body, signedWithoutPath(body)],
           [
             "timestamp not signed",
             body,
@@ -135,8 +145,16 @@ describe("POST /api/bg/:userId/webhook", () => {
         assert.strictEqual((yield* stored("bob")).length, 0)
         assert.strictEqual((yield* events).length, 0)
         // The edges of the window, on both sides.
-        assert.strictEqual((yield* deliver("bob", body, signed(body, { timestamp: nowSeconds() - 300 }))).status, 202)
-        assert.strictEqual((yield* deliver("bob", body, signed(body, { timestamp: nowSeconds() + 300 }))).status, 202)
+        assert.strictEqual(
+          (yield* deliver("bob", body, signed("bob", body, { timestamp: nowSeconds() - 300 }))).status,
+          202
+        )
+        assert.strictEqual(
+          (yield* deliver("bob", body, signed("bob", body, { timestamp: nowSeconds() + 300 }))).status,
+          202
+        )
+        // The path is signed as sent, without the query.
+        assert.strictEqual((yield* postRaw("/api/bg/bob/webhook?relay=1", body, signed("bob", body))).status, 202)
       })
     )
   )
@@ -146,14 +164,14 @@ describe("POST /api/bg/:userId/webhook", () => {
       Effect.gen(function* () {
         const body = readingsBody(1)
         assert.strictEqual(
-          (yield* deliver("carol", body, signed(body, { secret: "old-secret-0123456789" }))).status,
+          (yield* deliver("carol", body, signed("carol", body, { secret: "old-secret-0123456789" }))).status,
           202
         )
         assert.strictEqual(
-          (yield* deliver("carol", body, signed(body, { secret: "new-secret-0123456789" }))).status,
+          (yield* deliver("carol", body, signed("carol", body, { secret: "new-secret-0123456789" }))).status,
           202
         )
-        isProblem(yield* deliver("carol", body, signed(body, { secret: "retired-secret-01234" })), 401)
+        isProblem(yield* deliver("carol", body, signed("carol", body, { secret: "retired-secret-01234" })), 401)
       }),
       ["old-secret-0123456789", "new-secret-0123456789"]
     )
@@ -176,7 +194,7 @@ describe("POST /api/bg/:userId/webhook", () => {
         for (const [name, bad, field] of cases) {
           const readings = [base, { ...base, timestamp: "2026-02-01T08:05:00Z" }, bad]
           const body = encoder.encode(JSON.stringify({ readings }))
-          const answer = yield* deliver("dave", body, signed(body))
+          const answer = yield* deliver("dave", body, signed("dave", body))
           isProblem(answer, 400)
           assert.deepStrictEqual(answer.body.errors[0].path, ["payload", "readings", 2, ...field], name)
           assert.include(answer.body.detail, `readings[2].${field[0]}`, name)
@@ -187,7 +205,7 @@ describe("POST /api/bg/:userId/webhook", () => {
           ["readings not a list", '{"readings": 5}', "readings"]
         ] as const) {
           const body = encoder.encode(raw)
-          const answer = yield* deliver("dave", body, signed(body))
+          const answer = yield* deliver("dave", body, signed("dave", body))
           isProblem(answer, 400)
           assert.include(answer.body.detail, detail, name)
         }
@@ -200,35 +218,38 @@ describe("POST /api/bg/:userId/webhook", () => {
     withServer(
       Effect.gen(function* () {
         const body = readingsBody(2)
-        isProblem(yield* deliver("erin", body, signed(body, { contentType: "text/plain" })), 415)
+        isProblem(yield* deliver("erin", body, signed("erin", body, { contentType: "text/plain" })), 415)
         assert.strictEqual(
-          (yield* deliver("erin", body, signed(body, { contentType: "application/json; charset=utf-8" }))).status,
+          (yield* deliver("erin", body, signed("erin", body, { contentType: "application/json; charset=utf-8" })))
+            .status,
           202
         )
 
         const huge = encoder.encode(JSON.stringify({ readings: [], padding: "x".repeat(1024 * 1024) }))
-        isProblem(yield* deliver("erin", huge, signed(huge)), 413)
+        isProblem(yield* deliver("erin", huge, signed("erin", huge)), 413)
         const many = readingsBody(10_001)
         assert.isBelow(many.length, 1024 * 1024)
-        isProblem(yield* deliver("erin", many, signed(many)), 413)
+        isProblem(yield* deliver("erin", many, signed("erin", many)), 413)
         const most = readingsBody(10_000)
-        assert.strictEqual((yield* deliver("erin", most, signed(most))).status, 202)
+        assert.strictEqual((yield* deliver("erin", most, signed("erin", most))).status, 202)
       })
     )
   )
 
-  it.live("when the broker fails the answer is 503; the retry stores nothing twice and publishes everything", () =>
+  it.live("when the broker fails the answer is 503; the retry stores nothing twice, the sweep publishes the rest", () =>
     withServer(
       Effect.gen(function* () {
         const body = readingsBody(20)
         yield* InMemoryEventLog.use((log) => log.failNext(1))
-        const failed = yield* deliver("frank", body, signed(body))
+        const failed = yield* deliver("frank", body, signed("frank", body))
         isProblem(failed, 503)
         assert.strictEqual(failed.body.dependency, "broker")
         assert.strictEqual((yield* events).length, 0)
-        const retry = yield* deliver("frank", body, signed(body))
+        const retry = yield* deliver("frank", body, signed("frank", body))
         assert.strictEqual(retry.status, 202)
         assert.strictEqual((yield* stored("frank")).length, 20)
+        // The retry changed nothing; the events the failed attempt owes are the scheduler's sweep's.
+        assert.strictEqual(yield* Ingest.use((ingest) => ingest.republishUnconfirmed(100)), 20)
         const published = (yield* events).map((event) => DateTime.toEpochMillis(event.reading.timestamp))
         assert.strictEqual(new Set(published).size, 20)
       })
@@ -241,7 +262,7 @@ describe("POST /api/bg/:userId/webhook", () => {
         const bodies = Array.from({ length: 8 }, (_, index) =>
           readingsBody(100, Date.UTC(2026, 1, 1, 8) + index * 25 * 300_000)
         )
-        const answers = yield* Effect.forEach(bodies, (body) => deliver("grace", body, signed(body)), {
+        const answers = yield* Effect.forEach(bodies, (body) => deliver("grace", body, signed("grace", body)), {
           concurrency: "unbounded"
         })
         assert.isTrue(answers.every((answer) => answer.status === 202))
@@ -280,7 +301,7 @@ describe("POST /api/bg/:userId/webhook", () => {
               }))
             })
           )
-          const headers = signed(body)
+          const headers = signed(`prop-${index}`, body)
           const sent = body.slice()
           if (sample.tamper !== undefined) {
             const at = sample.tamper.at % sent.length

@@ -17,20 +17,24 @@ describe("webhook signatures", () => {
     }
   })
 
-  it.effect("matches the documented HMAC and any of several secrets", () =>
+  it.effect("matches the documented HMAC over timestamp, path and body, and any of several secrets", () =>
     Effect.gen(function* () {
-      // printf '%s' '1800000000.{"readings":[]}' | openssl dgst -sha256 -hmac 'secret-one-0123456789'
-      const signature = yield* signWebhook("secret-one-0123456789", "1800000000", body)
-      assert.strictEqual(signature, "sha256=749a1831f761731beb78924e578775abab1b9312c8cabf7f9b51f3f251279d8d")
+      // printf '%s' '1800000000./api/bg/alice/webhook.{"readings":[]}' | openssl dgst -sha256 -hmac 'secret-one-0123456789'
+      const path = "/api/bg/alice/webhook"
+      const signature = yield* signWebhook("secret-one-0123456789", "1800000000", path, body)
+      assert.strictEqual(signature, "sha256=3ccc61e6f8f9f1e553d3ac5412f98de1f5dc5d87ec090137948213ff9f8dea03")
       const secrets = ["secret-zero-0123456789", "secret-one-0123456789"].map((secret) => Redacted.make(secret))
-      assert.isTrue((yield* verifySignature(secrets, "1800000000", signature, body)).valid)
-      assert.isTrue(
-        (yield* verifySignature(secrets, "1800000000", signature.toUpperCase().replace("SHA256", "sha256"), body)).valid
-      )
-      assert.isFalse((yield* verifySignature(secrets, "1800000001", signature, body)).valid)
-      assert.isFalse(
-        (yield* verifySignature([Redacted.make("another-secret-012345")], "1800000000", signature, body)).valid
-      )
+      const verify = (timestamp: string, at: string, given: string, keys = secrets) =>
+        Effect.map(verifySignature(keys, timestamp, at, given, body), (check) => check.valid)
+      assert.isTrue(yield* verify("1800000000", path, signature))
+      assert.isTrue(yield* verify("1800000000", path, signature.toUpperCase().replace("SHA256", "sha256")))
+      assert.isFalse(yield* verify("1800000001", path, signature))
+      assert.isFalse(yield* verify("1800000000", "/api/bg/bob/webhook", signature))
+      assert.isFalse(yield* verify("1800000000", path, signature, [Redacted.make("another-secret-012345")]))
+      // The first version signed `<timestamp>.<body>`: no longer accepted.
+      // printf '%s' '1800000000.{"readings":[]}' | openssl dgst -sha256 -hmac 'secret-one-0123456789'
+      const old = "sha256=749a1831f761731beb78924e578775abab1b9312c8cabf7f9b51f3f251279d8d"
+      assert.isFalse(yield* verify("1800000000", path, old))
     }).pipe(Effect.provide(testCrypto))
   )
 })

@@ -99,7 +99,7 @@ describe("Dexcom Share configuration", () => {
         APP_ENV: "production",
         PROVIDERS: "dexcom-share",
         DEXCOM_SHARE_REGION: "us",
-        RABBITMQ_URL: "amqp://rabbit",
+        RABBITMQ_URL: "amqps://rabbit",
         AWS_REGION: "us-east-1",
         WEBHOOK_SECRET: "whsec-0123456789abcdef",
         API_KEYS: "api-key-0123456789abcdef",

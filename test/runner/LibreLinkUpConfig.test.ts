@@ -119,7 +119,7 @@ describe("LibreLinkUp configuration", () => {
         APP_ENV: "production",
         PROVIDERS: "libre-link-up,dexcom-share",
         DEXCOM_SHARE_REGION: "ous",
-        RABBITMQ_URL: "amqp://rabbit",
+        RABBITMQ_URL: "amqps://rabbit",
         AWS_REGION: "us-east-1",
         WEBHOOK_SECRET: "whsec-0123456789abcdef",
         API_KEYS: "api-key-0123456789abcdef",

@@ -84,4 +84,22 @@ describe("configuration from AWS Secrets Manager", () => {
       assert.notInclude(message, SECRET_VALUES.API_KEYS)
     })
   )
+
+  it.live("outside development the secret is never read over plain http from another machine", () =>
+    Effect.gen(function* () {
+      const requestsBefore = fake.requests.length
+      const message = failureMessage(
+        yield* Effect.exit(
+          loadConfiguration({
+            ...baseEnv(),
+            APP_ENV: "production",
+            SECRET_NAME: "bg-ingest/secrets",
+            AWS_ENDPOINT_URL_SECRETS_MANAGER: "http://secrets.example.com:4566"
+          })
+        )
+      )
+      assert.include(message, "AWS_ENDPOINT_URL_SECRETS_MANAGER (or AWS_ENDPOINT_URL) must be https://")
+      assert.strictEqual(fake.requests.length, requestsBefore)
+    })
+  )
 })

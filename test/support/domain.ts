@@ -9,8 +9,11 @@ import {
   type CgmProviderShape,
   CgmProviders,
   Connect,
+  type ConnectionStore,
+  type EventPublisher,
   Ingest,
   NightscoutSites,
+  type ReadingStore,
   Scheduler,
   SchedulerSettings,
   type SchedulerSettingsShape,
@@ -40,20 +43,27 @@ export const testSchedulerSettings: SchedulerSettingsShape = {
 /** Every user's Nightscout site, on an in-memory credential store. */
 export const nightscoutSitesInMemory = NightscoutSites.layer.pipe(Layer.provideMerge(InMemoryNightscoutSiteStore.layer))
 
-/** The use cases on in-memory adapters and the given providers, with every service exposed to the test. */
-export const domainLayer = (
+interface DomainSettings {
+  readonly sync?: Partial<SyncSettingsShape>
+  readonly scheduler?: Partial<SchedulerSettingsShape>
+  readonly readingStore?: Layer.Layer<ReadingStore, unknown>
+  readonly connectionStore?: Layer.Layer<ConnectionStore, unknown>
+}
+
+const assemble = <P>(
   providers: ReadonlyArray<CgmProviderShape>,
-  settings?: { readonly sync?: Partial<SyncSettingsShape>; readonly scheduler?: Partial<SchedulerSettingsShape> }
+  settings: DomainSettings | undefined,
+  publisher: Layer.Layer<P, unknown>
 ) =>
   Layer.mergeAll(Scheduler.layer, Connect.layer, nightscoutSitesInMemory).pipe(
     Layer.provideMerge(Sync.layer),
     Layer.provideMerge(Ingest.layer),
     Layer.provideMerge(
       Layer.mergeAll(
-        InMemoryReadingStore.layer,
-        InMemoryConnectionStore.layer,
+        settings?.readingStore ?? InMemoryReadingStore.layer,
+        settings?.connectionStore ?? InMemoryConnectionStore.layer,
         InMemoryOAuthStateStore.layer,
-        InMemoryEventPublisher.layer(),
+        publisher,
         CgmProviders.layer(providers),
         testCrypto,
         Layer.succeed(SyncSettings, { ...testSyncSettings, ...settings?.sync }),
@@ -61,3 +71,17 @@ export const domainLayer = (
       )
     )
   )
+
+/**
+ * The use cases on in-memory adapters (or the given `ReadingStore`), the in-memory event log and the given
+ * providers, with every service exposed to the test.
+ */
+export const domainLayer = (providers: ReadonlyArray<CgmProviderShape>, settings?: DomainSettings) =>
+  assemble(providers, settings, InMemoryEventPublisher.layer())
+
+/** The same, publishing with the given `EventPublisher` (RabbitMQ, say). */
+export const domainLayerPublishingTo = (
+  providers: ReadonlyArray<CgmProviderShape>,
+  publisher: Layer.Layer<EventPublisher, unknown>,
+  settings?: DomainSettings
+) => assemble(providers, settings, publisher)

@@ -63,24 +63,28 @@ export const shareServiceEnv = (fake: FakeShare, extra: Record<string, string>) 
   ...extra
 })
 
-/** Starts a Dexcom authorization at the service: the consent URL and the state it carries. */
+/**
+ * Starts a Dexcom authorization at the service: the consent URL, the state it carries, and the flow's cookie,
+ * which the browser brings back to the callback.
+ */
 export const authorizeDexcom = async (baseUrl: string, userId: string) => {
   const authorize = await fetch(`${baseUrl}/api/connections/dexcom/authorize?user_id=${userId}`, {
     redirect: "manual"
   })
   if (authorize.status !== 302) throw new Error(`authorize answered ${authorize.status}: ${await authorize.text()}`)
   const consentUrl = authorize.headers.get("location")!
-  return { consentUrl, state: new URL(consentUrl).searchParams.get("state")! }
+  const cookie = (authorize.headers.get("set-cookie") ?? "").split(";")[0]!
+  return { consentUrl, state: new URL(consentUrl).searchParams.get("state")!, cookie }
 }
 
-/** Dexcom's redirect back to the service, as the user's browser follows it: the callback's answer. */
-export const dexcomCallback = (baseUrl: string, redirect: URL) =>
-  json(`${baseUrl}/api/connections/dexcom/callback${redirect.search}`)
+/** Dexcom's redirect back to the service, as the user's browser follows it with the flow's cookie. */
+export const dexcomCallback = (baseUrl: string, redirect: URL, cookie: string) =>
+  json(`${baseUrl}/api/connections/dexcom/callback${redirect.search}`, { headers: { cookie } })
 
 /** authorize → the user allows on the fake's consent page → callback, as a browser goes through them. */
 export const connectDexcom = async (baseUrl: string, fake: FakeDexcom, userId: string, username: string) => {
-  const { consentUrl } = await authorizeDexcom(baseUrl, userId)
-  const callback = await dexcomCallback(baseUrl, await fake.consent(consentUrl, { username }))
+  const { consentUrl, cookie } = await authorizeDexcom(baseUrl, userId)
+  const callback = await dexcomCallback(baseUrl, await fake.consent(consentUrl, { username }), cookie)
   if (callback.status !== 200)
     throw new Error(`the callback answered ${callback.status}: ${JSON.stringify(callback.body)}`)
   return callback.body

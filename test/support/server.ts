@@ -1,4 +1,12 @@
-import { ApiKeys, ApiRoutes, routerConfig, WebhookConfig, type WebhookFormat } from "@bg-ingest/http/server"
+import {
+  ApiKeys,
+  ApiRoutes,
+  BodyLimit,
+  routerConfig,
+  ServerPolicy,
+  WebhookConfig,
+  type WebhookFormat
+} from "@bg-ingest/http/server"
 import { observedHttpServer } from "@bg-ingest/runner"
 import { Effect, Layer as L, type Layer, Redacted } from "effect"
 import { FetchHttpClient, HttpClient, HttpClientRequest, HttpRouter, HttpServer } from "effect/http"
@@ -25,6 +33,7 @@ export const testServer = <E, R>(
 ) =>
   HttpRouter.serve(ApiRoutes, { disableLogger: true, disableListenLog: true, routerConfig }).pipe(
     L.provideMerge(observedTestServer),
+    L.provide(BodyLimit),
     L.provide(core),
     L.provide(
       L.succeed(WebhookConfig, {
@@ -33,6 +42,7 @@ export const testServer = <E, R>(
       })
     ),
     L.provide(ApiKeys.layer(apiKeys.map((key) => Redacted.make(key)))),
+    L.provide(L.succeed(ServerPolicy, { secureCookies: false })),
     L.provide(testCrypto)
   )
 

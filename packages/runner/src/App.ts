@@ -1,4 +1,3 @@
-import { createServer } from "node:http"
 import { join } from "node:path"
 import { loadTokenEncryptionKey, TokenCipher } from "@bg-ingest/adapters/crypto"
 import { dexcomWebhookFormat } from "@bg-ingest/adapters/dexcom"
@@ -34,14 +33,14 @@ import {
   Sync,
   SyncSettings
 } from "@bg-ingest/domain"
-import { ApiKeys, ApiRoutes, observeRequests, routeOf, routerConfig } from "@bg-ingest/http/server"
-import { NodeHttpServer } from "@effect/platform-node"
-import { Deferred, Duration, Effect, Fiber, Layer, LogLevel, References } from "effect"
+import { ApiKeys, ApiRoutes, BodyLimit, routerConfig, ServerPolicy } from "@bg-ingest/http/server"
+import { Deferred, Duration, Effect, Fiber, Layer } from "effect"
 import { FetchHttpClient, HttpRouter } from "effect/http"
 import { type CryptoServices, cryptoLayer } from "./Crypto.ts"
 import type { AppConfig } from "./config/AppConfig.ts"
 import { makeProviders } from "./config/Providers.ts"
 import { DemoUsers } from "./DemoUsers.ts"
+import { observedHttpServer } from "./RequestObservability.ts"
 import { StartupError } from "./StartupError.ts"
 import { webhookConfigLayer } from "./WebhookSecrets.ts"
 
@@ -166,39 +165,20 @@ export const pollingLayer = (grace: Duration.Duration) =>
     })
   )
 
-/**
- * The Node HTTP server, with every request observed at its edge (`observeRequests`: request ids, the duration
- * histogram, the request log), writing with the context the service runs in (its loggers and metrics).
- */
-export const observedHttpServer = (options: {
-  readonly port: number
-  readonly host: string
-  readonly gracefulShutdownTimeout?: Duration.Duration
-}) =>
-  Layer.unwrap(
-    Effect.gen(function* () {
-      const context = yield* Effect.context<never>()
-      const logReads = LogLevel.isLessThanOrEqualTo(yield* References.MinimumLogLevel, "Debug")
-      return NodeHttpServer.layer(() => {
-        const server = createServer()
-        observeRequests(server, { context, logReads, routeOf })
-        return server
-      }, options)
-    })
-  )
-
 /** The whole service: the HTTP server and the poller on the configured adapters. The one composition root. */
 export const appLayer = (config: AppConfig) => {
   // The shutdown budget: 40 % each for in-flight requests and in-flight syncs, 15 % for the broker's last
   // confirms (eventsLayer), so that even one after the other they end within SHUTDOWN_TIMEOUT_SECONDS.
   const grace = Duration.times(config.shutdownTimeout, 0.4)
   const http = HttpRouter.serve(ApiRoutes, { routerConfig, disableLogger: true }).pipe(
-    Layer.provide(observedHttpServer({ port: config.port, host: config.host, gracefulShutdownTimeout: grace }))
+    Layer.provide(observedHttpServer({ port: config.port, host: config.host, gracefulShutdownTimeout: grace })),
+    Layer.provide(BodyLimit)
   )
   return Layer.mergeAll(http, pollingLayer(grace)).pipe(
     Layer.provide(DemoUsers(config.demoUsers)),
     Layer.provide(webhookConfigLayer(config, [dexcomWebhookFormat])),
     Layer.provide(ApiKeys.layer(config.apiKeys)),
+    Layer.provide(Layer.succeed(ServerPolicy, { secureCookies: config.appEnv !== "development" })),
     Layer.provide(coreLayer(config))
   )
 }

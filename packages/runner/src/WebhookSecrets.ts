@@ -1,23 +1,36 @@
-import { existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs"
+import { chmodSync, existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs"
 import { join } from "node:path"
-import { WebhookConfig, type WebhookFormat } from "@bg-ingest/http/server"
+import type { WebhookFormat } from "@bg-ingest/domain"
+import { WebhookConfig } from "@bg-ingest/http/server"
 import { Effect, Layer, Redacted } from "effect"
 import { SecureRandom } from "effect/crypto"
 import { Base64Url } from "effect/encoding"
 import type { AppConfig } from "./config/AppConfig.ts"
 
+/** As for `WEBHOOK_SECRET`: a shorter (or empty) secret is a weak or empty HMAC key. */
+const MIN_SECRET_CHARACTERS = 16
+
 /**
  * The development webhook secret: generated once, kept in `DATA_DIR/webhook-secret` (readable by its owner only)
- * so that it survives restarts, and printed at start-up so a developer can sign test deliveries.
+ * so that it survives restarts, and printed at start-up so a developer can sign test deliveries. A kept secret
+ * shorter than 16 characters (an empty file, say) is replaced by a generated one.
  */
 const developmentSecret = Effect.fnUntraced(function* (dataDir: string) {
   const file = join(dataDir, "webhook-secret")
-  if (yield* Effect.sync(() => existsSync(file))) return yield* Effect.sync(() => readFileSync(file, "utf8").trim())
-  const secret = Base64Url.encode(yield* SecureRandom.SecureRandom.use((random) => random.randomBytes(24)))
-  yield* Effect.sync(() => {
-    mkdirSync(dataDir, { recursive: true })
-    writeFileSync(file, `${secret}\n`, { mode: 0o600 })
+  const kept = yield* Effect.sync(() => {
+    mkdirSync(dataDir, { recursive: true, mode: 0o700 })
+    if (!existsSync(file)) return undefined
+    chmodSync(file, 0o600)
+    return readFileSync(file, "utf8").trim()
   })
+  if (kept !== undefined && kept.length >= MIN_SECRET_CHARACTERS) return kept
+  if (kept !== undefined) {
+    yield* Effect.logWarning(
+      `${file} held a secret shorter than ${MIN_SECRET_CHARACTERS} characters: replaced with a generated one`
+    )
+  }
+  const secret = Base64Url.encode(yield* SecureRandom.SecureRandom.use((random) => random.randomBytes(24)))
+  yield* Effect.sync(() => writeFileSync(file, `${secret}\n`, { mode: 0o600 }))
   return secret
 })
 

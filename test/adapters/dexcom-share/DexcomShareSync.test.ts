@@ -18,7 +18,7 @@ import {
   UserId
 } from "@bg-ingest/domain"
 import { assert, describe, it } from "@effect/vitest"
-import { DateTime, Effect, Layer, Option } from "effect"
+import { DateTime, Duration, Effect, Layer, Option } from "effect"
 import { FetchHttpClient } from "effect/http"
 import { TestClock } from "effect/testing"
 import { type FakeShare, type FakeShareOptions, fakeShare, SHARE_PATHS } from "../../fakes/FakeShareServer.ts"
@@ -238,50 +238,53 @@ describe("Dexcom Share never loops on a login", () => {
   it.live(
     "a changed password: 20 syncs and scheduler cycles make exactly 1 login attempt, until the credentials are updated",
     () =>
-      setUp((fake, now) =>
-        Effect.gen(function* () {
-          const series = shareSeries({ start: now - 2 * HOUR, count: 20 })
-          fake.addAccount(ALICE, { password: PASSWORD, records: series.records })
-          yield* connectShare(alice, ALICE, PASSWORD)
-          const sync = yield* Sync
-          const scheduler = yield* Scheduler
-          yield* sync.sync(alice, "dexcom-share")
-          const before = fake.loginAttempts(ALICE)
+      setUp(
+        (fake, now) =>
+          Effect.gen(function* () {
+            const series = shareSeries({ start: now - 2 * HOUR, count: 20 })
+            fake.addAccount(ALICE, { password: PASSWORD, records: series.records })
+            yield* connectShare(alice, ALICE, PASSWORD)
+            const sync = yield* Sync
+            const scheduler = yield* Scheduler
+            yield* sync.sync(alice, "dexcom-share")
+            const before = fake.loginAttempts(ALICE)
 
-          // The user changes their Dexcom password; Share ends the old session.
-          fake.setPassword(ALICE, "A-New-Password-2")
-          fake.expireSessions()
-          const failures = []
-          for (let i = 0; i < 20; i++) {
-            failures.push((yield* Effect.flip(sync.sync(alice, "dexcom-share")))._tag)
-            yield* scheduler.runCycle
-          }
-          assert.strictEqual(fake.loginAttempts(ALICE), before + 1)
-          assert.deepStrictEqual(failures, ["NeedsReauthorization", ...Array(19).fill("ConnectionNotPollable")])
-          const stopped = yield* connectionOf(alice)
-          assert.deepStrictEqual([stopped.status, stopped.nextPollAt], ["needs_reauthorization", null])
-          assert.include(stopped.lastError ?? "", "refused the username or password (AccountPasswordInvalid)")
-          assert.include(stopped.lastError ?? "", "no login is tried until the credentials are updated")
-          assert.isFalse(fake.isLocked(ALICE))
+            // The user changes their Dexcom password; Share ends the old session.
+            fake.setPassword(ALICE, "A-New-Password-2")
+            fake.expireSessions()
+            const failures = []
+            for (let i = 0; i < 20; i++) {
+              failures.push((yield* Effect.flip(sync.sync(alice, "dexcom-share")))._tag)
+              yield* scheduler.runCycle
+            }
+            assert.strictEqual(fake.loginAttempts(ALICE), before + 1)
+            assert.deepStrictEqual(failures, ["NeedsReauthorization", ...Array(19).fill("ConnectionNotPollable")])
+            const stopped = yield* connectionOf(alice)
+            assert.deepStrictEqual([stopped.status, stopped.nextPollAt], ["needs_reauthorization", null])
+            assert.include(stopped.lastError ?? "", "refused the username or password (AccountPasswordInvalid)")
+            assert.include(stopped.lastError ?? "", "no login is tried until the credentials are updated")
+            assert.isFalse(fake.isLocked(ALICE))
 
-          // The adapter itself will not try these credentials again either, whoever asks.
-          const provider = yield* providerOf
-          for (let i = 0; i < 20; i++) {
-            const error = yield* Effect.flip(provider.fetchReadings(alice, makeWindow(at(now - HOUR), at(now))))
-            assert.strictEqual(error._tag, "NeedsReauthorization")
-          }
-          const again = yield* Effect.flip(connectShare(alice, ALICE, PASSWORD))
-          assert.deepInclude(again, { _tag: "CredentialsRejected", reason: "recently_refused" })
-          assert.strictEqual(fake.loginAttempts(ALICE), before + 1)
+            // The adapter itself will not try these credentials again either, whoever asks.
+            const provider = yield* providerOf
+            for (let i = 0; i < 20; i++) {
+              const error = yield* Effect.flip(provider.fetchReadings(alice, makeWindow(at(now - HOUR), at(now))))
+              assert.strictEqual(error._tag, "NeedsReauthorization")
+            }
+            const again = yield* Effect.flip(connectShare(alice, ALICE, PASSWORD))
+            assert.deepInclude(again, { _tag: "CredentialsRejected", reason: "recently_refused" })
+            assert.strictEqual(fake.loginAttempts(ALICE), before + 1)
 
-          // New credentials: one login checks them, and polling resumes from the cursor.
-          const updated = yield* connectShare(alice, ALICE, "A-New-Password-2")
-          assert.isFalse(updated.created)
-          assert.strictEqual(updated.connection.status, "active")
-          fake.addRecords(ALICE, shareSeries({ start: now - 30_000, count: 1, value: () => 140 }).records)
-          assert.deepInclude(yield* sync.sync(alice, "dexcom-share"), { windows: 1, inserted: 1 })
-          assert.strictEqual(fake.loginAttempts(ALICE), before + 3)
-        })
+            // New credentials: one login checks them, and polling resumes from the cursor.
+            const updated = yield* connectShare(alice, ALICE, "A-New-Password-2")
+            assert.isFalse(updated.created)
+            assert.strictEqual(updated.connection.status, "active")
+            fake.addRecords(ALICE, shareSeries({ start: now - 30_000, count: 1, value: () => 140 }).records)
+            assert.deepInclude(yield* sync.sync(alice, "dexcom-share"), { windows: 1, inserted: 1 })
+            assert.strictEqual(fake.loginAttempts(ALICE), before + 3)
+          }),
+        // The wait for another password after a refusal is tested below, on the TestClock.
+        { settings: { settings: { refusedUsernameBackoff: Duration.millis(1) } } }
       )
   )
 
@@ -299,38 +302,65 @@ describe("Dexcom Share never loops on a login", () => {
         }
         assert.strictEqual(fake.loginAttempts(ALICE), 1)
         assert.isTrue(Option.isNone(yield* ConnectionStore.use((store) => store.get(alice, DEXCOM_SHARE_PROVIDER_ID))))
-        // Another password is another attempt.
-        yield* connectShare(alice, ALICE, PASSWORD)
-        assert.strictEqual(fake.loginAttempts(ALICE), 3)
+        // Another password right after a refusal is not tried either: guesses would lock the account.
+        const other = yield* Effect.flip(connectShare(alice, ALICE, PASSWORD))
+        assert.deepInclude(other, { _tag: "CredentialsRejected", reason: "recently_refused" })
+        assert.include(other.message, "whatever the password")
+        assert.strictEqual(fake.loginAttempts(ALICE), 1)
       })
     )
   )
 
-  it.effect("an account locked after 3 failed logins: told clearly, never tried again before the backoff", () =>
+  it.effect("three different wrong passwords make one login, not three: the account is never locked", () =>
     Effect.gen(function* () {
       const fake = yield* fakeShare({ lockAfter: 3 })
       fake.addAccount(ALICE, { password: PASSWORD })
       yield* Effect.gen(function* () {
-        for (const password of ["guess-1", "guess-2", "guess-3"]) {
-          assert.strictEqual(refusal(yield* Effect.flip(connectShare(alice, ALICE, password))), "invalid_credentials")
+        assert.strictEqual(refusal(yield* Effect.flip(connectShare(alice, ALICE, "guess-1"))), "invalid_credentials")
+        for (const password of ["guess-2", "guess-3", PASSWORD]) {
+          assert.strictEqual(refusal(yield* Effect.flip(connectShare(alice, ALICE, password))), "recently_refused")
         }
+        assert.strictEqual(fake.loginAttempts(ALICE), 1)
+        assert.isFalse(fake.isLocked(ALICE))
+
+        // After the wait (5 minutes), one more try; each refusal in a row doubles the wait, whatever the password.
+        yield* TestClock.adjust("5 minutes")
+        assert.strictEqual(refusal(yield* Effect.flip(connectShare(alice, ALICE, "guess-2"))), "invalid_credentials")
+        yield* TestClock.adjust("9 minutes")
+        assert.strictEqual(refusal(yield* Effect.flip(connectShare(alice, ALICE, PASSWORD))), "recently_refused")
+        assert.strictEqual(fake.loginAttempts(ALICE), 2)
+        assert.isFalse(fake.isLocked(ALICE))
+        yield* TestClock.adjust("1 minute")
+        assert.isTrue((yield* connectShare(alice, ALICE, PASSWORD)).created)
+        assert.isFalse(fake.isLocked(ALICE))
+      }).pipe(Effect.provide(shareServiceLayer(fake, { settings: { retries: 0 } })))
+    })
+  )
+
+  it.effect("an account Share says is locked: told clearly, never tried again before the backoff", () =>
+    Effect.gen(function* () {
+      const fake = yield* fakeShare({ lockAfter: 1 })
+      fake.addAccount(ALICE, { password: PASSWORD })
+      yield* Effect.gen(function* () {
+        assert.strictEqual(refusal(yield* Effect.flip(connectShare(alice, ALICE, "guess-1"))), "invalid_credentials")
         assert.isTrue(fake.isLocked(ALICE))
+        yield* TestClock.adjust("5 minutes")
         const locked = yield* Effect.flip(connectShare(alice, ALICE, PASSWORD))
         assert.deepInclude(locked, { _tag: "CredentialsRejected", reason: "account_locked" })
         assert.include(locked.message, "locked the account after too many failed logins")
-        assert.strictEqual(fake.loginAttempts(ALICE), 4)
+        assert.strictEqual(fake.loginAttempts(ALICE), 2)
         for (let i = 0; i < 5; i++) {
           const held = yield* Effect.flip(connectShare(alice, ALICE, PASSWORD))
           assert.deepInclude(held, { _tag: "CredentialsRejected", reason: "account_locked" })
         }
         yield* TestClock.adjust("119 minutes")
         assert.strictEqual(refusal(yield* Effect.flip(connectShare(alice, ALICE, PASSWORD))), "account_locked")
-        assert.strictEqual(fake.loginAttempts(ALICE), 4)
+        assert.strictEqual(fake.loginAttempts(ALICE), 2)
 
         fake.unlock(ALICE)
         yield* TestClock.adjust("2 minutes")
         assert.isTrue((yield* connectShare(alice, ALICE, PASSWORD)).created)
-        assert.strictEqual(fake.loginAttempts(ALICE), 6)
+        assert.strictEqual(fake.loginAttempts(ALICE), 4)
       }).pipe(Effect.provide(shareServiceLayer(fake, { settings: { retries: 0 } })))
     })
   )

@@ -53,15 +53,17 @@ const withConnect = <A, E>(body: (fake: FakeDexcom) => Effect.Effect<A, E, any>)
 const consent = (fake: FakeDexcom, userId: UserId, allow = true) =>
   Effect.gen(function* () {
     const connect = yield* Connect
-    const { consentUrl } = yield* connect.authorize(userId, "dexcom")
+    const { consentUrl, browserBinding } = yield* connect.authorize(userId, "dexcom")
     const redirect = yield* Effect.promise(() => fake.consent(consentUrl, { username: "SandboxUser1", allow }))
     return {
       consentUrl: new URL(consentUrl),
       redirect,
+      browserBinding,
       params: {
         code: redirect.searchParams.get("code") ?? undefined,
         state: redirect.searchParams.get("state") ?? undefined,
-        error: redirect.searchParams.get("error") ?? undefined
+        error: redirect.searchParams.get("error") ?? undefined,
+        browserBinding
       }
     }
   })
@@ -161,18 +163,37 @@ describe("Connect with Dexcom", () => {
           yield* reason(connect.complete("dexcom", { ...forAlice.params, expectedUserId: mallory })),
           "AuthorizationStateInvalid:wrong_user"
         )
-        const other = new URL((yield* connect.authorize(alice, "other")).consentUrl).searchParams.get("state")!
+        const otherStart = yield* connect.authorize(alice, "other")
+        const other = new URL(otherStart.consentUrl).searchParams.get("state")!
         const withOtherState = yield* consent(fake, alice)
         assert.strictEqual(
-          yield* reason(connect.complete("dexcom", { ...withOtherState.params, state: other })),
+          yield* reason(
+            connect.complete("dexcom", {
+              ...withOtherState.params,
+              state: other,
+              browserBinding: otherStart.browserBinding
+            })
+          ),
           "AuthorizationStateInvalid:wrong_provider"
         )
         assert.strictEqual(
           yield* reason(connect.complete("dexcom", { code: "x" })),
           "AuthorizationStateInvalid:missing"
         )
+        // The consent was given in a browser that did not start the flow: without its binding, or with the
+        // binding of another flow, nothing is linked.
+        const started = yield* consent(fake, mallory)
         assert.strictEqual(
-          yield* reason(connect.complete("dexcom", { code: "x", state: "made-up" })),
+          yield* reason(connect.complete("dexcom", { ...started.params, browserBinding: undefined })),
+          "AuthorizationStateInvalid:wrong_browser"
+        )
+        const own = yield* consent(fake, alice)
+        assert.strictEqual(
+          yield* reason(connect.complete("dexcom", { ...started.params, browserBinding: own.browserBinding })),
+          "AuthorizationStateInvalid:wrong_browser"
+        )
+        assert.strictEqual(
+          yield* reason(connect.complete("dexcom", { code: "x", state: "made-up", expectedUserId: alice })),
           "AuthorizationStateInvalid:unknown_or_used"
         )
         assert.strictEqual(fake.count(TOKEN), 0)
@@ -195,7 +216,11 @@ describe("Connect with Dexcom", () => {
         )
         const other = yield* consent(fake, alice)
         const odd = yield* Effect.flip(
-          connect.complete("dexcom", { state: other.params.state, error: "<script>alert(1)</script>" })
+          connect.complete("dexcom", {
+            state: other.params.state,
+            error: "<script>alert(1)</script>",
+            browserBinding: other.browserBinding
+          })
         )
         assert.deepStrictEqual([odd._tag, "reason" in odd && odd.reason], ["AuthorizationRejected", "provider_error"])
         assert.notInclude(odd.message, "script")

@@ -100,11 +100,12 @@ const setUpOnTestClock = (body: (fake: FakeDexcom, now: number) => Effect.Effect
 const connectThroughConsent = (fake: FakeDexcom, userId: UserId, username: string) =>
   Effect.gen(function* () {
     const connect = yield* Connect
-    const { consentUrl } = yield* connect.authorize(userId, "dexcom")
+    const { consentUrl, browserBinding } = yield* connect.authorize(userId, "dexcom")
     const redirect = yield* Effect.promise(() => fake.consent(consentUrl, { username }))
     return yield* connect.complete("dexcom", {
       code: redirect.searchParams.get("code") ?? undefined,
-      state: redirect.searchParams.get("state") ?? undefined
+      state: redirect.searchParams.get("state") ?? undefined,
+      browserBinding
     })
   })
 

@@ -47,77 +47,72 @@ const awaitReady = EventPublisher.use((publisher) =>
 )
 
 describeWithBroker("RabbitMqEventPublisher", availability, () => {
-  it.live(
-    "publishes one persistent message per event, with the documented body (docs/events.md), routing key and properties",
-    () => {
-      const exchange = uniqueName("test.message")
-      const occurredAt = DateTime.makeUnsafe("2026-02-01T08:35:02.250Z")
-      const created = makeReadingEvent(
-        {
-          kind: "created",
-          reading: reading("user-42", 0, 110, {
-            trend: "flat",
-            trendRate: 0.2,
-            displayTime: "2026-02-01T00:00:00-08:00"
-          })
-        },
-        occurredAt
-      )
-      const updated = makeReadingEvent(
-        { kind: "updated", reading: reading("user-42", 5, 97, { trend: "singleDown", trendRate: -2.4, status: "ok" }) },
-        occurredAt
-      )
-      return Effect.gen(function* () {
-        yield* EventPublisher.use((publisher) => publisher.publish([created, updated]))
-        const consumer = yield* TestConsumer
-        const messages = yield* consumer.awaitCount(2)
-        assert.strictEqual(messages.length, 2)
-        const byType = new Map(messages.map((message) => [message.routingKey, message]))
-
-        const first = byType.get("bg.reading.created")!
-        assert.strictEqual(first.exchange, exchange)
-        assert.deepStrictEqual(JSON.parse(first.content.toString("utf8")), {
-          event_id: created.eventId,
-          type: "bg.reading.created",
-          occurred_at: "2026-02-01T08:35:02Z",
-          user_id: "user-42",
-          reading: {
-            timestamp: "2026-02-01T08:00:00Z",
-            glucose_mg_dl: 110,
-            trend: "flat",
-            trend_rate: 0.2,
-            status: "ok",
-            display_time: "2026-02-01T00:00:00-08:00"
-          },
-          source: { provider: "test", record_id: "rec-user-42-0" }
+  it.live("publishes one persistent message per event, with the documented body, routing key and properties", () => {
+    const exchange = uniqueName("test.message")
+    const occurredAt = DateTime.makeUnsafe("2026-02-01T08:35:02.250Z")
+    const created = makeReadingEvent(
+      {
+        kind: "created",
+        reading: reading("user-42", 0, 110, {
+          trend: "flat",
+          trendRate: 0.2,
+          displayTime: "2026-02-01T00:00:00-08:00"
         })
-        const decoded = yield* decodeReadingEventBody(first.content.toString("utf8"))
-        assert.strictEqual(decoded.type, "bg.reading.created")
-        assert.strictEqual(first.properties.messageId, created.eventId)
-        assert.strictEqual(first.properties.contentType, "application/json")
-        assert.strictEqual(first.properties.deliveryMode, 2)
-        assert.strictEqual(first.properties.type, "bg.reading.created")
-        assert.strictEqual(first.properties.timestamp, Math.floor(Date.parse("2026-02-01T08:35:02Z") / 1000))
-        assert.strictEqual(first.properties.appId, "bg-ingest")
+      },
+      occurredAt
+    )
+    const updated = makeReadingEvent(
+      { kind: "updated", reading: reading("user-42", 5, 97, { trend: "singleDown", trendRate: -2.4, status: "ok" }) },
+      occurredAt
+    )
+    return Effect.gen(function* () {
+      yield* EventPublisher.use((publisher) => publisher.publish([created, updated]))
+      const consumer = yield* TestConsumer
+      const messages = yield* consumer.awaitCount(2)
+      assert.strictEqual(messages.length, 2)
+      const byType = new Map(messages.map((message) => [message.routingKey, message]))
 
-        const second = byType.get("bg.reading.updated")!
-        const secondBody = yield* decodeReadingEventBody(second.content.toString("utf8"))
-        assert.strictEqual(second.properties.messageId, updated.eventId)
-        assert.strictEqual(second.properties.type, "bg.reading.updated")
-        assert.strictEqual(second.properties.deliveryMode, 2)
-        assert.strictEqual(secondBody.event_id, updated.eventId)
-        assert.strictEqual(secondBody.reading.glucose_mg_dl, 97)
-        assert.strictEqual(secondBody.reading.trend, "singleDown")
-        assert.strictEqual(secondBody.reading.trend_rate, -2.4)
-        assert.strictEqual(secondBody.reading.display_time, null)
-        assert.strictEqual(DateTime.toEpochMillis(secondBody.reading.timestamp), Date.parse("2026-02-01T08:05:00Z"))
-      }).pipe(
-        Effect.provide(
-          Layer.merge(publisherLayer(brokerUrl, exchange), TestConsumer.layer({ url: brokerUrl, exchange }))
-        )
-      )
-    }
-  )
+      const first = byType.get("bg.reading.created")!
+      assert.strictEqual(first.exchange, exchange)
+      assert.deepStrictEqual(JSON.parse(first.content.toString("utf8")), {
+        event_id: created.eventId,
+        type: "bg.reading.created",
+        occurred_at: "2026-02-01T08:35:02Z",
+        user_id: "user-42",
+        reading: {
+          timestamp: "2026-02-01T08:00:00Z",
+          glucose_mg_dl: 110,
+          trend: "flat",
+          trend_rate: 0.2,
+          status: "ok",
+          display_time: "2026-02-01T00:00:00-08:00"
+        },
+        source: { provider: "test", record_id: "rec-user-42-0" }
+      })
+      const decoded = yield* decodeReadingEventBody(first.content.toString("utf8"))
+      assert.strictEqual(decoded.type, "bg.reading.created")
+      assert.strictEqual(first.properties.messageId, created.eventId)
+      assert.strictEqual(first.properties.contentType, "application/json")
+      assert.strictEqual(first.properties.deliveryMode, 2)
+      assert.strictEqual(first.properties.type, "bg.reading.created")
+      assert.strictEqual(first.properties.timestamp, Math.floor(Date.parse("2026-02-01T08:35:02Z") / 1000))
+      assert.strictEqual(first.properties.appId, "bg-ingest")
+
+      const second = byType.get("bg.reading.updated")!
+      const secondBody = yield* decodeReadingEventBody(second.content.toString("utf8"))
+      assert.strictEqual(second.properties.messageId, updated.eventId)
+      assert.strictEqual(second.properties.type, "bg.reading.updated")
+      assert.strictEqual(second.properties.deliveryMode, 2)
+      assert.strictEqual(secondBody.event_id, updated.eventId)
+      assert.strictEqual(secondBody.reading.glucose_mg_dl, 97)
+      assert.strictEqual(secondBody.reading.trend, "singleDown")
+      assert.strictEqual(secondBody.reading.trend_rate, -2.4)
+      assert.strictEqual(secondBody.reading.display_time, null)
+      assert.strictEqual(DateTime.toEpochMillis(secondBody.reading.timestamp), Date.parse("2026-02-01T08:05:00Z"))
+    }).pipe(
+      Effect.provide(Layer.merge(publisherLayer(brokerUrl, exchange), TestConsumer.layer({ url: brokerUrl, exchange })))
+    )
+  })
 
   it.live("re-publishing an event carries the same message_id, so consumers can de-duplicate", () => {
     const exchange = uniqueName("test.dedupe")

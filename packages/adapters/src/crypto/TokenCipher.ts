@@ -27,7 +27,7 @@ const decoder = new TextDecoder()
 const associatedData = (keyId: string, context: string) => encoder.encode(`bg-ingest/${FORMAT}/${keyId}/${context}`)
 
 /**
- * Encrypts provider credentials at rest: AES-256-GCM with `TOKEN_ENCRYPTION_KEY`, as
+ * Encrypts provider credentials at rest (a leaked table must not leak a token): AES-256-GCM with `TOKEN_ENCRYPTION_KEY`, as
  * `v1.<key id>.<nonce>.<ciphertext and tag>` in base64url.
  */
 export class TokenCipher extends Context.Service<TokenCipher, TokenCipherShape>()(

@@ -81,7 +81,7 @@ export const loadTokenEncryptionKey = Effect.fnUntraced(function* (options: Load
   const fresh = yield* SecureRandom.SecureRandom.use((random) => random.randomBytes(TOKEN_KEY_BYTES))
   const stored = yield* Effect.try({
     try: () => {
-      mkdirSync(options.dataDir, { recursive: true })
+      mkdirSync(options.dataDir, { recursive: true, mode: 0o700 })
       return readOrCreateDevelopmentKey(path, fresh)
     },
     catch: (cause) =>

@@ -1,18 +1,14 @@
 import {
   type GlucoseStatus,
-  type NormalizedRecords,
-  normalizeRecords,
-  type ProviderId,
   type Reading,
   RecordReading,
-  type TimeWindow,
+  recordNormalizer,
   TRENDS_BY_NUMBER,
   type Trend,
   trendFromName,
-  trendFromNumber,
-  type UserId
+  trendFromNumber
 } from "@bg-ingest/domain"
-import { DateTime, Option, Order, type Result } from "effect"
+import { DateTime, Option, Order } from "effect"
 import type { ShareGlucoseValue } from "./DexcomShareSchemas.ts"
 import { formatShareDisplayTime, parseShareDate } from "./DexcomShareTime.ts"
 
@@ -80,10 +76,4 @@ const preferred: Order.Order<Reading> = Order.mapInput(
  * Share glucose values → readings, one per instant inside the window, oldest first (`normalizeRecords`). Fails
  * with the reason when a `WT` cannot be read, which would make every instant suspect.
  */
-export const normalizeShareValues = (
-  provider: ProviderId,
-  userId: UserId,
-  values: ReadonlyArray<ShareGlucoseValue>,
-  window: TimeWindow
-): Result.Result<NormalizedRecords, string> =>
-  normalizeRecords(values, { provider, userId, window, read: readShareValue, prefer: preferred })
+export const normalizeShareValues = recordNormalizer(readShareValue, preferred)

@@ -49,7 +49,7 @@ export const shareMinutes = (window: TimeWindow, nowMillis: number): number =>
 const decodeValues = Schema.decodeUnknownEffect(Schema.fromJsonString(ShareGlucoseValues))
 
 /**
- * Dexcom Share (guides/dexcom.md §2) as a `CgmProvider`: near real-time readings of the last 24 hours through
+ * Dexcom Share (docs/dexcom-share.md) as a `CgmProvider`: near real-time readings of the last 24 hours through
  * the publisher account's login, connected with a username and password (`credentialsLogin`) instead of OAuth.
  * Credentials are read from the `ConnectionStore`, sealed by the `TokenCipher`; sessions stay in memory.
  */

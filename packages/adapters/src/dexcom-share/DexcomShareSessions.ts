@@ -61,13 +61,21 @@ interface Session {
   readonly sessionId: string
 }
 
+/** The last refusal of a username's login, and how many came in a row. */
 interface Refusal {
   readonly fingerprint: string
   readonly reason: "invalid_credentials" | "account_locked"
   readonly code: string
   readonly atMillis: number
+  /** No login of the username before this, whatever the password. */
   readonly untilMillis: number
+  /** No login with the refused password before this. */
+  readonly pairUntilMillis: number
+  readonly inARow: number
 }
+
+/** Refusals in a row are counted while they are less than a day apart. */
+const REFUSALS_REMEMBERED_MILLIS = 86_400_000
 
 export interface ShareSession {
   readonly sessionId: string
@@ -92,9 +100,10 @@ export interface DexcomShareSessions {
 
 /**
  * Logins and sessions of Dexcom Share users. Repeated failed logins lock a Share account, so a login is never
- * retried: at most one per call, none by the client's retries, and after Share refused a username and password
- * (or locked the account) the same pair is not tried again for `refusedCredentialsBackoff` (locked:
- * `lockedAccountBackoff`), whoever asks. The connection's status (`needs_reauthorization`, set by the sync from
+ * retried: at most one per call, none by the client's retries; after Share refused a login, no login of that
+ * username is tried for `refusedUsernameBackoff` whatever the password (doubling with each refusal in a row, up to
+ * `lockedAccountBackoff`), the refused pair not for `refusedCredentialsBackoff`, and a locked account not for
+ * `lockedAccountBackoff`, whoever asks: three PUTs with three wrong passwords make one login, not three. The connection's status (`needs_reauthorization`, set by the sync from
  * the error) stops the polling until someone stores new credentials. Refused pairs are remembered by an HMAC
  * under a key that lives and dies with the process, never as the password.
  */
@@ -118,24 +127,38 @@ export const makeDexcomShareSessions = Effect.fnUntraced(function* (
       .sign(fingerprintKey, encoder.encode(`${accountKey(credentials.username)}\u0000${credentials.password}`))
       .pipe(Effect.map(Hex.encode), Effect.orDie)
 
-  /** Remembers that Share refused these credentials, and fails with what that means. */
+  const iso = (millis: number) => DateTime.formatIso(DateTime.makeUnsafe(millis)).replace(/\.\d{3}Z$/, "Z")
+
+  /** Remembers that Share refused a login of this username, and fails with what that means. */
   const refuse = Effect.fnUntraced(function* (
     credentials: StoredCredentials,
     reason: Refusal["reason"],
     code: string
   ): Effect.fn.Return<never, LoginRefused> {
     const now = yield* Clock.currentTimeMillis
-    const backoff = reason === "account_locked" ? settings.lockedAccountBackoff : settings.refusedCredentialsBackoff
-    for (const [key, refusal] of refusals) if (refusal.untilMillis <= now) refusals.delete(key)
-    refusals.set(accountKey(credentials.username), {
+    for (const [key, refusal] of refusals) {
+      if (refusal.untilMillis <= now && refusal.atMillis + REFUSALS_REMEMBERED_MILLIS <= now) refusals.delete(key)
+    }
+    const key = accountKey(credentials.username)
+    const earlier = refusals.get(key)
+    const inARow = earlier === undefined ? 1 : earlier.inARow + 1
+    const locked = Duration.toMillis(settings.lockedAccountBackoff)
+    const usernameWait =
+      reason === "account_locked"
+        ? locked
+        : Math.min(Duration.toMillis(settings.refusedUsernameBackoff) * 2 ** (inARow - 1), locked)
+    const pairWait = reason === "account_locked" ? locked : Duration.toMillis(settings.refusedCredentialsBackoff)
+    refusals.set(key, {
       fingerprint: yield* fingerprint(credentials),
       reason,
       code,
       atMillis: now,
-      untilMillis: now + Duration.toMillis(backoff)
+      untilMillis: now + usernameWait,
+      pairUntilMillis: now + Math.max(usernameWait, pairWait),
+      inARow
     })
-    yield* Effect.logWarning("Dexcom Share refused a login: these credentials are not tried again").pipe(
-      Effect.annotateLogs({ reason, code, notBefore: Duration.format(backoff) })
+    yield* Effect.logWarning("Dexcom Share refused a login: no login of this username is tried for a while").pipe(
+      Effect.annotateLogs({ reason, code, inARow, notBefore: iso(now + usernameWait) })
     )
     return yield* new LoginRefused({
       reason,
@@ -146,21 +169,22 @@ export const makeDexcomShareSessions = Effect.fnUntraced(function* (
     })
   })
 
-  /** Fails, without calling Share, when Share refused these exact credentials a short while ago. */
+  /**
+   * Fails, without calling Share, while a refusal of this username holds: any password for a while after a
+   * refusal, the refused password (and a locked account) for longer.
+   */
   const guard = Effect.fnUntraced(function* (credentials: StoredCredentials) {
-    const key = accountKey(credentials.username)
-    const refusal = refusals.get(key)
+    const refusal = refusals.get(accountKey(credentials.username))
     if (refusal === undefined) return
     const now = yield* Clock.currentTimeMillis
-    if (now >= refusal.untilMillis) {
-      refusals.delete(key)
-      return
-    }
-    if (refusal.fingerprint !== (yield* fingerprint(credentials))) return
-    const iso = (millis: number) => DateTime.formatIso(DateTime.makeUnsafe(millis)).replace(/\.\d{3}Z$/, "Z")
+    const samePassword = refusal.fingerprint === (yield* fingerprint(credentials))
+    const until = samePassword ? refusal.pairUntilMillis : refusal.untilMillis
+    if (now >= until) return
     return yield* new LoginRefused({
       reason: refusal.reason === "account_locked" ? "account_locked" : "recently_refused",
-      message: `Dexcom Share refused these credentials at ${iso(refusal.atMillis)} (${refusal.code}): they are not tried again before ${iso(refusal.untilMillis)}; update the credentials`
+      message: samePassword
+        ? `Dexcom Share refused these credentials at ${iso(refusal.atMillis)} (${refusal.code}): they are not tried again before ${iso(until)}; update the credentials`
+        : `Dexcom Share refused a login of this username at ${iso(refusal.atMillis)} (${refusal.code}): to keep the account from being locked, no login of it is tried before ${iso(until)}, whatever the password`
     })
   })
 

@@ -26,6 +26,12 @@ export interface DexcomShareSettings {
   /** The wait after a 429 without `Retry-After`, doubling per 429 in a row up to `rateLimitBackoffMax`. */
   readonly rateLimitBackoffBase: Duration.Duration
   readonly rateLimitBackoffMax: Duration.Duration
+  /**
+   * After Share refused a login, no login of that username is tried for this long, whatever the password (a
+   * few wrong passwords in a row lock a Dexcom account); doubled with each refusal in a row, up to
+   * `lockedAccountBackoff`.
+   */
+  readonly refusedUsernameBackoff: Duration.Duration
   /** After Share refused a username and password, the same pair is not tried again for this long. */
   readonly refusedCredentialsBackoff: Duration.Duration
   /** After Share locked an account, no login of that account is tried for this long, whatever the password. */
@@ -43,6 +49,7 @@ export const makeDexcomShareSettings = (
   retryBaseDelay: Duration.millis(500),
   rateLimitBackoffBase: Duration.minutes(1),
   rateLimitBackoffMax: Duration.minutes(15),
+  refusedUsernameBackoff: Duration.minutes(5),
   refusedCredentialsBackoff: Duration.minutes(30),
   lockedAccountBackoff: Duration.hours(2),
   ...input,

@@ -2,16 +2,12 @@ import {
   glucoseStatusFromName,
   MG_DL_PER_MMOL_L,
   mmolLToMgDl,
-  type NormalizedRecords,
-  normalizeRecords,
-  type ProviderId,
   type Reading,
   RecordReading,
-  type TimeWindow,
-  trendFromName,
-  type UserId
+  recordNormalizer,
+  trendFromName
 } from "@bg-ingest/domain"
-import { Option, Order, type Result } from "effect"
+import { Option, Order } from "effect"
 import type { DexcomEgvRecord } from "./DexcomSchemas.ts"
 import { parseDexcomTime } from "./DexcomTime.ts"
 
@@ -69,10 +65,4 @@ const byRecordId: Order.Order<Reading> = Order.mapInput(
  * Dexcom EGV records → readings, one per instant inside the window, oldest first (`normalizeRecords`). Fails with
  * the reason when a record cannot be read at all.
  */
-export const normalizeEgvs = (
-  provider: ProviderId,
-  userId: UserId,
-  records: ReadonlyArray<DexcomEgvRecord>,
-  window: TimeWindow
-): Result.Result<NormalizedRecords, string> =>
-  normalizeRecords(records, { provider, userId, window, read: readEgvRecord, prefer: byRecordId })
+export const normalizeEgvs = recordNormalizer(readEgvRecord, byRecordId)

@@ -83,7 +83,7 @@ const decodeEgvs = Schema.decodeUnknownEffect(Schema.fromJsonString(DexcomEgvsRe
 const decodeDataRange = Schema.decodeUnknownEffect(Schema.fromJsonString(DexcomDataRangeResponse))
 
 /**
- * The Dexcom API v3 as a `CgmProvider` (guides/dexcom.md §1), with its OAuth authorization. Tokens are read
+ * The Dexcom API v3 as a `CgmProvider` (docs/dexcom.md), with its OAuth authorization. Tokens are read
  * from and renewed into the `ConnectionStore`, sealed by the `TokenCipher`; every call goes through one call
  * budget per process.
  */

@@ -1,14 +1,6 @@
 import type { AttributeValue } from "@aws-sdk/client-dynamodb"
-import {
-  type Connection,
-  type ConnectionPatch,
-  type ConnectionStatus,
-  ConnectionStatuses,
-  type ProviderId,
-  pollableStatuses,
-  type UserId
-} from "@bg-ingest/domain"
-import { DateTime } from "effect"
+import { Connection, type ConnectionPatch, type ConnectionStatus, pollableStatuses } from "@bg-ingest/domain"
+import { DateTime, Result, Schema, SchemaIssue } from "effect"
 import { CorruptItem, type Item } from "./ReadingItems.ts"
 import { Attr, CONNECTION_PREFIX, USER_PREFIX, userPk } from "./TableLayout.ts"
 
@@ -82,14 +74,6 @@ export const connectionItem = (connection: Connection): Item => {
   return item
 }
 
-const statuses: ReadonlySet<string> = new Set(ConnectionStatuses)
-
-const required = (item: Item, name: string): AttributeValue => {
-  const value = item[name]
-  if (value === undefined) throw new CorruptItem(`Connection item lacks ${name}`)
-  return value
-}
-
 const instant = (item: Item, name: string): DateTime.Utc | null => {
   const value = item[name]?.N
   if (value === undefined) return null
@@ -98,36 +82,41 @@ const instant = (item: Item, name: string): DateTime.Utc | null => {
   return DateTime.makeUnsafe(parsed)
 }
 
-const requiredInstant = (item: Item, name: string): DateTime.Utc => {
-  const value = instant(item, name)
-  if (value === null) throw new CorruptItem(`Connection item lacks ${name}`)
-  return value
-}
+const decodeConnection = Schema.decodeUnknownResult(Connection)
+const formatIssue = SchemaIssue.makeFormatterStandardSchemaV1()
 
+/**
+ * Rebuilds a connection from its item, checked by the domain's `Connection` schema (ids, status, instants,
+ * counts): an item this adapter cannot have written fails the call instead of becoming a made-up connection.
+ * The message names the field, never its value (it may hold credentials).
+ */
 export const connectionOfItem = (item: Item): Connection => {
-  const pk = required(item, Attr.pk).S ?? ""
-  const sk = required(item, Attr.sk).S ?? ""
+  const pk = item[Attr.pk]?.S ?? ""
+  const sk = item[Attr.sk]?.S ?? ""
   if (!pk.startsWith(USER_PREFIX) || !sk.startsWith(CONNECTION_PREFIX)) {
     throw new CorruptItem(`Not a connection item: ${pk} ${sk}`)
   }
-  const status = required(item, Attr.connectionStatus).S ?? ""
-  if (!statuses.has(status)) throw new CorruptItem(`Connection item has an unknown status ${status}`)
-  const failures = Number(required(item, Attr.consecutiveFailures).N)
-  if (!Number.isInteger(failures)) throw new CorruptItem("Connection item has a non-integer consecutive_failures")
-  return {
-    userId: pk.slice(USER_PREFIX.length) as UserId,
-    provider: sk.slice(CONNECTION_PREFIX.length) as ProviderId,
-    status: status as ConnectionStatus,
+  const failures = item[Attr.consecutiveFailures]?.N
+  const decoded = decodeConnection({
+    userId: pk.slice(USER_PREFIX.length),
+    provider: sk.slice(CONNECTION_PREFIX.length),
+    status: item[Attr.connectionStatus]?.S,
     credentials: item[Attr.credentials]?.S ?? null,
-    backfillFrom: requiredInstant(item, Attr.backfillFrom),
+    backfillFrom: instant(item, Attr.backfillFrom),
     syncedThrough: instant(item, Attr.syncedThrough),
     lastSyncAt: instant(item, Attr.lastSyncAt),
     lastReadingAt: instant(item, Attr.lastReadingAt),
     changesSince: instant(item, Attr.changesSince),
     lastError: item[Attr.lastError]?.S ?? null,
     nextPollAt: instant(item, Attr.nextPollAt),
-    consecutiveFailures: failures,
-    createdAt: requiredInstant(item, Attr.createdAt),
-    updatedAt: requiredInstant(item, Attr.updatedAt)
+    consecutiveFailures: failures === undefined ? undefined : Number(failures),
+    createdAt: instant(item, Attr.createdAt),
+    updatedAt: instant(item, Attr.updatedAt)
+  } satisfies Record<keyof Connection, unknown>)
+  if (Result.isFailure(decoded)) {
+    const path = formatIssue(decoded.failure.issue).issues[0]?.path ?? []
+    const field = path.map((segment) => String(typeof segment === "object" ? segment.key : segment)).join(".")
+    throw new CorruptItem(`Connection item ${pk} ${sk} has a missing or invalid ${field || "shape"}`)
   }
+  return decoded.success
 }

@@ -14,6 +14,7 @@ import {
   type ConnectionStatus,
   ConnectionStatuses,
   ConnectionStore,
+  countSetAside,
   type ProviderId,
   pollableStatuses,
   type UserId
@@ -30,7 +31,7 @@ import {
 import { DynamoDbClient } from "./DynamoDbClient.ts"
 import { DynamoFailure, isConditionFailure, toConnectionStoreError } from "./DynamoErrors.ts"
 import { mergedQuery } from "./MergedQuery.ts"
-import type { Item } from "./ReadingItems.ts"
+import { CorruptItem, type Item } from "./ReadingItems.ts"
 import { Attr, CONNECTION_PREFIX, Index, userPk } from "./TableLayout.ts"
 
 /** Attempts of an update whose outcome depends on a field another writer keeps changing. */
@@ -263,6 +264,18 @@ export const makeDynamoConnectionStore = Effect.gen(function* () {
       )
 
   /** Earliest due first across the providers; candidates another replica took meanwhile are skipped. */
+  const setAsideDue = (item: Item) =>
+    dynamo.call("UpdateItem", (sdk) =>
+      sdk.send(
+        new UpdateItemCommand({
+          TableName: table,
+          Key: { [Attr.pk]: item[Attr.pk]!, [Attr.sk]: item[Attr.sk]! },
+          UpdateExpression: `SET ${Attr.setAside} = :true REMOVE ${Attr.dueProvider}, ${Attr.dueAt}`,
+          ExpressionAttributeValues: { ":true": { BOOL: true } }
+        })
+      )
+    )
+
   const claimDue = Effect.fn("DynamoConnectionStore.claimDue")(
     function* ({ now, leaseUntil, providers, limit }: ClaimDueOptions) {
       if (providers.length === 0 || limit <= 0) return []
@@ -288,7 +301,28 @@ export const makeDynamoConnectionStore = Effect.gen(function* () {
         )
         for (const item of items) if (item !== null) claimed.push(item)
       }
-      return yield* decode("UpdateItem", () => claimed.map(connectionOfItem))
+      // A claimed item that is not a connection this adapter can read (written by something else) would be due
+      // again at every cycle and fail every claim: it leaves the due index instead, logged and counted.
+      const connections: Array<Connection> = []
+      const unreadable: Array<Item> = []
+      yield* decode("UpdateItem", () => {
+        for (const item of claimed) {
+          try {
+            connections.push(connectionOfItem(item))
+          } catch (error) {
+            if (!(error instanceof CorruptItem)) throw error
+            unreadable.push(item)
+          }
+        }
+      })
+      if (unreadable.length > 0) {
+        yield* Effect.forEach(unreadable, setAsideDue, { concurrency: 16, discard: true })
+        yield* countSetAside("stored_item", "claimDue", unreadable.length)
+        yield* Effect.logWarning("Connection items that cannot be read were set aside (no longer polled)", {
+          count: unreadable.length
+        })
+      }
+      return connections
     },
     Effect.mapError(toConnectionStoreError("claimDue"))
   )

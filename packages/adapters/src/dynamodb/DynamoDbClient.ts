@@ -6,7 +6,7 @@ import {
   type DynamoDBClientConfig,
   type WriteRequest
 } from "@aws-sdk/client-dynamodb"
-import { Config, Context, Effect, Layer, Option, Random } from "effect"
+import { Array as Arr, Config, Context, Data, Duration, Effect, Layer, Option, Random, Schedule } from "effect"
 import { DynamoDbSetupError, DynamoFailure, isThrottling, UnprocessedItems } from "./DynamoErrors.ts"
 import { DEFAULT_TABLE, type TableLifecycle } from "./TableLayout.ts"
 
@@ -58,8 +58,9 @@ export interface DynamoDbClientShape {
   readonly readingTtlDays: Option.Option<number>
   readonly tuning: DynamoDbTuning
   /**
-   * Runs one SDK call, retrying throttling with exponential backoff and full jitter up to `maxRetries`;
-   * any other failure (or the last throttling one) becomes a `DynamoFailure`.
+   * Runs one SDK call, retrying throttling up to `maxRetries` times, paused by an exponential `Schedule` from
+   * `baseDelayMillis` capped at `maxDelayMillis`, with full jitter; any other failure (or the last throttling
+   * one) becomes a `DynamoFailure`.
    *
    * Requests are not aborted when the caller is interrupted: the SDK reuses its resolved middleware
    * (`cacheMiddleware`) only for calls without per-call options, which makes every call about 1.5× cheaper
@@ -67,9 +68,7 @@ export interface DynamoDbClientShape {
    * write this adapter makes is safe to land late (conditional, with a write id, or idempotent).
    */
   readonly call: <A>(command: string, request: (sdk: DynamoDBClient) => Promise<A>) => Effect.Effect<A, DynamoFailure>
-  /** The pause before retry number `attempt` (0-based): random in [0, min(max, base·2^attempt)]. */
-  readonly backoff: (attempt: number) => Effect.Effect<void>
-  /** Writes or deletes any number of items, 25 per BatchWriteItem, retrying unprocessed items. */
+  /** Writes or deletes any number of items, 25 per BatchWriteItem, retrying unprocessed items as throttling. */
   readonly batchWrite: (requests: ReadonlyArray<WriteRequest>) => Effect.Effect<void, DynamoFailure>
   /** Reads items by key, 100 per BatchGetItem, strongly consistent, retrying unprocessed keys. */
   readonly batchGet: (
@@ -116,11 +115,18 @@ const sdkConfig = (options: DynamoDbOptions, tuning: DynamoDbTuning): DynamoDBCl
   } as DynamoDBClientConfig
 }
 
-const chunk = <A>(items: ReadonlyArray<A>, size: number): Array<ReadonlyArray<A>> => {
-  const chunks: Array<ReadonlyArray<A>> = []
-  for (let start = 0; start < items.length; start += size) chunks.push(items.slice(start, start + size))
-  return chunks
-}
+/** The pause before each retry: exponential from `base`, capped at `max`, with full jitter (random in [0, cap]). */
+const retrySchedule = (tuning: DynamoDbTuning) =>
+  Schedule.exponential(Duration.millis(tuning.baseDelayMillis)).pipe(
+    Schedule.modifyDelay(({ duration }) =>
+      Effect.map(Random.next, (random) =>
+        Duration.millis(Math.round(random * Math.min(tuning.maxDelayMillis, Duration.toMillis(duration))))
+      )
+    )
+  )
+
+/** Items a batch call left unprocessed; retried with the same schedule as throttling. Internal. */
+class Unprocessed extends Data.TaggedError("Unprocessed")<{ readonly count: number }> {}
 
 export const makeDynamoDbClient = Effect.fnUntraced(function* (options: DynamoDbOptions) {
   const tuning: DynamoDbTuning = { ...defaultTuning, ...options.tuning }
@@ -142,82 +148,59 @@ export const makeDynamoDbClient = Effect.fnUntraced(function* (options: DynamoDb
     (client) => Effect.sync(() => client.destroy())
   )
 
-  const backoff = (attempt: number): Effect.Effect<void> =>
-    Effect.flatMap(Random.next, (random) =>
-      Effect.sleep(
-        Math.round(random * Math.min(tuning.maxDelayMillis, tuning.baseDelayMillis * 2 ** Math.min(attempt, 30)))
-      )
-    )
+  const schedule = retrySchedule(tuning)
 
-  const call = <A>(
-    command: string,
-    request: (client: DynamoDBClient) => Promise<A>
-  ): Effect.Effect<A, DynamoFailure> => {
-    const once = Effect.tryPromise({
+  const call = <A>(command: string, request: (client: DynamoDBClient) => Promise<A>): Effect.Effect<A, DynamoFailure> =>
+    Effect.tryPromise({
       try: () => request(sdk),
       catch: (cause) => new DynamoFailure({ command, cause, endpoint, table })
-    })
-    const attempt = (retry: number): Effect.Effect<A, DynamoFailure> =>
-      Effect.catch(once, (failure) =>
-        retry < tuning.maxRetries && isThrottling(failure.cause)
-          ? Effect.andThen(backoff(retry), attempt(retry + 1))
-          : Effect.fail(failure)
+    }).pipe(Effect.retry({ schedule, times: tuning.maxRetries, while: (failure) => isThrottling(failure.cause) }))
+
+  /**
+   * One batch call for `pending`, then again for what it left unprocessed, until nothing is left or the retries
+   * are spent. `send` answers what the call left unprocessed.
+   */
+  const untilProcessed = <A>(
+    command: string,
+    pending: ReadonlyArray<A>,
+    send: (pending: ReadonlyArray<A>) => Effect.Effect<ReadonlyArray<A>, DynamoFailure>
+  ): Effect.Effect<void, DynamoFailure> =>
+    Effect.suspend(() => {
+      let left = pending
+      return Effect.suspend(() => send(left)).pipe(
+        Effect.flatMap((unprocessed) => {
+          left = unprocessed
+          return unprocessed.length === 0 ? Effect.void : Effect.fail(new Unprocessed({ count: unprocessed.length }))
+        }),
+        Effect.retry({ schedule, times: tuning.maxRetries, while: (error) => error._tag === "Unprocessed" }),
+        Effect.catchTag("Unprocessed", ({ count }) =>
+          Effect.fail(
+            new DynamoFailure({
+              command,
+              endpoint,
+              table,
+              cause: new UnprocessedItems(
+                `${count} items were still unprocessed after ${tuning.maxRetries + 1} attempts`
+              )
+            })
+          )
+        )
       )
-    return attempt(0)
-  }
-
-  const leftUnprocessed = (command: string, count: number) =>
-    new DynamoFailure({
-      command,
-      endpoint,
-      table,
-      cause: new UnprocessedItems(`${count} items were still unprocessed after ${tuning.maxRetries + 1} attempts`)
     })
-
-  const writeChunk = (requests: ReadonlyArray<WriteRequest>, retry: number): Effect.Effect<void, DynamoFailure> =>
-    Effect.flatMap(
-      call("BatchWriteItem", (client) =>
-        client.send(new BatchWriteItemCommand({ RequestItems: { [table]: [...requests] } }))
-      ),
-      (output) => {
-        const unprocessed = output.UnprocessedItems?.[table] ?? []
-        if (unprocessed.length === 0) return Effect.void
-        if (retry >= tuning.maxRetries) return Effect.fail(leftUnprocessed("BatchWriteItem", unprocessed.length))
-        return Effect.andThen(backoff(retry), writeChunk(unprocessed, retry + 1))
-      }
-    )
 
   const batchWrite = (requests: ReadonlyArray<WriteRequest>) =>
-    Effect.forEach(chunk(requests, 25), (requests) => writeChunk(requests, 0), { concurrency: 8, discard: true })
-
-  const getChunk = (
-    keys: ReadonlyArray<Record<string, AttributeValue>>,
-    projection: { readonly expression: string; readonly names?: Record<string, string> },
-    found: Array<Record<string, AttributeValue>>,
-    retry: number
-  ): Effect.Effect<void, DynamoFailure> =>
-    Effect.flatMap(
-      call("BatchGetItem", (client) =>
-        client.send(
-          new BatchGetItemCommand({
-            RequestItems: {
-              [table]: {
-                Keys: [...keys],
-                ConsistentRead: true,
-                ProjectionExpression: projection.expression,
-                ...(projection.names === undefined ? {} : { ExpressionAttributeNames: projection.names })
-              }
-            }
-          })
-        )
-      ),
-      (output) => {
-        for (const item of output.Responses?.[table] ?? []) found.push(item)
-        const unprocessed = output.UnprocessedKeys?.[table]?.Keys ?? []
-        if (unprocessed.length === 0) return Effect.void
-        if (retry >= tuning.maxRetries) return Effect.fail(leftUnprocessed("BatchGetItem", unprocessed.length))
-        return Effect.andThen(backoff(retry), getChunk(unprocessed, projection, found, retry + 1))
-      }
+    Effect.forEach(
+      Arr.chunksOf(requests, 25),
+      (chunk) =>
+        untilProcessed("BatchWriteItem", chunk, (pending) =>
+          Effect.map(
+            call("BatchWriteItem", (client) =>
+              client.send(new BatchWriteItemCommand({ RequestItems: { [table]: [...pending] } }))
+            ),
+            (output) => output.UnprocessedItems?.[table] ?? []
+          )
+        ),
+      { concurrency: 8, discard: true }
     )
 
   const batchGet = (
@@ -226,8 +209,29 @@ export const makeDynamoDbClient = Effect.fnUntraced(function* (options: DynamoDb
   ) =>
     Effect.suspend(() => {
       const found: Array<Record<string, AttributeValue>> = []
+      const getChunk = (pending: ReadonlyArray<Record<string, AttributeValue>>) =>
+        Effect.map(
+          call("BatchGetItem", (client) =>
+            client.send(
+              new BatchGetItemCommand({
+                RequestItems: {
+                  [table]: {
+                    Keys: [...pending],
+                    ConsistentRead: true,
+                    ProjectionExpression: projection.expression,
+                    ...(projection.names === undefined ? {} : { ExpressionAttributeNames: projection.names })
+                  }
+                }
+              })
+            )
+          ),
+          (output) => {
+            for (const item of output.Responses?.[table] ?? []) found.push(item)
+            return output.UnprocessedKeys?.[table]?.Keys ?? []
+          }
+        )
       return Effect.as(
-        Effect.forEach(chunk(keys, 100), (keys) => getChunk(keys, projection, found, 0), {
+        Effect.forEach(Arr.chunksOf(keys, 100), (chunk) => untilProcessed("BatchGetItem", chunk, getChunk), {
           concurrency: 8,
           discard: true
         }),
@@ -242,7 +246,6 @@ export const makeDynamoDbClient = Effect.fnUntraced(function* (options: DynamoDb
     readingTtlDays: Option.fromUndefinedOr(options.readingTtlDays),
     tuning,
     call,
-    backoff,
     batchWrite,
     batchGet
   } satisfies DynamoDbClientShape

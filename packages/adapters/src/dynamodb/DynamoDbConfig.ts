@@ -16,11 +16,14 @@ export const AwsRegion = Schema.String.check(
 export interface DynamoDbConfigOptions {
   /** `create-if-missing` in development, `require-existing` in staging and production. */
   readonly ensureTable: TableLifecycle
+  /** Strict: an endpoint off this machine must be `https://` (readings and credentials cross the network). */
+  readonly strictness?: Environment.Strictness
 }
 
 /**
  * DynamoDB's part of the environment: `AWS_REGION`, `DYNAMODB_ENDPOINT` (an emulator or a VPC endpoint; a local
  * endpoint without a region talks to us-east-1), `DYNAMODB_TABLE` (default `bg_readings`) and `READING_TTL_DAYS`.
+ * Strict, a plain `http://` endpoint is refused unless it is on this machine.
  */
 export const dynamoDbConfig = (options: DynamoDbConfigOptions): Config.Config<DynamoDbOptions> =>
   Environment.all({
@@ -28,7 +31,14 @@ export const dynamoDbConfig = (options: DynamoDbConfigOptions): Config.Config<Dy
       "AWS_REGION",
       Environment.format(AwsRegion, "must be an AWS region such as us-east-1 or eu-central-1")
     ),
-    endpoint: Environment.optional("DYNAMODB_ENDPOINT", Environment.url(["http", "https"])),
+    endpoint: Environment.optional(
+      "DYNAMODB_ENDPOINT",
+      Environment.refine(Environment.url(["http", "https"]), (url) =>
+        options.strictness?._tag === "Strict" && url.protocol === "http:" && !Environment.isLoopbackHost(url.hostname)
+          ? `must be https:// for a host that is not this machine ${options.strictness.because}`
+          : undefined
+      )
+    ),
     table: Environment.withDefault(
       "DYNAMODB_TABLE",
       Environment.format(TableName, "must be 3–255 characters of a-z A-Z 0-9 _ . -"),

@@ -1,12 +1,6 @@
 import { DeleteItemCommand, PutItemCommand } from "@aws-sdk/client-dynamodb"
-import {
-  OAuthStateStore,
-  OAuthStateStoreError,
-  type PendingAuthorization,
-  type ProviderId,
-  type UserId
-} from "@bg-ingest/domain"
-import { DateTime, Effect, Layer, Option } from "effect"
+import { OAuthStateStore, OAuthStateStoreError, PendingAuthorization } from "@bg-ingest/domain"
+import { DateTime, Effect, Layer, Option, Result, Schema } from "effect"
 import { DynamoDbClient } from "./DynamoDbClient.ts"
 import { type DynamoFailure, describeFailure, isConditionFailure } from "./DynamoErrors.ts"
 import { Attr } from "./TableLayout.ts"
@@ -21,34 +15,39 @@ const KEEP_AFTER_EXPIRY_SECONDS = 3600
 const failure = (operation: OAuthStateStoreError["operation"]) => (error: DynamoFailure) =>
   new OAuthStateStoreError({ operation, message: describeFailure(error), cause: error.cause })
 
+const decodePending = Schema.decodeUnknownResult(PendingAuthorization)
+
 /** The `OAuthStateStore` on the DynamoDB table; `consume` is one DeleteItem returning the old item: atomic. */
 export const makeDynamoOAuthStateStore = Effect.gen(function* () {
   const dynamo = yield* DynamoDbClient
   const key = (stateHash: string) => ({ pk: { S: `${STATE_PREFIX}${stateHash}` }, sk: { S: STATE_SK } })
 
-  return OAuthStateStore.of({
-    put: (pending: PendingAuthorization) =>
-      dynamo
-        .call("PutItem", (sdk) =>
-          sdk.send(
-            new PutItemCommand({
-              TableName: dynamo.table,
-              Item: {
-                ...key(pending.stateHash),
-                user_id: { S: pending.userId },
-                provider: { S: pending.provider },
-                created_at: { N: String(DateTime.toEpochMillis(pending.createdAt)) },
-                state_expires_at: { N: String(DateTime.toEpochMillis(pending.expiresAt)) },
-                [Attr.expiresAt]: {
-                  N: String(Math.ceil(DateTime.toEpochMillis(pending.expiresAt) / 1000) + KEEP_AFTER_EXPIRY_SECONDS)
-                }
+  const put = Effect.fn("DynamoOAuthStateStore.put")(
+    function* (pending: PendingAuthorization) {
+      yield* dynamo.call("PutItem", (sdk) =>
+        sdk.send(
+          new PutItemCommand({
+            TableName: dynamo.table,
+            Item: {
+              ...key(pending.stateHash),
+              user_id: { S: pending.userId },
+              provider: { S: pending.provider },
+              created_at: { N: String(DateTime.toEpochMillis(pending.createdAt)) },
+              state_expires_at: { N: String(DateTime.toEpochMillis(pending.expiresAt)) },
+              [Attr.expiresAt]: {
+                N: String(Math.ceil(DateTime.toEpochMillis(pending.expiresAt) / 1000) + KEEP_AFTER_EXPIRY_SECONDS)
               }
-            })
-          )
+            }
+          })
         )
-        .pipe(Effect.asVoid, Effect.mapError(failure("put"))),
-    consume: (stateHash: string) =>
-      dynamo
+      )
+    },
+    Effect.mapError(failure("put"))
+  )
+
+  const consume = Effect.fn("DynamoOAuthStateStore.consume")(
+    function* (stateHash: string) {
+      const item = yield* dynamo
         .call("DeleteItem", (sdk) =>
           sdk.send(
             new DeleteItemCommand({
@@ -66,20 +65,28 @@ export const makeDynamoOAuthStateStore = Effect.gen(function* () {
           Effect.catchIf(
             (error) => isConditionFailure(error.cause),
             () => Effect.succeed(undefined)
-          ),
-          Effect.map((item) => {
-            if (item === undefined) return Option.none()
-            return Option.some({
-              stateHash,
-              userId: item.user_id?.S as UserId,
-              provider: item.provider?.S as ProviderId,
-              createdAt: DateTime.makeUnsafe(Number(item.created_at?.N)),
-              expiresAt: DateTime.makeUnsafe(Number(item.state_expires_at?.N))
-            } satisfies PendingAuthorization)
-          }),
-          Effect.mapError(failure("consume"))
+          )
         )
-  })
+      if (item === undefined) return Option.none()
+      const pending = decodePending({
+        stateHash,
+        userId: item.user_id?.S,
+        provider: item.provider?.S,
+        createdAt: DateTime.make(Number(item.created_at?.N)).pipe(Option.getOrUndefined),
+        expiresAt: DateTime.make(Number(item.state_expires_at?.N)).pipe(Option.getOrUndefined)
+      })
+      if (Result.isFailure(pending)) {
+        return yield* new OAuthStateStoreError({
+          operation: "consume",
+          message: "DynamoDB holds an OAuth state item this adapter cannot have written"
+        })
+      }
+      return Option.some(pending.success)
+    },
+    Effect.mapError((error) => (error._tag === "DynamoFailure" ? failure("consume")(error) : error))
+  )
+
+  return OAuthStateStore.of({ put, consume })
 })
 
 export const DynamoOAuthStateStore = {

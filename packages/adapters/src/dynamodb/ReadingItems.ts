@@ -1,16 +1,19 @@
 import type { AttributeValue } from "@aws-sdk/client-dynamodb"
 import {
   formatInstant,
+  GlucoseMgDl,
   type GlucoseStatus,
   GlucoseStatuses,
-  type ProviderId,
+  isHoldableInstant,
+  ProviderId,
+  parseRfc3339,
   type Reading,
   type ReadingChangeKind,
   type Trend,
   Trends,
-  type UserId
+  UserId
 } from "@bg-ingest/domain"
-import { DateTime } from "effect"
+import { DateTime, Result, Schema } from "effect"
 import { Attr, pendingShardOf, READING_PREFIX, USER_PREFIX, userPk } from "./TableLayout.ts"
 
 export type Item = Record<string, AttributeValue>
@@ -21,17 +24,19 @@ export class CorruptItem extends Error {
   override readonly name = "CorruptItem"
 }
 
-/** `READING#2025-04-26T14:30:00Z`. Only four-digit years sort as text, so others are refused. */
+/** `READING#2025-04-26T14:30:00Z`. Only four-digit years sort as text: instants outside 1970–9999 are refused. */
 export const readingSk = (reading: Reading): string => {
-  const instant = formatInstant(reading.timestamp)
-  if (instant.length !== 20) {
-    throw new CorruptItem(`Reading timestamp ${instant} is outside the years 0000–9999 the table can order`)
+  if (!isHoldableInstant(DateTime.toEpochMillis(reading.timestamp))) {
+    throw new CorruptItem("Reading timestamp is outside the years 1970–9999 the table holds")
   }
-  return `${READING_PREFIX}${instant}`
+  return `${READING_PREFIX}${formatInstant(reading.timestamp)}`
 }
 
+const LATEST_SECOND = 253_402_300_799
+
+/** The sort key of an instant, for a query bound: clamped to 1970–9999 so that bounds always sort as text. */
 export const readingSkAt = (epochSeconds: number): string =>
-  `${READING_PREFIX}${formatInstant(DateTime.makeUnsafe(epochSeconds * 1000))}`
+  `${READING_PREFIX}${formatInstant(DateTime.makeUnsafe(Math.min(Math.max(epochSeconds, 0), LATEST_SECOND) * 1000))}`
 
 export const keyOf = (pk: string, sk: string): Key => ({ pk: { S: pk }, sk: { S: sk } })
 
@@ -247,37 +252,82 @@ export const readingProjection = {
 
 const trends: ReadonlySet<string> = new Set(Trends)
 const statuses: ReadonlySet<string> = new Set(GlucoseStatuses)
+const isProviderId = Schema.is(ProviderId)
+const isUserId = Schema.is(UserId)
+const isGlucose = Schema.is(GlucoseMgDl)
+
+/** Provider ids already checked: a table holds a handful, and a range reads the same one on every item. */
+const checkedProviders = new Set<string>()
+const MAX_CHECKED_PROVIDERS = 256
+
+const providerOf = (item: Item): ProviderId => {
+  const provider = str(item, Attr.provider)
+  if (checkedProviders.has(provider)) return provider as ProviderId
+  if (!isProviderId(provider)) throw new CorruptItem(`Item has an invalid provider id ${JSON.stringify(provider)}`)
+  if (checkedProviders.size < MAX_CHECKED_PROVIDERS) checkedProviders.add(provider)
+  return provider
+}
+
+// The exact shape this adapter writes; checked strictly (a real date, 1970–9999), so that an item written by
+// something else, or before instants were checked, never becomes a reading that cannot be formatted or published.
+const SK_INSTANT = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}Z$/
 
 const instantOfSk = (sk: string): DateTime.Utc => {
-  const millis = sk.startsWith(READING_PREFIX) ? Date.parse(sk.slice(READING_PREFIX.length)) : Number.NaN
-  if (!Number.isFinite(millis)) throw new CorruptItem(`Item has a reading sort key that is not a time: ${sk}`)
-  return DateTime.makeUnsafe(millis)
+  const text = sk.startsWith(READING_PREFIX) ? sk.slice(READING_PREFIX.length) : ""
+  const millis = SK_INSTANT.test(text) ? parseRfc3339(text) : Result.fail("not a time")
+  if (Result.isFailure(millis)) throw new CorruptItem("Item has a reading sort key that is not a time of 1970–9999")
+  return DateTime.makeUnsafe(millis.success)
 }
 
 /**
- * Rebuilds a reading from its item. Items come from a shared table, so each field is checked (cheaply: this
- * runs 25,920 times for a 90-day range) and an item that does not fit fails the call instead of becoming a
- * made-up reading.
+ * Rebuilds a reading from its item. Items come from a shared table, so each field is checked, the provider id's
+ * brand included (cheaply: this runs 25,920 times for a 90-day range), and an item that does not fit throws a
+ * `CorruptItem` instead of becoming a made-up reading (reads skip it: `readingOrNone`).
  */
 export const readingOfItem = (item: Item, userId: UserId): Reading => {
   const trend = str(item, Attr.trend)
   const status = str(item, Attr.status)
   if (!trends.has(trend)) throw new CorruptItem(`Item has an unknown trend ${trend}`)
   if (!statuses.has(status)) throw new CorruptItem(`Item has an unknown status ${status}`)
+  const glucoseMgDl = num(item, Attr.glucoseMgDl)
+  if (!isGlucose(glucoseMgDl)) throw new CorruptItem(`Item has a glucose value outside the domain's range`)
   return {
     userId,
     timestamp: instantOfSk(str(item, Attr.sk)),
-    glucoseMgDl: num(item, Attr.glucoseMgDl),
+    glucoseMgDl,
     trend: trend as Trend,
     trendRate: optionalNum(item, Attr.trendRate),
     status: status as GlucoseStatus,
-    source: { provider: str(item, Attr.provider) as ProviderId, recordId: optionalStr(item, Attr.recordId) },
+    source: { provider: providerOf(item), recordId: optionalStr(item, Attr.recordId) },
     displayTime: optionalStr(item, Attr.displayTime)
   }
 }
 
 export const userIdOfItem = (item: Item): UserId => {
   const pk = str(item, Attr.pk)
-  if (!pk.startsWith(USER_PREFIX)) throw new CorruptItem(`Item has a partition key that is not a user: ${pk}`)
-  return pk.slice(USER_PREFIX.length) as UserId
+  const userId = pk.slice(USER_PREFIX.length)
+  if (!pk.startsWith(USER_PREFIX) || !isUserId(userId)) {
+    throw new CorruptItem(`Item has a partition key that is not a user: ${pk}`)
+  }
+  return userId
+}
+
+/** The reading of an item, or undefined when the item cannot be one (a `CorruptItem`): the caller counts it. */
+export const readingOrNone = (item: Item, userId: UserId): Reading | undefined => {
+  try {
+    return readingOfItem(item, userId)
+  } catch (error) {
+    if (error instanceof CorruptItem) return undefined
+    throw error
+  }
+}
+
+/** A reading's planned write, or none when no key of the table can hold it (an instant outside 1970–9999). */
+export const plannable = (reading: Reading): Array<PlannedReading> => {
+  try {
+    return [plan(reading)]
+  } catch (error) {
+    if (error instanceof CorruptItem) return []
+    throw error
+  }
 }

@@ -32,6 +32,8 @@ export const Attr = {
   pendingShard: "pending_shard",
   pendingSince: "pending_since",
   published: "published",
+  /** Set on an item whose owed event could not be read and was taken out of the outbox (never published). */
+  setAside: "set_aside",
   expiresAt: "expires_at",
   // connection
   connectionStatus: "connection_status",

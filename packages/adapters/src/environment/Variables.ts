@@ -54,6 +54,15 @@ export const url = (protocols: ReadonlyArray<string>): Format<URL> => ({
   }
 })
 
+/**
+ * Whether a URL's host is this machine (`localhost`, 127.0.0.0/8, `::1`): the one place where a plain-text
+ * connection (an emulator, a broker beside the service) crosses no network.
+ */
+export const isLoopbackHost = (hostname: string): boolean => {
+  const host = hostname.toLowerCase().replace(/^\[|\]$/g, "")
+  return host === "localhost" || host.endsWith(".localhost") || host === "::1" || /^127(?:\.\d{1,3}){3}$/.test(host)
+}
+
 /** Comma-separated items (blank ones ignored), each in `item`'s format, or `expected` for the whole list. */
 export const list = <A>(item: Format<A>, expected: string): Format<ReadonlyArray<A>> => ({
   decode: (text) => {

@@ -6,60 +6,62 @@ import {
   pollableStatuses
 } from "@bg-ingest/domain"
 import { DateTime, Effect, Layer, Option } from "effect"
+import { syncMethods } from "../spans/PortMethods.ts"
 
 const keyOf = (userId: string, provider: string) => `${userId}\u0000${provider}`
 
 /** A `ConnectionStore` in process memory: for tests and `STORE=memory`. */
 export const makeInMemoryConnectionStore = Effect.sync(() => {
+  const method = syncMethods("InMemoryConnectionStore")
   const connections = new Map<string, Connection>()
 
   return ConnectionStore.of({
-    get: (userId, provider) => Effect.sync(() => Option.fromUndefinedOr(connections.get(keyOf(userId, provider)))),
-    listForUser: (userId) =>
-      Effect.sync(() =>
-        [...connections.values()]
-          .filter((connection) => connection.userId === userId)
-          .sort((a, b) => a.provider.localeCompare(b.provider))
-      ),
-    upsert: (connection) =>
-      Effect.sync(() => {
-        connections.set(keyOf(connection.userId, connection.provider), connection)
-      }),
-    update: (userId, provider, patch) =>
-      Effect.sync(() => {
-        const key = keyOf(userId, provider)
-        const existing = connections.get(key)
-        if (existing === undefined) return Option.none()
-        const next: Connection = { ...existing, ...patch }
-        connections.set(key, next)
-        return Option.some(next)
-      }),
-    remove: (userId, provider) => Effect.sync(() => connections.delete(keyOf(userId, provider))),
-    claimDue: ({ now, leaseUntil, providers, limit }) =>
-      Effect.sync(() => {
-        const due = [...connections.values()]
-          .filter(
-            (connection) =>
-              connection.nextPollAt !== null &&
-              pollableStatuses.includes(connection.status) &&
-              providers.includes(connection.provider) &&
-              DateTime.isLessThanOrEqualTo(connection.nextPollAt, now)
-          )
-          .sort((a, b) => DateTime.toEpochMillis(a.nextPollAt!) - DateTime.toEpochMillis(b.nextPollAt!))
-          .slice(0, limit)
-        for (const connection of due) {
-          connections.set(keyOf(connection.userId, connection.provider), { ...connection, nextPollAt: leaseUntil })
-        }
-        return due
-      }),
-    countByStatus: Effect.sync(() => {
+    get: method("get", (userId, provider) => {
+      return Option.fromUndefinedOr(connections.get(keyOf(userId, provider)))
+    }),
+    listForUser: method("listForUser", (userId) => {
+      return [...connections.values()]
+        .filter((connection) => connection.userId === userId)
+        .sort((a, b) => a.provider.localeCompare(b.provider))
+    }),
+    upsert: method("upsert", (connection) => {
+      connections.set(keyOf(connection.userId, connection.provider), connection)
+    }),
+    update: method("update", (userId, provider, patch) => {
+      const key = keyOf(userId, provider)
+      const existing = connections.get(key)
+      if (existing === undefined) return Option.none()
+      const next: Connection = { ...existing, ...patch }
+      connections.set(key, next)
+      return Option.some(next)
+    }),
+    remove: method("remove", (userId, provider) => {
+      return connections.delete(keyOf(userId, provider))
+    }),
+    claimDue: method("claimDue", ({ now, leaseUntil, providers, limit }) => {
+      const due = [...connections.values()]
+        .filter(
+          (connection) =>
+            connection.nextPollAt !== null &&
+            pollableStatuses.includes(connection.status) &&
+            providers.includes(connection.provider) &&
+            DateTime.isLessThanOrEqualTo(connection.nextPollAt, now)
+        )
+        .sort((a, b) => DateTime.toEpochMillis(a.nextPollAt!) - DateTime.toEpochMillis(b.nextPollAt!))
+        .slice(0, limit)
+      for (const connection of due) {
+        connections.set(keyOf(connection.userId, connection.provider), { ...connection, nextPollAt: leaseUntil })
+      }
+      return due
+    }),
+    countByStatus: method("countByStatus", () => {
       const counts = Object.fromEntries(ConnectionStatuses.map((status) => [status, 0])) as Record<
         ConnectionStatus,
         number
       >
       for (const connection of connections.values()) counts[connection.status] += 1
       return counts
-    })
+    })()
   })
 })
 

@@ -13,6 +13,9 @@ export class InMemoryEventLog extends Context.Service<
   }
 >()("@bg-ingest/adapters/memory/InMemoryEventLog") {}
 
+const unavailable = () =>
+  new EventPublishError({ reason: "unavailable", message: "The in-memory broker is set to fail" })
+
 /**
  * An `EventPublisher` that keeps events in process memory: the development default (`EVENTS=memory`) and the
  * tests' publisher. It keeps the newest `capacity` events so a long-running development server stays bounded.
@@ -24,25 +27,17 @@ export const makeInMemoryEventPublisher = (options?: { readonly capacity?: numbe
     let failures = 0
 
     const publisher = EventPublisher.of({
-      publish: (batch) =>
-        Effect.suspend(() => {
-          if (failures > 0) {
-            failures -= 1
-            return Effect.fail(
-              new EventPublishError({ reason: "unavailable", message: "The in-memory broker is set to fail" })
-            )
-          }
-          events.push(...batch)
-          if (events.length > capacity) events.splice(0, events.length - capacity)
-          return Effect.void
-        }),
-      ping: Effect.suspend(() =>
-        failures > 0
-          ? Effect.fail(
-              new EventPublishError({ reason: "unavailable", message: "The in-memory broker is set to fail" })
-            )
-          : Effect.void
-      )
+      publish: Effect.fn("InMemoryEventPublisher.publish")(function* (batch: ReadonlyArray<ReadingEvent>) {
+        if (failures > 0) {
+          failures -= 1
+          return yield* unavailable()
+        }
+        events.push(...batch)
+        if (events.length > capacity) events.splice(0, events.length - capacity)
+      }),
+      ping: Effect.fn("InMemoryEventPublisher.ping")(function* () {
+        if (failures > 0) return yield* unavailable()
+      })()
     })
 
     const log = InMemoryEventLog.of({

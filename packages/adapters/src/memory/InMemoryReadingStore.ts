@@ -1,4 +1,6 @@
 import {
+  countSetAside,
+  isHoldableInstant,
   type Reading,
   type ReadingChange,
   type ReadingChangeKind,
@@ -8,6 +10,7 @@ import {
   type UserId
 } from "@bg-ingest/domain"
 import { DateTime, Effect, Layer, Option } from "effect"
+import { syncMethods } from "../spans/PortMethods.ts"
 
 interface Row {
   reading: Reading
@@ -36,6 +39,7 @@ interface UserReadings {
 
 /** A `ReadingStore` in process memory: for tests, the library's examples, and `STORE=memory`. */
 export const makeInMemoryReadingStore = Effect.sync(() => {
+  const method = syncMethods("InMemoryReadingStore")
   const users = new Map<UserId, UserReadings>()
   let sequence = 0
 
@@ -48,79 +52,99 @@ export const makeInMemoryReadingStore = Effect.sync(() => {
     return entry
   }
 
+  const unpublishedOrSetAside = method("unpublished", (limit: number) => {
+    const pending: Array<Row> = []
+    let setAside = 0
+    for (const entry of users.values()) {
+      for (const row of entry.rows.values()) {
+        if (row.pending === null) continue
+        if (isHoldableInstant(DateTime.toEpochMillis(row.reading.timestamp))) pending.push(row)
+        else {
+          // No contract can carry its instant: it leaves the outbox rather than block every sweep.
+          row.pending = null
+          setAside += 1
+        }
+      }
+    }
+    const owed = pending
+      .sort((a, b) => a.sequence - b.sequence)
+      .slice(0, limit)
+      .map((row): ReadingChange => ({ kind: row.pending!, reading: row.reading }))
+    return { owed, setAside }
+  })
+
   return ReadingStore.of({
-    putMany: (readings) =>
-      Effect.sync(() => {
-        let inserted = 0
-        let updated = 0
-        let unchanged = 0
-        const unpublished: Array<ReadingChange> = []
-        for (const reading of readings) {
-          const entry = userReadings(reading.userId)
-          const second = readingEpochSeconds(reading)
-          const existing = entry.rows.get(second)
-          if (existing === undefined) {
-            entry.rows.set(second, { reading, pending: "created", sequence: sequence++ })
-            entry.seconds.splice(lowerBound(entry.seconds, second), 0, second)
-            inserted += 1
-            unpublished.push({ kind: "created", reading })
-          } else if (sameMeasurement(existing.reading, reading)) {
-            unchanged += 1
-            if (existing.pending !== null) unpublished.push({ kind: existing.pending, reading: existing.reading })
-          } else {
-            existing.reading = reading
-            existing.pending = existing.pending ?? "updated"
-            updated += 1
-            unpublished.push({ kind: existing.pending, reading })
-          }
+    putMany: method("putMany", (readings) => {
+      let inserted = 0
+      let updated = 0
+      let unchanged = 0
+      const changes: Array<ReadingChange> = []
+      const owed: Array<ReadingChange> = []
+      for (const reading of readings) {
+        const entry = userReadings(reading.userId)
+        const second = readingEpochSeconds(reading)
+        const existing = entry.rows.get(second)
+        if (existing === undefined) {
+          entry.rows.set(second, { reading, pending: "created", sequence: sequence++ })
+          entry.seconds.splice(lowerBound(entry.seconds, second), 0, second)
+          inserted += 1
+          changes.push({ kind: "created", reading })
+        } else if (sameMeasurement(existing.reading, reading)) {
+          unchanged += 1
+          if (existing.pending !== null) owed.push({ kind: existing.pending, reading: existing.reading })
+        } else {
+          existing.reading = reading
+          existing.pending = existing.pending ?? "updated"
+          updated += 1
+          changes.push({ kind: existing.pending, reading })
         }
-        return { inserted, updated, unchanged, unpublished }
-      }),
-    markPublished: (readings) =>
-      Effect.sync(() => {
-        for (const reading of readings) {
-          const row = users.get(reading.userId)?.rows.get(readingEpochSeconds(reading))
-          if (row !== undefined && sameMeasurement(row.reading, reading)) row.pending = null
-        }
-      }),
+      }
+      return { inserted, updated, unchanged, changes, owed }
+    }),
+    markPublished: method("markPublished", (readings) => {
+      for (const reading of readings) {
+        const row = users.get(reading.userId)?.rows.get(readingEpochSeconds(reading))
+        if (row !== undefined && sameMeasurement(row.reading, reading)) row.pending = null
+      }
+    }),
     unpublished: (limit) =>
-      Effect.sync(() => {
-        const pending: Array<Row> = []
-        for (const entry of users.values()) {
-          for (const row of entry.rows.values()) if (row.pending !== null) pending.push(row)
-        }
-        return pending
-          .sort((a, b) => a.sequence - b.sequence)
-          .slice(0, limit)
-          .map((row) => ({ kind: row.pending!, reading: row.reading }))
-      }),
-    latest: (userId) =>
-      Effect.sync(() => {
-        const entry = users.get(userId)
-        const second = entry?.seconds.at(-1)
-        return second === undefined ? Option.none() : Option.some(entry!.rows.get(second)!.reading)
-      }),
-    range: (userId, window, limit, order = "oldestFirst") =>
-      Effect.sync(() => {
-        const entry = users.get(userId)
-        if (entry === undefined || limit <= 0) return []
-        const from = Math.ceil(DateTime.toEpochMillis(window.from) / 1000)
-        const to = Math.ceil(DateTime.toEpochMillis(window.to) / 1000)
-        const first = lowerBound(entry.seconds, from)
-        const last = lowerBound(entry.seconds, to)
-        const seconds =
-          order === "oldestFirst"
-            ? entry.seconds.slice(first, Math.min(last, first + limit))
-            : entry.seconds.slice(Math.max(first, last - limit), last).reverse()
-        return seconds.map((second) => entry.rows.get(second)!.reading)
-      }),
-    deleteUser: (userId) =>
-      Effect.sync(() => {
-        const count = users.get(userId)?.rows.size ?? 0
-        users.delete(userId)
-        return count
-      }),
-    ping: Effect.void
+      Effect.flatMap(unpublishedOrSetAside(limit), ({ owed, setAside }) =>
+        setAside === 0
+          ? Effect.succeed(owed)
+          : countSetAside("event", "memory", setAside).pipe(
+              Effect.andThen(Effect.logWarning("Owed events outside 1970–9999 were set aside", { count: setAside })),
+              Effect.as(owed)
+            )
+      ),
+    latest: method("latest", (userId) => {
+      const entry = users.get(userId)
+      if (entry === undefined) return Option.none()
+      // Readings outside 1970–9999 (stored before instants were checked) are never served.
+      for (let index = entry.seconds.length - 1; index >= 0; index--) {
+        const second = entry.seconds[index]!
+        if (isHoldableInstant(second * 1000)) return Option.some(entry.rows.get(second)!.reading)
+      }
+      return Option.none()
+    }),
+    range: method("range", (userId, window, limit, order = "oldestFirst") => {
+      const entry = users.get(userId)
+      if (entry === undefined || limit <= 0) return []
+      const from = Math.ceil(DateTime.toEpochMillis(window.from) / 1000)
+      const to = Math.ceil(DateTime.toEpochMillis(window.to) / 1000)
+      const first = lowerBound(entry.seconds, from)
+      const last = lowerBound(entry.seconds, to)
+      const seconds =
+        order === "oldestFirst"
+          ? entry.seconds.slice(first, Math.min(last, first + limit))
+          : entry.seconds.slice(Math.max(first, last - limit), last).reverse()
+      return seconds.map((second) => entry.rows.get(second)!.reading)
+    }),
+    deleteUser: method("deleteUser", (userId) => {
+      const count = users.get(userId)?.rows.size ?? 0
+      users.delete(userId)
+      return count
+    }),
+    ping: method("ping", () => undefined)()
   })
 })
 

@@ -60,6 +60,13 @@ export class ConfirmTracker {
     }
   }
 
+  /** A message that was never written (set aside: it cannot be encoded) is owed no confirm. */
+  skipped(): void {
+    if (this.failure !== undefined) return
+    this.#progress += 1
+    if (--this.outstanding === 0) Deferred.doneUnsafe(this.done, Exit.void)
+  }
+
   /** A deferred completed at the session's next `drain`, or when this publish fails. */
   awaitDrain(): Deferred.Deferred<void> {
     const wake = Deferred.makeUnsafe<void>()
@@ -114,13 +121,14 @@ export class ConfirmTracker {
 /**
  * Publishes from message `from` on until all are written or the channel's write buffer is full; answers where it
  * stopped, and when full, the deferred to wait on. Plain code: this is the per-message hot path. Messages are
- * built as they are written, so the broker works on the first ones while the rest are encoded.
+ * built as they are written, so the broker works on the first ones while the rest are encoded; `messageAt`
+ * answers undefined for a message set aside (never written, owed no confirm).
  */
 const writeUntilFull = (
   session: BrokerSession,
   exchange: string,
   count: number,
-  messageAt: (index: number) => OutgoingMessage,
+  messageAt: (index: number) => OutgoingMessage | undefined,
   from: number,
   tracker: ConfirmTracker
 ): { readonly next: number; readonly drained?: Deferred.Deferred<void> } => {
@@ -128,6 +136,10 @@ const writeUntilFull = (
   let index = from
   while (index < count) {
     const message = messageAt(index++)
+    if (message === undefined) {
+      tracker.skipped()
+      continue
+    }
     const messageId = message.messageId
     let accepted: boolean
     try {
@@ -154,7 +166,7 @@ export const publishConfirmed = Effect.fnUntraced(function* (
   session: BrokerSession,
   settings: RabbitMqPublisherSettings,
   count: number,
-  messageAt: (index: number) => OutgoingMessage
+  messageAt: (index: number) => OutgoingMessage | undefined
 ) {
   let next = 0
   while (next < count && tracker.failure === undefined) {

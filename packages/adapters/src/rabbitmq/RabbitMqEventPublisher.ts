@@ -1,4 +1,4 @@
-import { EventPublishError, EventPublisher, failureBackoff, type ReadingEvent } from "@bg-ingest/domain"
+import { countSetAside, EventPublishError, EventPublisher, failureBackoff, type ReadingEvent } from "@bg-ingest/domain"
 import type * as amqp from "amqplib"
 import { type Config, Deferred, Duration, Effect, Exit, Layer, Option, Random, Redacted, Schema } from "effect"
 import { type BrokerConnectError, BrokerSession } from "./BrokerSession.ts"
@@ -97,15 +97,37 @@ const makePublisher = Effect.fnUntraced(function* (options: RabbitMqPublisherOpt
     const session = yield* usableSession(settings, state)
     const tracker = new ConfirmTracker(events.length, session, settings)
     state.inFlight.add(tracker)
-    // An event that cannot be encoded is a defect: the domain only makes events of validated readings.
-    yield* publishConfirmed(tracker, session, settings, events.length, (index) =>
-      toOutgoing(events[index]!, mandatory)
-    ).pipe(
+    // An event the contract cannot carry (a reading stored before its instant was checked, say) is set aside, so
+    // that it never blocks the others: publishing it can never succeed, and a failure here would stop every sweep.
+    const setAside: Array<string> = []
+    yield* publishConfirmed(tracker, session, settings, events.length, (index) => {
+      const event = events[index]!
+      try {
+        return toOutgoing(event, mandatory)
+      } catch {
+        setAside.push(event.eventId)
+        return undefined
+      }
+    }).pipe(
       Effect.ensuring(
         Effect.sync(() => {
           state.inFlight.delete(tracker)
           if (state.inFlight.size === 0 && state.idle !== undefined) Deferred.doneUnsafe(state.idle, Exit.void)
         })
+      ),
+      Effect.ensuring(
+        Effect.suspend(() =>
+          setAside.length === 0
+            ? Effect.void
+            : countSetAside("event", "rabbitmq", setAside.length).pipe(
+                Effect.andThen(
+                  Effect.logError("Events that cannot be encoded were set aside (not published)", {
+                    count: setAside.length,
+                    eventIds: setAside.slice(0, 20).join(",")
+                  })
+                )
+              )
+        )
       )
     )
   })
@@ -217,7 +239,7 @@ const shutdown = Effect.fnUntraced(function* (settings: RabbitMqPublisherSetting
 })
 
 /**
- * The `EventPublisher` on RabbitMQ (DESIGN §4): one connection and one confirm channel owned by the layer, a
+ * The `EventPublisher` on RabbitMQ (docs/events.md): one connection and one confirm channel owned by the layer, a
  * durable topic exchange declared at each (re)connection, one persistent message per event, confirmed.
  *
  * Start-up does not wait for the broker: when it is unreachable the layer starts, `ping` and `publish` fail with

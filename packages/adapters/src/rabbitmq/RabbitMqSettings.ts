@@ -101,25 +101,45 @@ const urlFormat: Environment.Format<Redacted.Redacted<string>> = {
       : Result.fail("must be a URL starting with amqp:// or amqps://")
 }
 
+/** Strict: a broker off this machine only over TLS (`amqps://`): its URL carries credentials, its messages readings. */
+const urlFormatFor = (strictness: Environment.Strictness): Environment.Format<Redacted.Redacted<string>> =>
+  strictness._tag === "Development"
+    ? urlFormat
+    : Environment.refine(urlFormat, (url) => {
+        const parsed = URL.parse(Redacted.value(url))
+        return parsed?.protocol === "amqp:" && !Environment.isLoopbackHost(parsed.hostname)
+          ? `must be amqps:// (TLS) for a broker that is not on this machine ${strictness.because}`
+          : undefined
+      })
+
 /**
- * The publisher's part of the environment: `RABBITMQ_URL` (required), `RABBITMQ_EXCHANGE` (`bg.readings`),
- * `RABBITMQ_UNROUTABLE` (`fail`) and `RABBITMQ_CONFIRM_TIMEOUT_SECONDS` (30, from 1 to 600: a publish stalled
- * longer is better failed, its events staying in the outbox, than waited for).
+ * The publisher's part of the environment: `RABBITMQ_URL` (required; strict, `amqps://` unless the broker is on
+ * this machine), `RABBITMQ_EXCHANGE` (`bg.readings`), `RABBITMQ_UNROUTABLE` (`fail`) and
+ * `RABBITMQ_CONFIRM_TIMEOUT_SECONDS` (30, from 1 to 600: a publish stalled longer is better failed, its events
+ * staying in the outbox, than waited for).
  */
-export const rabbitMqPublisherConfig: Config.Config<RabbitMqPublisherOptions> = Environment.all({
-  url: Environment.required("RABBITMQ_URL", urlFormat),
-  exchange: Environment.withDefault(
-    "RABBITMQ_EXCHANGE",
-    Environment.format(ExchangeName, "must be 1–255 characters of A-Z a-z 0-9 - _ . : and must not start with amq."),
-    DEFAULT_RABBITMQ_EXCHANGE
-  ),
-  unroutable: Environment.withDefault("RABBITMQ_UNROUTABLE", Environment.literal(UnroutablePolicy.literals), "fail"),
-  confirmTimeout: Environment.withDefault(
-    "RABBITMQ_CONFIRM_TIMEOUT_SECONDS",
-    Environment.format(
-      Schema.FiniteFromString.check(Schema.isBetween({ minimum: 1, maximum: 600 })),
-      "must be a number of seconds from 1 to 600"
+export const rabbitMqPublisherConfigFor = (options: {
+  readonly strictness: Environment.Strictness
+}): Config.Config<RabbitMqPublisherOptions> =>
+  Environment.all({
+    url: Environment.required("RABBITMQ_URL", urlFormatFor(options.strictness)),
+    exchange: Environment.withDefault(
+      "RABBITMQ_EXCHANGE",
+      Environment.format(ExchangeName, "must be 1–255 characters of A-Z a-z 0-9 - _ . : and must not start with amq."),
+      DEFAULT_RABBITMQ_EXCHANGE
     ),
-    30
-  ).pipe(Config.map((seconds) => Duration.seconds(seconds)))
+    unroutable: Environment.withDefault("RABBITMQ_UNROUTABLE", Environment.literal(UnroutablePolicy.literals), "fail"),
+    confirmTimeout: Environment.withDefault(
+      "RABBITMQ_CONFIRM_TIMEOUT_SECONDS",
+      Environment.format(
+        Schema.FiniteFromString.check(Schema.isBetween({ minimum: 1, maximum: 600 })),
+        "must be a number of seconds from 1 to 600"
+      ),
+      30
+    ).pipe(Config.map((seconds) => Duration.seconds(seconds)))
+  })
+
+/** The publisher's part of the environment as development reads it (any reachable broker). */
+export const rabbitMqPublisherConfig: Config.Config<RabbitMqPublisherOptions> = rabbitMqPublisherConfigFor({
+  strictness: Environment.Strictness.development
 })

@@ -37,7 +37,7 @@ export const WireInstant = Schema.String.check(
 )
 
 /**
- * The body of a reading event as published (DESIGN §4), snake_case. `event_id`, `type`, `occurred_at`, `user_id`,
+ * The body of a reading event as published (docs/events.md), snake_case. `event_id`, `type`, `occurred_at`, `user_id`,
  * `reading.timestamp`, `reading.glucose_mg_dl`, `reading.trend` and `source` are the contract; `trend_rate`,
  * `status` and `display_time` say what the provider said, null when it said nothing.
  */
@@ -89,7 +89,7 @@ export const decodeReadingEventBody = Schema.decodeUnknownEffect(ReadingEventJso
 /** The `app_id` property of every message bg-ingest publishes. */
 export const EVENT_APP_ID = "bg-ingest"
 
-/** The AMQP properties of one event's message (DESIGN §4); `message_id` is the deterministic event id. */
+/** The AMQP properties of one event's message (docs/events.md); `message_id` is the deterministic event id. */
 export const messagePropertiesOf = (event: ReadingEvent) => ({
   messageId: event.eventId,
   type: event.type,

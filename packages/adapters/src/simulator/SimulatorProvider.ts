@@ -4,6 +4,7 @@ import {
   DataChanges,
   makeReading,
   ProviderId,
+  type TimeWindow,
   trendFromRate,
   type UserId
 } from "@bg-ingest/domain"
@@ -32,41 +33,41 @@ export const makeSimulatorProvider = (): CgmProviderShape => {
       minPollInterval: Duration.minutes(1)
     },
     // Every record is known the moment it is measured: the span of the trace says all there is to say.
-    changes: (userId: UserId) =>
-      Effect.map(Clock.currentTimeMillis, (nowMillis) =>
-        DataChanges.Span({
-          earliest: DateTime.makeUnsafe(SIMULATION_START_SECONDS * 1000),
-          latest: DateTime.makeUnsafe(lastRecordAt(Math.floor(nowMillis / 1000), profileOf(userId).phaseSeconds) * 1000)
-        })
-      ),
-    fetchReadings: (userId, window) =>
-      Effect.map(Clock.currentTimeMillis, (nowMillis) => {
-        const profile = profileOf(userId)
-        const from = Math.max(Math.ceil(DateTime.toEpochMillis(window.from) / 1000), SIMULATION_START_SECONDS)
-        // A sensor has not measured the future: nothing after now, whatever the window says.
-        const to = Math.min(Math.ceil(DateTime.toEpochMillis(window.to) / 1000), Math.floor(nowMillis / 1000) + 1)
-        let skippedWithoutValue = 0
-        const readings = []
-        for (const record of modelReadings(profile, from, to)) {
-          if (record.value === null) {
-            skippedWithoutValue += 1
-            continue
-          }
-          readings.push(
-            makeReading({
-              userId,
-              timestamp: DateTime.makeUnsafe(record.epochSeconds * 1000),
-              glucoseMgDl: record.value,
-              trend: record.status === "ok" ? trendFromRate(record.trendRate) : "rateOutOfRange",
-              trendRate: record.trendRate,
-              status: record.status,
-              source: { provider: SIMULATOR_PROVIDER_ID, recordId: `sim-${record.sequence}` },
-              displayTime: formatDisplayTime(record.epochSeconds, profile.utcOffsetMinutes)
-            })
-          )
-        }
-        return { readings, skippedWithoutValue }
+    changes: Effect.fn("SimulatorProvider.changes")(function* (userId: UserId) {
+      const nowMillis = yield* Clock.currentTimeMillis
+      return DataChanges.Span({
+        earliest: DateTime.makeUnsafe(SIMULATION_START_SECONDS * 1000),
+        latest: DateTime.makeUnsafe(lastRecordAt(Math.floor(nowMillis / 1000), profileOf(userId).phaseSeconds) * 1000)
       })
+    }),
+    fetchReadings: Effect.fn("SimulatorProvider.fetchReadings")(function* (userId: UserId, window: TimeWindow) {
+      const nowMillis = yield* Clock.currentTimeMillis
+      const profile = profileOf(userId)
+      const from = Math.max(Math.ceil(DateTime.toEpochMillis(window.from) / 1000), SIMULATION_START_SECONDS)
+      // A sensor has not measured the future: nothing after now, whatever the window says.
+      const to = Math.min(Math.ceil(DateTime.toEpochMillis(window.to) / 1000), Math.floor(nowMillis / 1000) + 1)
+      let skippedWithoutValue = 0
+      const readings = []
+      for (const record of modelReadings(profile, from, to)) {
+        if (record.value === null) {
+          skippedWithoutValue += 1
+          continue
+        }
+        readings.push(
+          makeReading({
+            userId,
+            timestamp: DateTime.makeUnsafe(record.epochSeconds * 1000),
+            glucoseMgDl: record.value,
+            trend: record.status === "ok" ? trendFromRate(record.trendRate) : "rateOutOfRange",
+            trendRate: record.trendRate,
+            status: record.status,
+            source: { provider: SIMULATOR_PROVIDER_ID, recordId: `sim-${record.sequence}` },
+            displayTime: formatDisplayTime(record.epochSeconds, profile.utcOffsetMinutes)
+          })
+        )
+      }
+      return { readings, skippedWithoutValue }
+    })
   })
 }
 

@@ -10,7 +10,9 @@ import {
   type UserId
 } from "@bg-ingest/domain"
 import { DateTime, Effect, Layer, Option } from "effect"
+import { tryMethods } from "../spans/PortMethods.ts"
 import { SqliteDatabase } from "./SqliteDatabase.ts"
+import { sqliteFailure } from "./SqliteFailure.ts"
 
 interface ConnectionRow {
   readonly user_id: string
@@ -66,16 +68,14 @@ const patchColumns: {
   updatedAt: (value) => ["updated_at", millis(value ?? null)]
 }
 
-const failure = (operation: ConnectionStoreError["operation"]) => (cause: unknown) =>
-  new ConnectionStoreError({
-    operation,
-    message: `SQLite ${operation} failed: ${cause instanceof Error ? cause.message : String(cause)}`,
-    cause
-  })
+const failure = sqliteFailure(
+  (fields: ConstructorParameters<typeof ConnectionStoreError>[0]) => new ConnectionStoreError(fields)
+)
 
 /** The embedded `ConnectionStore`, in the same SQLite database as the readings. */
 export const makeSqliteConnectionStore = Effect.gen(function* () {
   const { db, transaction } = yield* SqliteDatabase
+  const method = tryMethods("SqliteConnectionStore", failure)
   const select = db.prepare("SELECT * FROM connections WHERE user_id = ? AND provider = ?")
   const selectForUser = db.prepare("SELECT * FROM connections WHERE user_id = ? ORDER BY provider")
   const upsert = db.prepare(`
@@ -90,97 +90,81 @@ export const makeSqliteConnectionStore = Effect.gen(function* () {
   const updates = new Map<string, ReturnType<typeof db.prepare>>()
 
   return ConnectionStore.of({
-    get: (userId, provider) =>
-      Effect.try({
-        try: () => {
-          const row = select.get(userId, provider) as ConnectionRow | undefined
-          return row === undefined ? Option.none() : Option.some(toConnection(row))
-        },
-        catch: failure("get")
-      }),
-    listForUser: (userId) =>
-      Effect.try({
-        try: () => (selectForUser.all(userId) as unknown as ReadonlyArray<ConnectionRow>).map(toConnection),
-        catch: failure("listForUser")
-      }),
-    upsert: (connection) =>
-      Effect.try({
-        try: () =>
-          void upsert.run(
-            connection.userId,
-            connection.provider,
-            connection.status,
-            connection.credentials,
-            DateTime.toEpochMillis(connection.backfillFrom),
-            millis(connection.syncedThrough),
-            millis(connection.lastSyncAt),
-            millis(connection.lastReadingAt),
-            millis(connection.changesSince),
-            connection.lastError,
-            millis(connection.nextPollAt),
-            connection.consecutiveFailures,
-            DateTime.toEpochMillis(connection.createdAt),
-            DateTime.toEpochMillis(connection.updatedAt)
-          ),
-        catch: failure("upsert")
-      }),
-    update: (userId, provider, patch) =>
-      Effect.try({
-        try: () => {
-          const assignments = (Object.keys(patch) as Array<keyof ConnectionPatch>)
-            .filter((key) => patch[key] !== undefined)
-            .map((key) => (patchColumns[key] as (value: unknown) => [string, unknown])(patch[key]))
-          if (assignments.length > 0) {
-            const sql = `UPDATE connections SET ${assignments.map(([column]) => `${column} = ?`).join(", ")} WHERE user_id = ? AND provider = ?`
-            let statement = updates.get(sql)
-            if (statement === undefined) {
-              statement = db.prepare(sql)
-              updates.set(sql, statement)
-            }
-            statement.run(...(assignments.map(([, value]) => value) as Array<never>), userId, provider)
-          }
-          const row = select.get(userId, provider) as ConnectionRow | undefined
-          return row === undefined ? Option.none() : Option.some(toConnection(row))
-        },
-        catch: failure("update")
-      }),
-    remove: (userId, provider) =>
-      Effect.try({ try: () => Number(remove.run(userId, provider).changes) > 0, catch: failure("remove") }),
-    claimDue: ({ now, leaseUntil, providers, limit }) =>
-      Effect.try({
-        try: () => {
-          if (providers.length === 0) return []
-          const due = db.prepare(`
+    get: method("get", (userId, provider) => {
+      const row = select.get(userId, provider) as ConnectionRow | undefined
+      return row === undefined ? Option.none() : Option.some(toConnection(row))
+    }),
+    listForUser: method("listForUser", (userId) =>
+      (selectForUser.all(userId) as unknown as ReadonlyArray<ConnectionRow>).map(toConnection)
+    ),
+    upsert: method(
+      "upsert",
+      (connection: Connection) =>
+        void upsert.run(
+          connection.userId,
+          connection.provider,
+          connection.status,
+          connection.credentials,
+          DateTime.toEpochMillis(connection.backfillFrom),
+          millis(connection.syncedThrough),
+          millis(connection.lastSyncAt),
+          millis(connection.lastReadingAt),
+          millis(connection.changesSince),
+          connection.lastError,
+          millis(connection.nextPollAt),
+          connection.consecutiveFailures,
+          DateTime.toEpochMillis(connection.createdAt),
+          DateTime.toEpochMillis(connection.updatedAt)
+        )
+    ),
+    update: method("update", (userId, provider, patch) => {
+      const assignments = (Object.keys(patch) as Array<keyof ConnectionPatch>)
+        .filter((key) => patch[key] !== undefined)
+        .map((key) => (patchColumns[key] as (value: unknown) => [string, unknown])(patch[key]))
+      if (assignments.length > 0) {
+        const sql = `UPDATE connections SET ${assignments.map(([column]) => `${column} = ?`).join(", ")} WHERE user_id = ? AND provider = ?`
+        let statement = updates.get(sql)
+        if (statement === undefined) {
+          statement = db.prepare(sql)
+          updates.set(sql, statement)
+        }
+        statement.run(...(assignments.map(([, value]) => value) as Array<never>), userId, provider)
+      }
+      const row = select.get(userId, provider) as ConnectionRow | undefined
+      return row === undefined ? Option.none() : Option.some(toConnection(row))
+    }),
+    remove: method(
+      "remove",
+      (userId: UserId, provider: ProviderId) => Number(remove.run(userId, provider).changes) > 0
+    ),
+    claimDue: method("claimDue", ({ now, leaseUntil, providers, limit }) => {
+      if (providers.length === 0) return []
+      const due = db.prepare(`
             SELECT * FROM connections
             WHERE next_poll_at IS NOT NULL AND next_poll_at <= ? AND status IN (${pollable})
               AND provider IN (${providers.map(() => "?").join(", ")})
             ORDER BY next_poll_at LIMIT ?`)
-          return transaction(() => {
-            const rows = due.all(
-              DateTime.toEpochMillis(now),
-              ...providers,
-              limit
-            ) as unknown as ReadonlyArray<ConnectionRow>
-            const until = DateTime.toEpochMillis(leaseUntil)
-            for (const row of rows) lease.run(until, row.user_id, row.provider)
-            return rows.map(toConnection)
-          })
-        },
-        catch: failure("claimDue")
-      }),
-    countByStatus: Effect.try({
-      try: () => {
-        const result = Object.fromEntries(ConnectionStatuses.map((status) => [status, 0])) as Record<
-          ConnectionStatus,
-          number
-        >
-        for (const row of counts.all() as unknown as ReadonlyArray<{ status: ConnectionStatus; count: number }>) {
-          result[row.status] = row.count
-        }
-        return result
-      },
-      catch: failure("countByStatus")
-    })
+      return transaction(() => {
+        const rows = due.all(
+          DateTime.toEpochMillis(now),
+          ...providers,
+          limit
+        ) as unknown as ReadonlyArray<ConnectionRow>
+        const until = DateTime.toEpochMillis(leaseUntil)
+        for (const row of rows) lease.run(until, row.user_id, row.provider)
+        return rows.map(toConnection)
+      })
+    }),
+    countByStatus: method("countByStatus", () => {
+      const result = Object.fromEntries(ConnectionStatuses.map((status) => [status, 0])) as Record<
+        ConnectionStatus,
+        number
+      >
+      for (const row of counts.all() as unknown as ReadonlyArray<{ status: ConnectionStatus; count: number }>) {
+        result[row.status] = row.count
+      }
+      return result
+    })()
   })
 })
 

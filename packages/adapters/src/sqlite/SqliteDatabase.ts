@@ -1,4 +1,4 @@
-import { mkdirSync } from "node:fs"
+import { chmodSync, closeSync, existsSync, mkdirSync, openSync } from "node:fs"
 import { dirname } from "node:path"
 import { DatabaseSync } from "node:sqlite"
 import { Clock, Context, Effect, Layer, Schema } from "effect"
@@ -55,13 +55,23 @@ const makeTransaction =
     }
   }
 
+/**
+ * Readings are health data: the database and its WAL and shared-memory files are the service user's only (SQLite
+ * creates the WAL and SHM files with the database file's permissions), and a directory made for them is too.
+ */
+const restrictFiles = (filename: string) => {
+  mkdirSync(dirname(filename), { recursive: true, mode: 0o700 })
+  closeSync(openSync(filename, "a", 0o600))
+  for (const file of [filename, `${filename}-wal`, `${filename}-shm`]) if (existsSync(file)) chmodSync(file, 0o600)
+}
+
 /** Opens and migrates `filename`; `appliedAt` is recorded with each migration it applies. */
 export const openDatabase = (
   filename: string,
   known: ReadonlyArray<Migration>,
   appliedAt: Date = new Date()
 ): SqliteDatabaseShape => {
-  if (filename !== ":memory:") mkdirSync(dirname(filename), { recursive: true })
+  if (filename !== ":memory:") restrictFiles(filename)
   const db = new DatabaseSync(filename, { timeout: 5000 })
   try {
     db.exec("PRAGMA journal_mode = WAL")

@@ -1,12 +1,8 @@
-import {
-  OAuthStateStore,
-  OAuthStateStoreError,
-  type PendingAuthorization,
-  type ProviderId,
-  type UserId
-} from "@bg-ingest/domain"
-import { DateTime, Effect, Layer, Option } from "effect"
+import { OAuthStateStore, OAuthStateStoreError, PendingAuthorization } from "@bg-ingest/domain"
+import { DateTime, Effect, Layer, Option, Schema } from "effect"
+import { tryMethods } from "../spans/PortMethods.ts"
 import { SqliteDatabase } from "./SqliteDatabase.ts"
+import { sqliteFailure } from "./SqliteFailure.ts"
 
 interface StateRow {
   readonly state_hash: string
@@ -19,16 +15,17 @@ interface StateRow {
 /** Expired entries are kept this long, so that a late callback is told "expired" rather than "unknown". */
 export const EXPIRED_STATE_RETENTION_MILLIS = 60 * 60 * 1000
 
-const failure = (operation: OAuthStateStoreError["operation"]) => (cause: unknown) =>
-  new OAuthStateStoreError({
-    operation,
-    message: `SQLite ${operation} of an OAuth state failed: ${cause instanceof Error ? cause.message : String(cause)}`,
-    cause
-  })
+const failure = sqliteFailure(
+  (fields: ConstructorParameters<typeof OAuthStateStoreError>[0]) => new OAuthStateStoreError(fields),
+  " of an OAuth state"
+)
+
+const decodePending = Schema.decodeUnknownSync(PendingAuthorization)
 
 /** Pending authorizations in the service's SQLite database: they survive a restart. */
 export const makeSqliteOAuthStateStore = Effect.gen(function* () {
   const { db, transaction } = yield* SqliteDatabase
+  const method = tryMethods("SqliteOAuthStateStore", failure)
   const insert = db.prepare(
     "INSERT INTO oauth_states (state_hash, user_id, provider, created_at, expires_at) VALUES (?, ?, ?, ?, ?)"
   )
@@ -36,38 +33,33 @@ export const makeSqliteOAuthStateStore = Effect.gen(function* () {
   const consume = db.prepare("DELETE FROM oauth_states WHERE state_hash = ? RETURNING *")
 
   return OAuthStateStore.of({
-    put: (pending: PendingAuthorization) =>
-      Effect.try({
-        try: () =>
-          transaction(() => {
-            const createdAt = DateTime.toEpochMillis(pending.createdAt)
-            purge.run(createdAt - EXPIRED_STATE_RETENTION_MILLIS)
-            insert.run(
-              pending.stateHash,
-              pending.userId,
-              pending.provider,
-              createdAt,
-              DateTime.toEpochMillis(pending.expiresAt)
-            )
-          }),
-        catch: failure("put")
-      }),
-    consume: (stateHash) =>
-      Effect.try({
-        try: () => {
-          const row = consume.get(stateHash) as StateRow | undefined
-          return row === undefined
-            ? Option.none()
-            : Option.some({
-                stateHash: row.state_hash,
-                userId: row.user_id as UserId,
-                provider: row.provider as ProviderId,
-                createdAt: DateTime.makeUnsafe(row.created_at),
-                expiresAt: DateTime.makeUnsafe(row.expires_at)
-              })
-        },
-        catch: failure("consume")
+    put: method("put", (pending) =>
+      transaction(() => {
+        const createdAt = DateTime.toEpochMillis(pending.createdAt)
+        purge.run(createdAt - EXPIRED_STATE_RETENTION_MILLIS)
+        insert.run(
+          pending.stateHash,
+          pending.userId,
+          pending.provider,
+          createdAt,
+          DateTime.toEpochMillis(pending.expiresAt)
+        )
       })
+    ),
+    consume: method("consume", (stateHash) => {
+      const row = consume.get(stateHash) as StateRow | undefined
+      return row === undefined
+        ? Option.none()
+        : Option.some(
+            decodePending({
+              stateHash: row.state_hash,
+              userId: row.user_id,
+              provider: row.provider,
+              createdAt: DateTime.makeUnsafe(row.created_at),
+              expiresAt: DateTime.makeUnsafe(row.expires_at)
+            })
+          )
+    })
   })
 })
 

@@ -1,5 +1,7 @@
 import {
+  countSetAside,
   type GlucoseStatus,
+  isHoldableInstant,
   type ProviderId,
   type Reading,
   type ReadingChange,
@@ -11,8 +13,10 @@ import {
   type UserId
 } from "@bg-ingest/domain"
 import { Clock, DateTime, Effect, Layer, Option } from "effect"
+import { tryMethods } from "../spans/PortMethods.ts"
 import { CONFIRM_READING, READING_COLUMNS, UPSERT_READING } from "./ReadingStatements.ts"
 import { SqliteDatabase } from "./SqliteDatabase.ts"
+import { sqliteFailure } from "./SqliteFailure.ts"
 
 interface ReadingRow {
   readonly user_id: string
@@ -28,6 +32,7 @@ interface ReadingRow {
 }
 
 const COLUMNS = READING_COLUMNS
+const LATEST_SECOND = 253_402_300_799
 
 // Rows are written only by this adapter from validated readings, so they are trusted on the way out.
 const toReading = (row: ReadingRow): Reading => ({
@@ -41,16 +46,14 @@ const toReading = (row: ReadingRow): Reading => ({
   displayTime: row.display_time
 })
 
-const failure = (operation: ReadingStoreError["operation"]) => (cause: unknown) =>
-  new ReadingStoreError({
-    operation,
-    message: `SQLite ${operation} failed: ${cause instanceof Error ? cause.message : String(cause)}`,
-    cause
-  })
+const failure = sqliteFailure(
+  (fields: ConstructorParameters<typeof ReadingStoreError>[0]) => new ReadingStoreError(fields)
+)
 
 /** The embedded `ReadingStore`: one `node:sqlite` table keyed by `(user_id, ts)`, one transaction per batch. */
 export const makeSqliteReadingStore = Effect.gen(function* () {
   const { db, transaction } = yield* SqliteDatabase
+  const method = tryMethods("SqliteReadingStore", failure)
 
   const upsert = db.prepare(UPSERT_READING)
   const pendingOf = db.prepare(
@@ -60,7 +63,11 @@ export const makeSqliteReadingStore = Effect.gen(function* () {
   const unpublished = db.prepare(
     `SELECT ${COLUMNS}, pending_event FROM readings WHERE pending_event IS NOT NULL ORDER BY ingested_at LIMIT ?`
   )
-  const latest = db.prepare(`SELECT ${COLUMNS} FROM readings WHERE user_id = ? ORDER BY ts DESC LIMIT 1`)
+  const setAside = db.prepare("UPDATE readings SET pending_event = NULL WHERE user_id = ? AND ts = ?")
+  // Rows outside 1970–9999 (stored before instants were checked) are never served: they cannot be formatted.
+  const latest = db.prepare(
+    `SELECT ${COLUMNS} FROM readings WHERE user_id = ? AND ts BETWEEN 0 AND ${LATEST_SECOND} ORDER BY ts DESC LIMIT 1`
+  )
   const range = db.prepare(
     `SELECT ${COLUMNS} FROM readings WHERE user_id = ? AND ts >= ? AND ts < ? ORDER BY ts LIMIT ?`
   )
@@ -70,102 +77,104 @@ export const makeSqliteReadingStore = Effect.gen(function* () {
   const deleteUser = db.prepare("DELETE FROM readings WHERE user_id = ?")
   const ping = db.prepare("SELECT 1")
 
+  const unpublishedOrSetAside = method("unpublished", (limit: number) => {
+    const owed: Array<ReadingChange> = []
+    const unholdable: Array<ReadingRow> = []
+    for (const row of unpublished.all(limit) as unknown as ReadonlyArray<ReadingRow>) {
+      if (isHoldableInstant(row.ts * 1000)) owed.push({ kind: row.pending_event!, reading: toReading(row) })
+      else unholdable.push(row)
+    }
+    // An owed event whose instant no contract can carry would come back first in every sweep: it leaves the
+    // outbox (logged and counted), so that the others are published.
+    if (unholdable.length > 0) {
+      transaction(() => {
+        for (const row of unholdable) setAside.run(row.user_id, row.ts)
+      })
+    }
+    return { owed, setAside: unholdable.length }
+  })
+
+  const putManyAt = method("putMany", (readings: ReadonlyArray<Reading>, now: number) => {
+    let inserted = 0
+    let updated = 0
+    let unchanged = 0
+    const changes: Array<ReadingChange> = []
+    const owed: Array<ReadingChange> = []
+    transaction(() => {
+      for (const reading of readings) {
+        const second = readingEpochSeconds(reading)
+        const written = upsert.get(
+          reading.userId,
+          second,
+          reading.glucoseMgDl,
+          reading.trend,
+          reading.trendRate,
+          reading.status,
+          reading.source.provider,
+          reading.source.recordId,
+          reading.displayTime,
+          now,
+          now
+        ) as { revision: number; pending_event: ReadingChangeKind } | undefined
+        if (written !== undefined) {
+          if (written.revision === 0) inserted += 1
+          else updated += 1
+          changes.push({ kind: written.pending_event, reading })
+        } else {
+          unchanged += 1
+          const pending = pendingOf.get(reading.userId, second) as { pending_event: ReadingChangeKind } | undefined
+          if (pending !== undefined) owed.push({ kind: pending.pending_event, reading })
+        }
+      }
+    })
+    return { inserted, updated, unchanged, changes, owed }
+  })
+
   return ReadingStore.of({
-    putMany: (readings) =>
-      Effect.flatMap(Clock.currentTimeMillis, (now) =>
-        Effect.try({
-          try: () => {
-            let inserted = 0
-            let updated = 0
-            let unchanged = 0
-            const changes: Array<ReadingChange> = []
-            transaction(() => {
-              for (const reading of readings) {
-                const second = readingEpochSeconds(reading)
-                const written = upsert.get(
-                  reading.userId,
-                  second,
-                  reading.glucoseMgDl,
-                  reading.trend,
-                  reading.trendRate,
-                  reading.status,
-                  reading.source.provider,
-                  reading.source.recordId,
-                  reading.displayTime,
-                  now,
-                  now
-                ) as { revision: number; pending_event: ReadingChangeKind } | undefined
-                if (written !== undefined) {
-                  if (written.revision === 0) inserted += 1
-                  else updated += 1
-                  changes.push({ kind: written.pending_event, reading })
-                } else {
-                  unchanged += 1
-                  const pending = pendingOf.get(reading.userId, second) as
-                    | { pending_event: ReadingChangeKind }
-                    | undefined
-                  if (pending !== undefined) changes.push({ kind: pending.pending_event, reading })
-                }
-              }
-            })
-            return { inserted, updated, unchanged, unpublished: changes }
-          },
-          catch: failure("putMany")
-        })
-      ),
-    markPublished: (readings) =>
-      Effect.try({
-        try: () =>
-          transaction(() => {
-            for (const reading of readings) {
-              confirm.run(
-                reading.userId,
-                readingEpochSeconds(reading),
-                reading.glucoseMgDl,
-                reading.trend,
-                reading.trendRate,
-                reading.status
-              )
-            }
-          }),
-        catch: failure("markPublished")
-      }),
+    putMany: (readings) => Effect.flatMap(Clock.currentTimeMillis, (now) => putManyAt(readings, now)),
+    markPublished: method("markPublished", (readings) =>
+      transaction(() => {
+        for (const reading of readings) {
+          confirm.run(
+            reading.userId,
+            readingEpochSeconds(reading),
+            reading.glucoseMgDl,
+            reading.trend,
+            reading.trendRate,
+            reading.status
+          )
+        }
+      })
+    ),
     unpublished: (limit) =>
-      Effect.try({
-        try: () =>
-          (unpublished.all(limit) as unknown as ReadonlyArray<ReadingRow>).map((row) => ({
-            kind: row.pending_event!,
-            reading: toReading(row)
-          })),
-        catch: failure("unpublished")
-      }),
-    latest: (userId) =>
-      Effect.try({
-        try: () => {
-          const row = latest.get(userId) as ReadingRow | undefined
-          return row === undefined ? Option.none() : Option.some(toReading(row))
-        },
-        catch: failure("latest")
-      }),
-    range: (userId, window, limit, order = "oldestFirst") =>
-      Effect.try({
-        try: () =>
-          (
-            (order === "oldestFirst" ? range : rangeNewestFirst).all(
-              userId,
-              Math.ceil(DateTime.toEpochMillis(window.from) / 1000),
-              Math.ceil(DateTime.toEpochMillis(window.to) / 1000),
-              limit
-            ) as unknown as ReadonlyArray<ReadingRow>
-          ).map(toReading),
-        catch: failure("range")
-      }),
-    deleteUser: (userId) =>
-      Effect.try({
-        try: () => Number(deleteUser.run(userId).changes),
-        catch: failure("deleteUser")
-      }),
-    ping: Effect.try({ try: () => void ping.get(), catch: failure("ping") })
+      Effect.flatMap(unpublishedOrSetAside(limit), ({ owed, setAside }) =>
+        setAside === 0
+          ? Effect.succeed(owed)
+          : countSetAside("event", "sqlite", setAside).pipe(
+              Effect.andThen(
+                Effect.logWarning("Owed events of stored readings outside 1970–9999 were set aside", {
+                  count: setAside
+                })
+              ),
+              Effect.as(owed)
+            )
+      ),
+    latest: method("latest", (userId) => {
+      const row = latest.get(userId) as ReadingRow | undefined
+      return row === undefined ? Option.none() : Option.some(toReading(row))
+    }),
+    range: method("range", (userId, window, limit, order = "oldestFirst") =>
+      (
+        (order === "oldestFirst" ? range : rangeNewestFirst).all(
+          userId,
+          Math.ceil(DateTime.toEpochMillis(window.from) / 1000),
+          Math.ceil(DateTime.toEpochMillis(window.to) / 1000),
+          limit
+        ) as unknown as ReadonlyArray<ReadingRow>
+      ).map(toReading)
+    ),
+    deleteUser: method("deleteUser", (userId) => Number(deleteUser.run(userId).changes)),
+    ping: method("ping", () => void ping.get())()
   })
 })
 

@@ -1,6 +1,7 @@
 import { DateTime, Option, Result, Schema, SchemaIssue } from "effect"
 import { GLUCOSE_MG_DL_MAX, type GlucoseStatus, TRENDS_BY_NUMBER, type Trend, trendFromNumber } from "./Glucose.ts"
 import type { ProviderId, UserId } from "./Identifiers.ts"
+import { readingMillisProblem } from "./Instant.ts"
 import { makeReading, type Reading } from "./Reading.ts"
 
 /**
@@ -90,11 +91,6 @@ export const parseNightscoutTime = (text: string): Option.Option<NightscoutTime>
   return Option.some({ epochMillis: utc - (offsetMinutes ?? 0) * 60_000, offsetMinutes })
 }
 
-/** The first instant of year 10000: readings live in years 1970–9999. */
-const END_OF_9999 = Date.UTC(9999, 11, 31, 23, 59, 59, 999) + 1
-/** How far ahead of the clock a reading may be (clocks disagree a little; more is a wrong clock or a unit mix-up). */
-export const MAX_FUTURE_MILLIS = 10 * 60_000
-
 /** Why an entry that is a reading cannot be stored: the field (`sgv`, `date`, ...) and what is wrong with it. */
 export interface EntryIssue {
   readonly field: string
@@ -163,10 +159,9 @@ const instantOf = (entry: typeof SgvEntry.Type, nowMillis: number): Result.Resul
     millis = parsed.value.epochMillis
   }
   const seconds = Math.floor(millis / 1000) * 1000
-  if (seconds < 0 || seconds >= END_OF_9999) return issue(field, "Expected a time in the years 1970 to 9999")
-  if (seconds > nowMillis + MAX_FUTURE_MILLIS) {
-    return issue(field, "The time is more than 10 minutes in the future: check the uploader's clock")
-  }
+  // The domain's rule for every reading's instant: 1970–9999, at most 10 minutes ahead (check the uploader's clock).
+  const problem = readingMillisProblem(seconds, nowMillis)
+  if (problem !== undefined) return issue(field, `The time ${problem}`)
   return Result.succeed(seconds)
 }
 

@@ -1,6 +1,7 @@
 import { DateTime, Effect, type Order, Result, Schema } from "effect"
 import { GLUCOSE_MG_DL_MAX, GLUCOSE_MG_DL_MIN, GlucoseMgDl, type GlucoseStatus, type Trend } from "./Glucose.ts"
 import type { ProviderId, UserId } from "./Identifiers.ts"
+import { isHoldableInstant } from "./Instant.ts"
 import { makeReading, type Reading } from "./Reading.ts"
 import { type TimeWindow, windowContains } from "./TimeWindow.ts"
 
@@ -79,12 +80,14 @@ export interface NormalizeOptions<R> {
 
 const isGlucose = Schema.is(GlucoseMgDl)
 const OUTSIDE_RANGE = `value outside ${GLUCOSE_MG_DL_MIN}–${GLUCOSE_MG_DL_MAX} mg/dL`
+const OUTSIDE_YEARS = "instant outside 1970–9999"
 
 const secondOf = (instant: DateTime.Utc) => Math.floor(DateTime.toEpochMillis(instant) / 1000)
 
 /**
  * A provider's records → readings, the same way for every provider: records outside the window are dropped; a
- * record without a value is counted, once per instant; a value outside the glucose range is rejected (counted and
+ * record whose instant is not a time of 1970–9999 is rejected (the domain's instant rule; the window keeps polls
+ * within a day of now); a record without a value is counted, once per instant; a value outside the glucose range is rejected (counted and
  * reported, never stored); of several readings at one instant (whole seconds) the one `prefer` ranks highest is
  * kept; an instant with a reading is neither counted as skipped nor as rejected. Fails with the reason when a
  * record cannot be read at all, even outside the window: it makes every other record of the answer suspect.
@@ -102,6 +105,15 @@ export const normalizeRecords = <R>(
     if (read._tag === "Unreadable") return Result.fail(read.reason)
     if (!windowContains(options.window, read.instant)) continue
     const second = secondOf(read.instant)
+    // The window keeps polls near now; a window as wide as a pushed body's still holds only real times.
+    if (!isHoldableInstant(second * 1000)) {
+      rejected.set(second, {
+        recordId: read._tag === "Measurement" ? read.recordId : null,
+        instant: DateTime.formatIso(read.instant),
+        reason: OUTSIDE_YEARS
+      })
+      continue
+    }
     if (read._tag === "WithoutValue") {
       withoutValue.add(second)
       continue
@@ -135,6 +147,20 @@ export const normalizeRecords = <R>(
     rejected: [...rejected.entries()].filter(([second]) => notRead(second)).map(([, record]) => record)
   })
 }
+
+/**
+ * A provider's normalization as one function of its records: its record reader and its order, given to
+ * {@link normalizeRecords}.
+ */
+export const recordNormalizer =
+  <R>(read: (record: R) => RecordReading, prefer: Order.Order<Reading>) =>
+  (
+    provider: ProviderId,
+    userId: UserId,
+    records: Iterable<R>,
+    window: TimeWindow
+  ): Result.Result<NormalizedRecords, string> =>
+    normalizeRecords(records, { provider, userId, window, read, prefer })
 
 const MAX_REJECTED_LOGGED = 10
 

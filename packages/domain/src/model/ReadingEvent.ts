@@ -14,7 +14,7 @@ export interface ReadingChange {
   readonly reading: Reading
 }
 
-/** One event per inserted or updated reading (DESIGN §4). */
+/** One event per inserted or updated reading; its message is described in docs/events.md. */
 export interface ReadingEvent {
   readonly eventId: string
   readonly type: ReadingEventType

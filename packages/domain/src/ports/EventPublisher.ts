@@ -8,7 +8,11 @@ export class EventPublishError extends Schema.TaggedError<EventPublishError>()("
 }) {}
 
 export interface EventPublisherShape {
-  /** Succeeds only when the broker has confirmed every event; otherwise some may or may not have arrived. */
+  /**
+   * Succeeds only when the broker has confirmed every event; otherwise some may or may not have arrived. An event
+   * the adapter can never encode is set aside (logged, counted as `bg_ingest_set_aside_total`) and not published,
+   * so that it never makes the others fail: its owed flag is cleared with the rest.
+   */
   readonly publish: (events: ReadonlyArray<ReadingEvent>) => Effect.Effect<void, EventPublishError>
   /** Succeeds when the broker is reachable. */
   readonly ping: Effect.Effect<void, EventPublishError>

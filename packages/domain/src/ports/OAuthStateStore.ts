@@ -1,5 +1,5 @@
-import { Context, type DateTime, type Effect, type Option, Schema } from "effect"
-import type { ProviderId, UserId } from "../model/Identifiers.ts"
+import { Context, type Effect, type Option, Schema } from "effect"
+import { ProviderId, UserId } from "../model/Identifiers.ts"
 
 export class OAuthStateStoreError extends Schema.TaggedError<OAuthStateStoreError>()("OAuthStateStoreError", {
   operation: Schema.Literals(["put", "consume"]),
@@ -12,14 +12,15 @@ export class OAuthStateStoreError extends Schema.TaggedError<OAuthStateStoreErro
  * page, bound to the user and the provider. Only a hash of the state is stored, so a copy of the store does not
  * let anyone finish someone else's authorization.
  */
-export interface PendingAuthorization {
+export const PendingAuthorization = Schema.Struct({
   /** Lower-case hex SHA-256 of the state. */
-  readonly stateHash: string
-  readonly userId: UserId
-  readonly provider: ProviderId
-  readonly createdAt: DateTime.Utc
-  readonly expiresAt: DateTime.Utc
-}
+  stateHash: Schema.String,
+  userId: UserId,
+  provider: ProviderId,
+  createdAt: Schema.DateTimeUtc,
+  expiresAt: Schema.DateTimeUtc
+})
+export type PendingAuthorization = typeof PendingAuthorization.Type
 
 export interface OAuthStateStoreShape {
   /** Remembers a pending authorization. Implementations drop entries some time after `expiresAt` (a TTL). */

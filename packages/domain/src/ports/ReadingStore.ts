@@ -17,11 +17,14 @@ export interface PutManyResult {
   readonly inserted: number
   readonly updated: number
   readonly unchanged: number
+  /** What this write changed: each inserted or updated reading, with the event it owes. */
+  readonly changes: ReadonlyArray<ReadingChange>
   /**
-   * Every reading of the batch that owes an event: the inserted and updated ones, and unchanged ones whose
-   * earlier event was never confirmed (so a retry after a failed publish publishes again).
+   * Unchanged readings of the batch whose earlier event was never confirmed (a failed publish, a crash). Not this
+   * write's to publish in general: fifty concurrent identical deliveries would each publish them. `Ingest` leaves
+   * them to the sweep (`unpublished`), except for a caller that is alone on its readings (a sync).
    */
-  readonly unpublished: ReadonlyArray<ReadingChange>
+  readonly owed: ReadonlyArray<ReadingChange>
 }
 
 /**

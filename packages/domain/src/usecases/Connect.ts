@@ -14,6 +14,7 @@ import {
 import { CgmProviders } from "../ports/CgmProviders.ts"
 import { ConnectionStore } from "../ports/ConnectionStore.ts"
 import { OAuthStateStore } from "../ports/OAuthStateStore.ts"
+import { ConnectSettings } from "../settings/UseCaseSettings.ts"
 import {
   type AuthorizationStart,
   AuthorizationStateInvalid,
@@ -26,11 +27,18 @@ import {
   type DisconnectError,
   notConnectable
 } from "./ConnectErrors.ts"
-import { ConnectSettings } from "./Settings.ts"
 
 const STATE_BYTES = 32
 const decodeProviderId = Schema.decodeUnknownOption(ProviderId)
 const encoder = new TextEncoder()
+
+/** Compares two strings without stopping at the first difference. */
+const sameText = (a: string, b: string): boolean => {
+  let difference = a.length ^ b.length
+  for (let index = 0; index < Math.min(a.length, b.length); index++)
+    difference |= a.charCodeAt(index) ^ b.charCodeAt(index)
+  return difference === 0
+}
 
 /** Provider error codes are echoed in messages only in their documented shape, never as free text. */
 const safeErrorCode = (error: string): string => (/^[a-z_]{1,64}$/.test(error) ? error : "unrecognized_error")
@@ -38,8 +46,10 @@ const safeErrorCode = (error: string): string => (/^[a-z_]{1,64}$/.test(error) ?
 /**
  * Connecting a user to a provider that uses OAuth: `authorize` starts the flow with a `state` that is
  * unguessable (256 random bits), bound to the user and the provider, single-use and short-lived, kept in the
- * `OAuthStateStore` so that any replica can finish it; `complete` checks that state, exchanges the code and
- * stores the connection (status active, backfill horizon set, due now so the scheduler backfills it).
+ * `OAuthStateStore` so that any replica can finish it, and a browser binding for the browser that starts it;
+ * `complete` checks that the callback came back to that browser (or that an authenticated caller vouches for the
+ * user), checks the state, exchanges the code and stores the connection (status active, backfill horizon set,
+ * due now so the scheduler backfills it).
  * A provider without OAuth (Dexcom Share) is connected by `connectWithCredentials` instead: one login checks the
  * username and password, which are stored encrypted. A failed step stores nothing. `disconnect` ends either.
  */
@@ -81,6 +91,9 @@ export class Connect extends Context.Service<
     const digest = yield* Digest.Digest
 
     const hashState = (state: string) => digest.digestHex(Digest.sha256, encoder.encode(state))
+    // Derived from the state, so any replica can check it; only the browser that received it has it.
+    const browserBindingOf = (state: string) =>
+      digest.digestHex(Digest.sha256, encoder.encode(`bg-ingest/oauth-browser\u0000${state}`))
 
     const connectable = Effect.fnUntraced(function* (providerId: string) {
       const provider = yield* providers.get(providerId)
@@ -107,7 +120,7 @@ export class Connect extends Context.Service<
       const expiresAt = DateTime.addDuration(createdAt, authorizationTtl)
       yield* states.put({ stateHash: yield* hashState(state), userId, provider: provider.id, createdAt, expiresAt })
       yield* Effect.logInfo("Authorization started").pipe(Effect.annotateLogs({ userId, provider: provider.id }))
-      return { consentUrl: authorization.consentUrl(state), expiresAt }
+      return { consentUrl: authorization.consentUrl(state), expiresAt, browserBinding: yield* browserBindingOf(state) }
     })
 
     const checkState = Effect.fnUntraced(function* (provider: ProviderId, params: CallbackParams) {
@@ -115,6 +128,15 @@ export class Connect extends Context.Service<
         new AuthorizationStateInvalid({ provider, reason, message })
       if (params.state === undefined || params.state === "") {
         return yield* invalid("missing", "The callback carries no state")
+      }
+      if (params.expectedUserId === undefined) {
+        const expected = yield* browserBindingOf(params.state)
+        if (params.browserBinding === undefined || !sameText(params.browserBinding, expected)) {
+          return yield* invalid(
+            "wrong_browser",
+            "The authorization was not started in this browser (or its cookie expired): start again from the authorize link in this browser"
+          )
+        }
       }
       const found = yield* states.consume(yield* hashState(params.state))
       if (Option.isNone(found)) {

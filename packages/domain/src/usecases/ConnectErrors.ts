@@ -35,13 +35,14 @@ export const notConnectable = <Way extends ProviderNotConnectable["way"]>(
 
 /**
  * The callback's `state` does not finish an authorization this service started: absent, unknown or already
- * used, expired, or started for another provider or another user. Nothing is stored.
+ * used, expired, started for another provider or another user, or finished in a browser other than the one that
+ * started it. Nothing is stored.
  */
 export class AuthorizationStateInvalid extends Schema.TaggedError<AuthorizationStateInvalid>()(
   "AuthorizationStateInvalid",
   {
     provider: Schema.String,
-    reason: Schema.Literals(["missing", "unknown_or_used", "expired", "wrong_provider", "wrong_user"]),
+    reason: Schema.Literals(["missing", "unknown_or_used", "expired", "wrong_provider", "wrong_user", "wrong_browser"]),
     message: Schema.String
   }
 ) {}
@@ -51,6 +52,12 @@ export interface AuthorizationStart {
   readonly consentUrl: string
   /** The user must finish the consent page before this instant. */
   readonly expiresAt: DateTime.Utc
+  /**
+   * A value for the browser that starts the flow to keep (a short-lived cookie) and bring back to the callback:
+   * without it, or with the user's identity vouched for by the caller (`expectedUserId`), the callback links
+   * nothing. So a consent page sent to someone else's browser cannot link their account to this user.
+   */
+  readonly browserBinding: string
 }
 
 /** What the provider's redirect brought back, as received (every field may be missing). */
@@ -58,7 +65,12 @@ export interface CallbackParams {
   readonly code?: string | undefined
   readonly state?: string | undefined
   readonly error?: string | undefined
-  /** The user the caller knows to be finishing the flow (a session), checked against the state when given. */
+  /** What the browser finishing the flow kept from `authorize` (`AuthorizationStart.browserBinding`). */
+  readonly browserBinding?: string | undefined
+  /**
+   * The user an authenticated caller (an integrator's backend, which knows whose session brought the browser
+   * back) says is finishing the flow: checked against the state instead of the browser binding.
+   */
   readonly expectedUserId?: UserId | undefined
 }
 

@@ -1,10 +1,11 @@
 import { Context, DateTime, Effect, Layer, Metric } from "effect"
 import type { UserId } from "../model/Identifiers.ts"
+import { isHoldableInstant } from "../model/Instant.ts"
 import { type Reading, readingKey } from "../model/Reading.ts"
 import { makeReadingEvent, type ReadingChange } from "../model/ReadingEvent.ts"
+import { countIngested, countSetAside, eventPublishFailures, eventsPublished } from "../observability/Metrics.ts"
 import { type EventPublishError, EventPublisher } from "../ports/EventPublisher.ts"
 import { ReadingStore, type ReadingStoreError } from "../ports/ReadingStore.ts"
-import { countIngested, eventPublishFailures, eventsPublished, newestReadingTimestamp } from "./Metrics.ts"
 
 export interface IngestResult {
   readonly received: number
@@ -13,20 +14,40 @@ export interface IngestResult {
   readonly unchanged: number
 }
 
+export interface IngestOptions {
+  /**
+   * Also publish the events that unchanged readings of the batch still owe from an earlier attempt. Only for a
+   * caller that is alone on these readings (a sync: one at a time per connection), whose cursor may pass a reading
+   * only once its event is confirmed. Others leave them to the sweep, or fifty concurrent identical deliveries
+   * would each publish them.
+   */
+  readonly publishOwed?: boolean
+}
+
 /**
- * Stores readings idempotently and publishes one event per inserted or updated reading. It succeeds only when
- * the readings are stored and their events confirmed; after a failure the caller retries and, because the store
- * remembers which events were never confirmed, the retry publishes them again. Shared by polling and the webhook.
+ * Stores readings idempotently and publishes one event per reading this call inserted or updated. It succeeds
+ * only when those readings are stored and their events confirmed. The store remembers every event never
+ * confirmed (a failed publish, a crash): those are owed to the sweep (`republishUnconfirmed`, run by the
+ * scheduler), not to whichever caller stores the same reading next, so concurrent identical deliveries publish
+ * each event once (a sync, alone on its connection's window, settles them itself: `publishOwed`). Shared by
+ * polling and the webhook.
+ *
+ * A reading whose instant the service cannot hold (outside 1970–9999) is never stored: every boundary refuses it
+ * first, and one that slips through an adapter is set aside here (logged, counted), so that it can never stop an
+ * encoding or a sweep for everyone else.
  */
 export class Ingest extends Context.Service<
   Ingest,
   {
     readonly ingest: (
       userId: UserId,
-      readings: ReadonlyArray<Reading>
+      readings: ReadonlyArray<Reading>,
+      options?: IngestOptions
     ) => Effect.Effect<IngestResult, ReadingStoreError | EventPublishError>
     /** Publishes events that an earlier attempt stored but never got confirmed; answers how many. */
     readonly republishUnconfirmed: (limit: number) => Effect.Effect<number, ReadingStoreError | EventPublishError>
+    /** The unix time (seconds) of the newest reading this process stored, one per user, in no order. */
+    readonly newestReadings: Effect.Effect<ReadonlyArray<number>>
   }
 >()("@bg-ingest/domain/Ingest", {
   make: Effect.gen(function* () {
@@ -45,16 +66,18 @@ export class Ingest extends Context.Service<
       yield* store.markPublished(changes.map((change) => change.reading))
     })
 
-    /** Keeps the gauge of each user's newest stored reading, for freshness alerts. */
+    /** Keeps each user's newest stored reading, for freshness (`/metrics` counts stale users, never by user). */
     const recordNewest = (userId: UserId, readings: ReadonlyArray<Reading>) => {
       let newest = newestByUser.get(userId) ?? Number.NEGATIVE_INFINITY
       for (const reading of readings) newest = Math.max(newest, DateTime.toEpochMillis(reading.timestamp) / 1000)
-      if (!Number.isFinite(newest) || newest === newestByUser.get(userId)) return Effect.void
-      newestByUser.set(userId, newest)
-      return Metric.update(Metric.withAttributes(newestReadingTimestamp, { user_id: userId }), newest)
+      if (Number.isFinite(newest)) newestByUser.set(userId, newest)
     }
 
-    const ingest = Effect.fn("Ingest.ingest")(function* (userId: UserId, readings: ReadonlyArray<Reading>) {
+    const ingest = Effect.fn("Ingest.ingest")(function* (
+      userId: UserId,
+      readings: ReadonlyArray<Reading>,
+      options?: IngestOptions
+    ) {
       const foreign = readings.find((reading) => reading.userId !== userId)
       if (foreign !== undefined) {
         return yield* Effect.die(new Error(`Ingest.ingest: a reading of ${foreign.userId} was given for ${userId}`))
@@ -62,18 +85,29 @@ export class Ingest extends Context.Service<
       yield* Effect.annotateCurrentSpan({ userId, readings: readings.length })
       // Within one batch the last reading for an instant wins, as it would across two batches.
       const distinct = new Map<string, Reading>()
-      for (const reading of readings) distinct.set(readingKey(reading), reading)
+      let unholdable = 0
+      for (const reading of readings) {
+        if (isHoldableInstant(DateTime.toEpochMillis(reading.timestamp))) distinct.set(readingKey(reading), reading)
+        else unholdable += 1
+      }
+      if (unholdable > 0) {
+        yield* countSetAside("reading", "ingest", unholdable)
+        yield* Effect.logWarning("Readings with an instant outside 1970–9999 were set aside", {
+          userId,
+          count: unholdable
+        })
+      }
       const result = yield* store.putMany([...distinct.values()])
       yield* countIngested("inserted", result.inserted)
       yield* countIngested("updated", result.updated)
       yield* countIngested("unchanged", result.unchanged)
-      yield* recordNewest(userId, readings)
-      yield* publishAndConfirm(result.unpublished)
+      recordNewest(userId, [...distinct.values()])
+      yield* publishAndConfirm(options?.publishOwed === true ? [...result.changes, ...result.owed] : result.changes)
       return {
         received: readings.length,
         inserted: result.inserted,
         updated: result.updated,
-        unchanged: result.unchanged + (readings.length - distinct.size)
+        unchanged: result.unchanged + (readings.length - unholdable - distinct.size)
       }
     })
 
@@ -83,7 +117,9 @@ export class Ingest extends Context.Service<
       return changes.length
     })
 
-    return { ingest, republishUnconfirmed }
+    const newestReadings = Effect.sync(() => [...newestByUser.values()])
+
+    return { ingest, republishUnconfirmed, newestReadings }
   })
 }) {
   /** Needs a `ReadingStore` and an `EventPublisher`. */

@@ -2,8 +2,8 @@ import { Cause, Context, DateTime, Deferred, Duration, Effect, Layer } from "eff
 import type { Connection } from "../model/Connection.ts"
 import { CgmProviders } from "../ports/CgmProviders.ts"
 import { ConnectionStore } from "../ports/ConnectionStore.ts"
+import { SchedulerSettings, SyncSettings } from "../settings/UseCaseSettings.ts"
 import { Ingest } from "./Ingest.ts"
-import { SchedulerSettings, SyncSettings } from "./Settings.ts"
 import { Sync } from "./Sync.ts"
 
 export interface CycleReport {
@@ -39,13 +39,14 @@ export class Scheduler extends Context.Service<
     const ingest = yield* Ingest
     const sync = yield* Sync
 
-    const recordTimeout = Effect.fnUntraced(function* (connection: Connection, timeout: Duration.Duration) {
+    /** A sync that ended without recording its own outcome (a timeout, a defect): backed off as a failure. */
+    const recordFailure = Effect.fnUntraced(function* (connection: Connection, lastError: string) {
       const now = yield* DateTime.now
       const { failureBackoffBase } = yield* SyncSettings
       yield* connections
         .update(connection.userId, connection.provider, {
           status: "error",
-          lastError: `Sync did not finish within ${Duration.format(timeout)}`,
+          lastError,
           consecutiveFailures: connection.consecutiveFailures + 1,
           nextPollAt: DateTime.addDuration(now, failureBackoffBase),
           updatedAt: now
@@ -58,7 +59,9 @@ export class Scheduler extends Context.Service<
       return yield* sync.sync(connection.userId, connection.provider).pipe(
         Effect.timeout(syncTimeout),
         Effect.as(true),
-        Effect.catchTag("TimeoutError", () => recordTimeout(connection, syncTimeout).pipe(Effect.as(false))),
+        Effect.catchTag("TimeoutError", () =>
+          recordFailure(connection, `Sync did not finish within ${Duration.format(syncTimeout)}`).pipe(Effect.as(false))
+        ),
         Effect.catch((error) =>
           Effect.logWarning("Sync failed").pipe(
             Effect.annotateLogs({
@@ -67,6 +70,14 @@ export class Scheduler extends Context.Service<
               error: error._tag,
               reason: error.message
             }),
+            Effect.as(false)
+          )
+        ),
+        // One connection's bug (a provider that throws, data it cannot handle) never stops the others' syncs.
+        Effect.catchDefect((defect) =>
+          Effect.logError("Sync failed unexpectedly", defect).pipe(
+            Effect.annotateLogs({ userId: connection.userId, provider: connection.provider }),
+            Effect.andThen(recordFailure(connection, "Sync failed unexpectedly (see the service's log)")),
             Effect.as(false)
           )
         )
@@ -79,6 +90,10 @@ export class Scheduler extends Context.Service<
         Effect.tap((count) => (count > 0 ? Effect.logInfo("Re-published unconfirmed events", { count }) : Effect.void)),
         Effect.catch((error) =>
           Effect.logWarning("Could not re-publish unconfirmed events", { reason: error.message }).pipe(Effect.as(0))
+        ),
+        // Nor does the sweep, which runs before any connection is claimed.
+        Effect.catchDefect((defect) =>
+          Effect.logError("Re-publishing unconfirmed events failed unexpectedly", defect).pipe(Effect.as(0))
         )
       )
     })
@@ -100,6 +115,9 @@ export class Scheduler extends Context.Service<
           .pipe(
             Effect.catch((error) =>
               Effect.logWarning("Could not claim due connections", { reason: error.message }).pipe(Effect.as([]))
+            ),
+            Effect.catchDefect((defect) =>
+              Effect.logError("Claiming due connections failed unexpectedly", defect).pipe(Effect.as([]))
             )
           )
         const outcomes = yield* Effect.forEach(due, syncOne, { concurrency: settings.concurrency })

@@ -1,4 +1,5 @@
 import { Context, DateTime, Duration, Effect, Layer, Option, Random, Schema } from "effect"
+import { makeKeyedLock } from "../concurrency/KeyedLock.ts"
 import {
   type Connection,
   type ConnectionNotFound,
@@ -8,16 +9,15 @@ import {
 } from "../model/Connection.ts"
 import type { ProviderId, UserId } from "../model/Identifiers.ts"
 import { isEmptyWindow, makeWindow, splitWindow, type TimeWindow } from "../model/TimeWindow.ts"
+import { countProviderCall, outcomeOf } from "../observability/Metrics.ts"
 import { type CgmProviderShape, DataChanges, type ProviderError, pulledAtOf } from "../ports/CgmProvider.ts"
 import { CgmProviders, type UnknownProvider } from "../ports/CgmProviders.ts"
 import { ConnectionStore, type ConnectionStoreError } from "../ports/ConnectionStore.ts"
 import type { EventPublishError } from "../ports/EventPublisher.ts"
 import type { ReadingStoreError } from "../ports/ReadingStore.ts"
-import { failureBackoff, jitteredInterval } from "./Backoff.ts"
+import { failureBackoff, jitteredInterval } from "../scheduling/PollDelays.ts"
+import { SyncSettings } from "../settings/UseCaseSettings.ts"
 import { Ingest } from "./Ingest.ts"
-import { makeKeyedLock } from "./KeyedLock.ts"
-import { countProviderCall, outcomeOf } from "./Metrics.ts"
-import { SyncSettings } from "./Settings.ts"
 
 /** The connection exists but waits for a person (re-authorization, reconnection) before it can sync. */
 export class ConnectionNotPollable extends Schema.TaggedError<ConnectionNotPollable>()("ConnectionNotPollable", {
@@ -205,7 +205,9 @@ export class Sync extends Context.Service<
             Effect.tap(() => countProviderCall(provider.id, "ok")),
             Effect.tapError((error) => countProviderCall(provider.id, outcomeOf(error)))
           )
-          const result = yield* ingest.ingest(userId, fetched.readings)
+          // Alone on this connection (the lock), so it also settles events owed from an earlier attempt: the cursor
+          // passes a reading only once its event is confirmed.
+          const result = yield* ingest.ingest(userId, fetched.readings, { publishOwed: true })
           for (const reading of fetched.readings) lastReadingAt = laterOf(lastReadingAt, reading.timestamp)
           syncedThrough = laterOf(syncedThrough, piece.to)
           totals.windows += 1

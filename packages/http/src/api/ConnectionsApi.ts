@@ -3,17 +3,21 @@ import { HttpApiEndpoint, HttpApiGroup, HttpApiSchema, OpenApi } from "effect/ht
 import { ApiKeyAuth } from "./ApiKeyAuth.ts"
 import { ConnectionJson, CredentialsJson, SiteAccessJson, SyncResultJson } from "./Json.ts"
 import {
+  BadRequestProblem,
   ConnectionNeedsAttention,
   ConnectionNotFoundProblem,
   CredentialsRejectedProblem,
   DependencyUnavailable,
   PatientChoiceRequiredProblem,
+  PayloadTooLarge,
   ProviderFailed,
   ProviderNotConfigured,
   ProviderRateLimited,
   ProviderTakesNoCredentials,
   ProviderTakesNoSite,
-  SiteRefusedProblem
+  SiteRefusedProblem,
+  TooManyAttempts,
+  UnsupportedMediaType
 } from "./Problems.ts"
 import { UserIdParams } from "./ReadingsApi.ts"
 import { RequestIdLogs } from "./RequestIdLogs.ts"
@@ -42,6 +46,10 @@ export class ConnectionsApi extends HttpApiGroup.make("connections")
       payload: Schema.Union([CredentialsJson, SiteAccessJson]),
       success: [ConnectionJson, ConnectionJson.pipe(HttpApiSchema.status(201))],
       error: [
+        BadRequestProblem,
+        PayloadTooLarge,
+        UnsupportedMediaType,
+        TooManyAttempts,
         CredentialsRejectedProblem,
         PatientChoiceRequiredProblem,
         SiteRefusedProblem,
@@ -65,7 +73,7 @@ export class ConnectionsApi extends HttpApiGroup.make("connections")
           "stopped). nightscout takes { url, token } or { url, api_secret } instead (a read link with ?token= needs " +
           "no more): one call checks that the site is one the service may call (https outside development; never a " +
           "loopback, private, link-local or metadata address) and that the credential opens it. Passwords, secrets " +
-          "and tokens are never shown by any endpoint."
+          "and tokens are never shown by any endpoint. At most 5 attempts per user and 60 per API key every 15 minutes (429 with retry_after_seconds beyond)."
       })
     ),
     HttpApiEndpoint.post("sync", "/api/bg/:userId/connections/:provider/sync", {

@@ -8,7 +8,10 @@ export const UtcSeconds = Schema.String.annotate({
   examples: ["2025-04-26T14:30:00Z"]
 })
 
-/** One reading as the API shows it: the seed's two fields first, then what else we know. */
+/**
+ * One reading as the API shows it: `timestamp` and `glucose_mg_dl` first (what the first clients read), then what
+ * else we know.
+ */
 export const ReadingJson = Schema.Struct({
   timestamp: UtcSeconds,
   glucose_mg_dl: Schema.Int,

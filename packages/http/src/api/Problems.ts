@@ -51,6 +51,18 @@ export class DependencyUnavailable extends HttpApiError.Problem<DependencyUnavai
   { dependency: Schema.Literals(["store", "broker"]) }
 ) {}
 
+export class TooManyAttempts extends HttpApiError.Problem<TooManyAttempts>()(
+  "TooManyAttempts",
+  { type: "urn:bg-ingest:problem:too-many-attempts", status: 429, title: "Too many attempts" },
+  { retry_after_seconds: Schema.Int }
+) {}
+
+export class ServerBusy extends HttpApiError.Problem<ServerBusy>()(
+  "ServerBusy",
+  { type: "urn:bg-ingest:problem:busy", status: 503, title: "Busy" },
+  { retry_after_seconds: Schema.Int }
+) {}
+
 export class NotReady extends HttpApiError.Problem<NotReady>()(
   "NotReady",
   { type: "urn:bg-ingest:problem:not-ready", status: 503, title: "Not ready" },
@@ -85,6 +97,7 @@ export class AuthorizationFailed extends HttpApiError.Problem<AuthorizationFaile
       "expired",
       "wrong_provider",
       "wrong_user",
+      "wrong_browser",
       "access_denied",
       "missing_code",
       "invalid_code",
@@ -92,7 +105,8 @@ export class AuthorizationFailed extends HttpApiError.Problem<AuthorizationFaile
     ]).annotate({
       description:
         "missing/unknown_or_used/expired/wrong_provider/wrong_user: the state does not finish an authorization " +
-        "started here; access_denied: the user declined; missing_code/invalid_code/provider_error: the provider " +
+        "started here; wrong_browser: the callback did not come back to the browser that started the flow (its " +
+        "cookie is missing or belongs to another flow); access_denied: the user declined; missing_code/invalid_code/provider_error: the provider " +
         "gave no usable code. Start again from the authorize endpoint."
     })
   }

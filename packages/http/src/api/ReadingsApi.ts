@@ -10,7 +10,11 @@ export const MAX_RANGE_DAYS = 90
 export const MAX_RANGE_LIMIT = 50_000
 export const DEFAULT_RANGE_HOURS = 24
 
-export const UserIdParams = { userId: UserId.annotate({ description: "1–128 characters of A-Z a-z 0-9 . _ : @ -" }) }
+export const UserIdParams = {
+  userId: UserId.annotate({
+    description: "1–128 characters of A-Z a-z 0-9 . _ : @ -, starting with a letter or a digit"
+  })
+}
 
 export const RangeQuery = {
   from: Schema.optional(Rfc3339Instant).annotate({

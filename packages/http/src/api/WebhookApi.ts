@@ -6,6 +6,7 @@ import {
   DependencyUnavailable,
   InvalidSignature,
   PayloadTooLarge,
+  ServerBusy,
   UnsupportedMediaType
 } from "./Problems.ts"
 import { UserIdParams } from "./ReadingsApi.ts"
@@ -45,7 +46,8 @@ export const WebhookAccepted = Schema.Struct({
 export const WebhookHeaders = {
   "x-webhook-timestamp": Schema.optional(Schema.String).annotate({ description: "Unix seconds when it was signed" }),
   "x-webhook-signature": Schema.optional(Schema.String).annotate({
-    description: "sha256=<hex HMAC-SHA256 with WEBHOOK_SECRET over `<timestamp>.<raw body bytes>`>"
+    description:
+      "sha256=<hex HMAC-SHA256 with WEBHOOK_SECRET over `<timestamp>.<path>.<raw body bytes>`>, path as sent without the query"
   })
 }
 
@@ -56,13 +58,21 @@ export class WebhookApi extends HttpApiGroup.make("webhook")
       headers: WebhookHeaders,
       payload: WebhookBody,
       success: WebhookAccepted,
-      error: [BadRequestProblem, InvalidSignature, PayloadTooLarge, UnsupportedMediaType, DependencyUnavailable]
+      error: [
+        BadRequestProblem,
+        InvalidSignature,
+        PayloadTooLarge,
+        UnsupportedMediaType,
+        DependencyUnavailable,
+        ServerBusy
+      ]
     }).annotateMerge(
       OpenApi.annotations({
         summary: "Push readings (partners and relays)",
         description:
           "Signed with `X-Webhook-Timestamp` (unix seconds, within 300 s of now) and `X-Webhook-Signature: " +
-          "sha256=<hex>`, the HMAC-SHA256 with the webhook secret over `<timestamp>.<raw body bytes>`. At most " +
+          "sha256=<hex>`, the HMAC-SHA256 with the webhook secret over `<timestamp>.<path>.<raw body bytes>`, where " +
+          "`<path>` is the request path as sent, without the query (`/api/bg/alice/webhook`). At most " +
           "1 MiB and 10,000 readings. Answered only after the readings are stored and their events confirmed: on a " +
           "503, retry the same delivery; delivering the same readings twice changes nothing."
       })

@@ -34,6 +34,23 @@ export const apiKeyFailures = Metric.counter("bg_ingest_api_key_failures_total",
   description: "Requests refused for a missing or unknown API key"
 })
 
+/**
+ * Whether an `Authorization` header carries one of the accepted keys (`Bearer <key>`), compared in constant time
+ * against every digest. For routes outside the API groups (metrics, docs) and for the OAuth callback's
+ * integrator mode; the groups use `ApiKeyAuthLive`.
+ */
+export const presentsKnownKey = Effect.fnUntraced(function* (
+  digests: ReadonlyArray<Uint8Array>,
+  authorization: string | undefined
+): Effect.fn.Return<boolean, never, Digest.Digest> {
+  const match = authorization === undefined ? null : /^Bearer[ \t]+(\S+)[ \t]*$/i.exec(authorization)
+  if (match === null) return false
+  const presented = yield* (yield* Digest.Digest).digest(Digest.sha256, encoder.encode(match[1]!))
+  let known = false
+  for (const accepted of digests) known = Mac.timingSafeEqual(presented, accepted) || known
+  return known
+})
+
 const refuse = (detail: string) =>
   Metric.update(apiKeyFailures, 1).pipe(Effect.andThen(Effect.fail(new Unauthorized({ detail }))))
 

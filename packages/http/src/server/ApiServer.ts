@@ -1,5 +1,5 @@
 import { Layer } from "effect"
-import { HttpApiBuilder, HttpApiScalar } from "effect/http-api"
+import { HttpApiBuilder } from "effect/http-api"
 import { BgIngestApi } from "../api/Api.ts"
 import { ApiKeyAuthLive } from "./ApiKeyAuthLive.ts"
 import { AuthorizationHandlers } from "./AuthorizationHandlers.ts"
@@ -8,6 +8,7 @@ import { FallbackRoutes, makeRouteOf } from "./Fallback.ts"
 import { MetricsRoute } from "./MetricsRoute.ts"
 import { NightscoutHandlers } from "./NightscoutHandlers.ts"
 import { NightscoutRequestErrorsLive, NightscoutSiteHandlers } from "./NightscoutSiteHandlers.ts"
+import { DocsRoutes } from "./OperationalRoutes.ts"
 import { ProblemDetailsLive } from "./ProblemDetails.ts"
 import { ReadingsHandlers } from "./ReadingsHandlers.ts"
 import { RequestIdLogsLive } from "./RequestIdLogsLive.ts"
@@ -23,13 +24,12 @@ const SERVED_BESIDE_THE_API = [
 
 /**
  * Every route of the service, to be served with `HttpRouter.serve`. Needs the domain services the handlers use:
- * `ReadingStore`, `ConnectionStore`, `EventPublisher`, `Ingest`, `Sync`, `Connect` and `NightscoutSites`, the `WebhookConfig` and the
- * `ApiKeys`.
+ * `ReadingStore`, `ConnectionStore`, `EventPublisher`, `Ingest`, `Sync`, `Connect` and `NightscoutSites`, the
+ * `WebhookConfig`, the `ApiKeys` and the `ServerPolicy`.
  */
 export const ApiRoutes = Layer.mergeAll(
-  HttpApiBuilder.layer(BgIngestApi, { openapiPath: "/openapi.json" }).pipe(
+  HttpApiBuilder.layer(BgIngestApi).pipe(
     Layer.provide([
-      ReadingsHandlers,
       ReadingsHandlers,
       SummaryHandlers,
       ConnectionsHandlers,
@@ -40,7 +40,7 @@ export const ApiRoutes = Layer.mergeAll(
       NightscoutSiteHandlers
     ])
   ),
-  HttpApiScalar.layer(BgIngestApi, { path: "/docs" }),
+  DocsRoutes,
   MetricsRoute,
   FallbackRoutes(SERVED_BESIDE_THE_API)
 ).pipe(Layer.provide([ProblemDetailsLive, ApiKeyAuthLive, RequestIdLogsLive, NightscoutRequestErrorsLive]))
@@ -48,5 +48,14 @@ export const ApiRoutes = Layer.mergeAll(
 /** The route pattern of a request, as `observeRequests` labels it. */
 export const routeOf = makeRouteOf(SERVED_BESIDE_THE_API)
 
-/** Options for `HttpRouter.serve`: user ids may be 128 characters, longer than the router's default of 100. */
-export const routerConfig = { maxParamLength: 256 } as const
+/**
+ * Options for `HttpRouter.serve`: canonical paths only (`/API/…`, `//api/…` and `…/latest/` are not routes), and
+ * path parameters as long as a request line can be, so that an over-long user id reaches its schema (a 400 naming
+ * it) instead of falling through to "no route".
+ */
+export const routerConfig = {
+  maxParamLength: 16_384,
+  caseSensitive: true,
+  ignoreDuplicateSlashes: false,
+  ignoreTrailingSlash: false
+} as const

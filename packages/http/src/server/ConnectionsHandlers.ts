@@ -1,11 +1,28 @@
 import { Connect, ConnectionStore, Sync } from "@bg-ingest/domain"
-import { Effect } from "effect"
+import { Clock, Effect, Result, Schema } from "effect"
+import { Digest } from "effect/crypto"
+import { Hex } from "effect/encoding"
 import { HttpServerResponse } from "effect/http"
 import { HttpApiBuilder } from "effect/http-api"
 import { BgIngestApi } from "../api/Api.ts"
-import { siteAccessOf } from "../api/Json.ts"
+import { CredentialsJson, SiteAccessJson, siteAccessOf } from "../api/Json.ts"
+import { BadRequestProblem, TooManyAttempts, UnsupportedMediaType } from "../api/Problems.ts"
 import { toProblem } from "./DomainProblems.ts"
 import { toConnectionJson, toSyncResultJson } from "./JsonMapping.ts"
+import { badRequestFromIssue } from "./ProblemDetails.ts"
+import { RateLimiter } from "./RateLimiter.ts"
+import { isJsonMediaType, readBodyBytes } from "./RequestBody.ts"
+import { SERVER_LIMITS } from "./ServerLimits.ts"
+
+const decodeConnectBody = Schema.decodeUnknownResult(Schema.Union([CredentialsJson, SiteAccessJson]), { errors: "all" })
+
+/**
+ * Checks of a username and password cost a login at the provider, and a few failed logins lock an account there:
+ * at most 5 attempts per user and 60 per API key (or per process without keys) every 15 minutes.
+ */
+export const CREDENTIAL_ATTEMPTS = { perUser: 5, perKey: 60, windowMillis: 15 * 60_000 } as const
+
+const encoder = new TextEncoder()
 
 /** Needs a `ConnectionStore`, `Sync` and `Connect`. */
 export const ConnectionsHandlers = HttpApiBuilder.group(
@@ -15,6 +32,32 @@ export const ConnectionsHandlers = HttpApiBuilder.group(
     const connections = yield* ConnectionStore
     const sync = yield* Sync
     const connect = yield* Connect
+    const perUser = new RateLimiter({
+      limit: CREDENTIAL_ATTEMPTS.perUser,
+      windowMillis: CREDENTIAL_ATTEMPTS.windowMillis
+    })
+    const perKey = new RateLimiter({
+      limit: CREDENTIAL_ATTEMPTS.perKey,
+      windowMillis: CREDENTIAL_ATTEMPTS.windowMillis
+    })
+
+    const digest = yield* Digest.Digest
+    /** Who is asking: the presented key, by a digest (never the key itself), or everyone when none is presented. */
+    const callerOf = (authorization: string | undefined) =>
+      authorization === undefined
+        ? Effect.succeed("anonymous")
+        : Effect.map(digest.digest(Digest.sha256, encoder.encode(authorization)), Hex.encode)
+
+    const throttle = Effect.fnUntraced(function* (userId: string, authorization: string | undefined) {
+      const now = yield* Clock.currentTimeMillis
+      const wait = perKey.take(yield* callerOf(authorization), now) ?? perUser.take(userId, now)
+      if (wait === undefined) return
+      yield* Effect.logWarning("Credential attempts refused: too many", { userId })
+      return yield* new TooManyAttempts({
+        detail: "Too many credential attempts: they cost logins at the provider, which locks accounts; retry later",
+        retry_after_seconds: Math.max(1, Math.ceil(wait / 1000))
+      })
+    })
 
     return handlers
       .handle("list", ({ params }) =>
@@ -23,9 +66,23 @@ export const ConnectionsHandlers = HttpApiBuilder.group(
           Effect.catch(toProblem)
         )
       )
-      .handle(
+      .handleRaw(
         "connect",
-        Effect.fnUntraced(function* ({ params, payload }) {
+        // The body is read here, bounded while it streams (a body without a declared length included).
+        Effect.fnUntraced(function* ({ params, request }) {
+          const bytes = yield* readBodyBytes(request, SERVER_LIMITS.maxBodyBytes)
+          if (!isJsonMediaType(request.headers["content-type"])) {
+            return yield* new UnsupportedMediaType({ detail: "The body must be JSON (Content-Type: application/json)" })
+          }
+          const json = yield* Effect.try({
+            try: () => JSON.parse(bytes.toString("utf8")) as unknown,
+            catch: () => new BadRequestProblem({ detail: "The body is not valid JSON" })
+          })
+          const decoded = decodeConnectBody(json)
+          if (Result.isFailure(decoded)) return yield* badRequestFromIssue("payload", decoded.failure.issue)
+          const payload = decoded.success
+          // A username and password, once well formed, cost a login at the provider, which locks accounts.
+          if (!("url" in payload)) yield* throttle(params.userId, request.headers.authorization)
           const { connection, created } =
             "url" in payload
               ? yield* connect

@@ -12,21 +12,7 @@ import type {
   SyncError
 } from "@bg-ingest/domain"
 import { Duration, Effect } from "effect"
-import {
-  AuthorizationFailed,
-  ConnectionNeedsAttention,
-  ConnectionNotFoundProblem,
-  CredentialsRejectedProblem,
-  DependencyUnavailable,
-  PatientChoiceRequiredProblem,
-  ProviderFailed,
-  ProviderNotConfigured,
-  ProviderNotConnectable,
-  ProviderRateLimited,
-  ProviderTakesNoCredentials,
-  ProviderTakesNoSite,
-  SiteRefusedProblem
-} from "../api/Problems.ts"
+import * as Problem from "../api/Problems.ts"
 
 /**
  * Every failure the handlers meet from the domain: the errors of the use cases and ports they call. A use case
@@ -47,7 +33,7 @@ export type DomainError =
 type Tag = DomainError["_tag"]
 
 const dependencyUnavailable = (dependency: "store" | "broker") =>
-  new DependencyUnavailable({
+  new Problem.DependencyUnavailable({
     dependency,
     detail:
       dependency === "store"
@@ -57,38 +43,40 @@ const dependencyUnavailable = (dependency: "store" | "broker") =>
 
 /** The problem each domain error answers with: one entry per tag, and every tag has one. */
 const problems = {
-  UnknownProvider: (error) => new ProviderNotConfigured({ detail: error.message }),
+  UnknownProvider: (error) => new Problem.ProviderNotConfigured({ detail: error.message }),
   ProviderNotConnectable: (error) =>
     error.way === "oauth"
-      ? new ProviderNotConnectable({ detail: error.message })
+      ? new Problem.ProviderNotConnectable({ detail: error.message })
       : error.way === "site"
-        ? new ProviderTakesNoSite({ detail: error.message })
-        : new ProviderTakesNoCredentials({ detail: error.message }),
-  SiteRefused: (error) => new SiteRefusedProblem({ detail: error.message, reason: error.reason }),
-  AuthorizationStateInvalid: (error) => new AuthorizationFailed({ detail: error.message, reason: error.reason }),
-  AuthorizationRejected: (error) => new AuthorizationFailed({ detail: error.message, reason: error.reason }),
-  CredentialsRejected: (error) => new CredentialsRejectedProblem({ detail: error.message, reason: error.reason }),
+        ? new Problem.ProviderTakesNoSite({ detail: error.message })
+        : new Problem.ProviderTakesNoCredentials({ detail: error.message }),
+  SiteRefused: (error) => new Problem.SiteRefusedProblem({ detail: error.message, reason: error.reason }),
+  AuthorizationStateInvalid: (error) =>
+    new Problem.AuthorizationFailed({ detail: error.message, reason: error.reason }),
+  AuthorizationRejected: (error) => new Problem.AuthorizationFailed({ detail: error.message, reason: error.reason }),
+  CredentialsRejected: (error) =>
+    new Problem.CredentialsRejectedProblem({ detail: error.message, reason: error.reason }),
   PatientChoiceRequired: (error) =>
-    new PatientChoiceRequiredProblem({
+    new Problem.PatientChoiceRequiredProblem({
       detail: error.message,
       reason: error.reason,
       patients: error.patients.map((patient) => ({ patient_id: patient.patientId, name: patient.name }))
     }),
-  ConnectionNotFound: (error) => new ConnectionNotFoundProblem({ detail: error.message }),
+  ConnectionNotFound: (error) => new Problem.ConnectionNotFoundProblem({ detail: error.message }),
   ConnectionNotPollable: (error) =>
-    new ConnectionNeedsAttention({ detail: error.message, connection_status: error.status }),
+    new Problem.ConnectionNeedsAttention({ detail: error.message, connection_status: error.status }),
   NeedsReauthorization: (error) =>
-    new ConnectionNeedsAttention({
+    new Problem.ConnectionNeedsAttention({
       detail: `The user must authorize ${error.provider} again: ${error.message}`,
       connection_status: "needs_reauthorization"
     }),
   RateLimited: (error) =>
-    new ProviderRateLimited({
+    new Problem.ProviderRateLimited({
       detail: error.message,
       retry_after_seconds: Math.ceil(Duration.toSeconds(error.retryAfter))
     }),
-  ProviderUnavailable: (error) => new ProviderFailed({ detail: error.message }),
-  InvalidProviderResponse: (error) => new ProviderFailed({ detail: error.message }),
+  ProviderUnavailable: (error) => new Problem.ProviderFailed({ detail: error.message }),
+  InvalidProviderResponse: (error) => new Problem.ProviderFailed({ detail: error.message }),
   ReadingStoreError: () => dependencyUnavailable("store"),
   ConnectionStoreError: () => dependencyUnavailable("store"),
   OAuthStateStoreError: () => dependencyUnavailable("store"),
@@ -96,7 +84,7 @@ const problems = {
   EventPublishError: () => dependencyUnavailable("broker")
 } satisfies { readonly [T in Tag]: (error: Extract<DomainError, { readonly _tag: T }>) => unknown }
 
-type Problem = ReturnType<(typeof problems)[Tag]>
+type AnyProblem = ReturnType<(typeof problems)[Tag]>
 
 /**
  * The problem of one error type. `ProviderNotConnectable` answers by the way of connecting that was refused, so
@@ -104,11 +92,11 @@ type Problem = ReturnType<(typeof problems)[Tag]>
  */
 export type ProblemOf<E extends DomainError> =
   E extends NotConnectable<"oauth">
-    ? ProviderNotConnectable
+    ? Problem.ProviderNotConnectable
     : E extends NotConnectable<"credentials">
-      ? ProviderTakesNoCredentials
+      ? Problem.ProviderTakesNoCredentials
       : E extends NotConnectable<"site">
-        ? ProviderTakesNoSite
+        ? Problem.ProviderTakesNoSite
         : ReturnType<(typeof problems)[E["_tag"]]>
 
 /**
@@ -117,9 +105,9 @@ export type ProblemOf<E extends DomainError> =
  */
 export const toProblem = <E extends DomainError>(error: E): Effect.Effect<never, ProblemOf<E>> => {
   // Each entry takes the errors of its own tag: the lookup by `error._tag` is what the mapped type guarantees.
-  const problem = (problems[error._tag] as (error: DomainError) => Problem)(error)
+  const problem = (problems[error._tag] as (error: DomainError) => AnyProblem)(error)
   const fail = Effect.fail(problem as ProblemOf<E>)
-  return problem instanceof DependencyUnavailable
+  return problem instanceof Problem.DependencyUnavailable
     ? Effect.logError("Dependency unavailable", { dependency: problem.dependency, reason: error.message }).pipe(
         Effect.andThen(fail)
       )

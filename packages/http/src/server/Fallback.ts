@@ -8,7 +8,8 @@ interface KnownRoute {
   readonly segments: ReadonlyArray<string>
 }
 
-const splitPath = (path: string) => (path.length > 1 && path.endsWith("/") ? path.replace(/\/+$/, "") : path).split("/")
+// Exact segments: the router serves canonical paths only, so neither is a trailing slash ignored here.
+const splitPath = (path: string) => path.split("/")
 
 const toRoute = (method: string, path: string): KnownRoute => ({ method, segments: splitPath(path) })
 
@@ -56,6 +57,12 @@ const problem = (status: keyof typeof titles, detail: string, extensions: Record
   ProblemDetails.toResponse({ type: ProblemDetails.blankType, title: titles[status], status, detail, ...extensions })
 
 /**
+ * The methods the fallback answers. Not HEAD: the router answers a HEAD with the GET route of its path (Node sends
+ * no body), and so a `*` fallback would answer every HEAD itself, with a 405.
+ */
+const FALLBACK_METHODS = ["GET", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"] as const
+
+/**
  * Answers what no route matched: 405 with `Allow` when the path exists under other methods, else 404, both as
  * problem+json (the router's own answer is an empty 404).
  */
@@ -64,20 +71,20 @@ export const FallbackRoutes = (extra: ReadonlyArray<{ readonly method: string; r
     Effect.gen(function* () {
       const router = yield* HttpRouter.HttpRouter
       const routes = knownRoutes(extra)
-      yield* router.add(
-        "*",
-        "/*",
-        Effect.map(HttpServerRequest.HttpServerRequest, (request) => {
-          const path = request.url.split("?")[0] ?? "/"
-          const segments = splitPath(path)
-          const matching = routes.filter((route) => fits(route, segments))
-          const allowed = [...new Set(matching.map((route) => route.method))]
-          if (allowed.length === 0) return problem(404, `No route for ${request.method} ${path}`)
-          if (allowed.includes("GET")) allowed.push("HEAD")
-          return problem(405, `${request.method} is not allowed on ${path}; allowed: ${allowed.join(", ")}`).pipe(
-            HttpServerResponse.setHeader("allow", allowed.join(", "))
-          )
-        })
-      )
+      const answer = Effect.map(HttpServerRequest.HttpServerRequest, (request) => {
+        const path = request.url.split("?")[0] ?? "/"
+        const segments = splitPath(path)
+        const matching = routes.filter((route) => fits(route, segments))
+        const allowed = [...new Set(matching.map((route) => route.method))]
+        // A path of a route of this very method that the router could not route (an undecodable parameter, say).
+        if (allowed.length === 0 || allowed.includes(request.method)) {
+          return problem(404, `No route for ${request.method} ${path}`)
+        }
+        if (allowed.includes("GET")) allowed.push("HEAD")
+        return problem(405, `${request.method} is not allowed on ${path}; allowed: ${allowed.join(", ")}`).pipe(
+          HttpServerResponse.setHeader("allow", allowed.join(", "))
+        )
+      })
+      for (const method of FALLBACK_METHODS) yield* router.add(method, "/*", answer)
     })
   )

@@ -2,7 +2,7 @@ import { Effect, Layer } from "effect"
 import { HttpServerRequest } from "effect/http"
 import { RequestIdLogs } from "../api/RequestIdLogs.ts"
 
-/** Reads the id `observeRequests` put on the request. */
+/** Reads the id the server's edge put on the request (the runner's `observeRequests`). */
 export const RequestIdLogsLive = Layer.succeed(RequestIdLogs, (httpEffect) =>
   Effect.flatMap(HttpServerRequest.HttpServerRequest, (request) => {
     const requestId = request.headers["x-request-id"]

@@ -1,21 +1,13 @@
-import type { Reading, UserId } from "@bg-ingest/domain"
-import { Context, type Redacted, type Result, type SchemaIssue } from "effect"
+import type { WebhookFormat } from "@bg-ingest/domain"
+import { Context, type Redacted } from "effect"
+
+export type { WebhookFormat } from "@bg-ingest/domain"
 
 /**
- * A body format the webhook understands besides its own: `accepts` recognizes it, `decode` turns it into
- * readings of the user (failing with a schema issue whose path names the record and field). The runner adds the
- * formats of configured providers (a Dexcom EGV body, say), so the HTTP package depends on no adapter.
+ * What the webhook needs: the secrets that may sign a delivery (several while rotating), and the body formats it
+ * understands besides its own (the runner adds those of the configured providers, so the HTTP package depends on
+ * no adapter).
  */
-export interface WebhookFormat {
-  readonly name: string
-  readonly accepts: (json: unknown) => boolean
-  readonly decode: (
-    userId: UserId,
-    json: unknown
-  ) => Result.Result<{ readonly readings: ReadonlyArray<Reading>; readonly records: number }, SchemaIssue.Issue>
-}
-
-/** What the webhook needs: the secrets that may sign a delivery (several while rotating), and extra formats. */
 export class WebhookConfig extends Context.Service<
   WebhookConfig,
   {

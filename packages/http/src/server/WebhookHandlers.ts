@@ -1,14 +1,30 @@
-import { Ingest, makeReading, ProviderId, type Reading, type UserId } from "@bg-ingest/domain"
-import { Clock, Effect, Result, Schema, Stream } from "effect"
+import {
+  Ingest,
+  makeReading,
+  ProviderId,
+  type Reading,
+  readingInstantIssue,
+  type UserId,
+  type WebhookFormat
+} from "@bg-ingest/domain"
+import { Clock, Effect, Result, Schema, SchemaIssue } from "effect"
 import type { HttpServerRequest } from "effect/http"
 import { HttpApiBuilder } from "effect/http-api"
 import { BgIngestApi } from "../api/Api.ts"
-import { BadRequestProblem, InvalidSignature, PayloadTooLarge, UnsupportedMediaType } from "../api/Problems.ts"
+import {
+  BadRequestProblem,
+  InvalidSignature,
+  PayloadTooLarge,
+  ServerBusy,
+  UnsupportedMediaType
+} from "../api/Problems.ts"
 import { WEBHOOK_MAX_BYTES, WEBHOOK_MAX_READINGS, WEBHOOK_TOLERANCE_SECONDS, WebhookBody } from "../api/WebhookApi.ts"
 import { toProblem } from "./DomainProblems.ts"
 import { badRequestFromIssue } from "./ProblemDetails.ts"
-import { WebhookConfig, type WebhookFormat } from "./WebhookConfig.ts"
-import { checkTimestamp, verifySignature } from "./WebhookSignature.ts"
+import { isJsonMediaType, readBodyBytes } from "./RequestBody.ts"
+import { SERVER_LIMITS } from "./ServerLimits.ts"
+import { WebhookConfig } from "./WebhookConfig.ts"
+import { checkSignatureHeader, checkTimestamp, verifySignature } from "./WebhookSignature.ts"
 
 export const WEBHOOK_PROVIDER_ID = ProviderId.make("webhook")
 
@@ -18,25 +34,35 @@ const decodeOwnBody = Schema.decodeUnknownResult(WebhookBody, { errors: "all" })
 export const ownWebhookFormat: WebhookFormat = {
   name: "bg-ingest",
   accepts: () => true,
-  decode: (userId, json) =>
-    Result.map(
-      Result.mapError(decodeOwnBody(json), (error) => error.issue),
-      (body) => ({
-        records: body.readings.length,
-        readings: body.readings.map(
-          (pushed): Reading =>
-            makeReading({
-              userId,
-              timestamp: pushed.timestamp,
-              glucoseMgDl: pushed.glucose_mg_dl,
-              trend: pushed.trend ?? "unknown",
-              trendRate: pushed.trend_rate ?? null,
-              status: pushed.status ?? "ok",
-              source: { provider: WEBHOOK_PROVIDER_ID, recordId: pushed.record_id ?? null }
-            })
-        )
-      })
-    )
+  decode: (userId, json, nowMillis) => {
+    const decoded = decodeOwnBody(json)
+    if (Result.isFailure(decoded)) return Result.fail(decoded.failure.issue)
+    const pushedReadings = decoded.success.readings
+    const readings: Array<Reading> = []
+    for (const [index, pushed] of pushedReadings.entries()) {
+      const issue = readingInstantIssue(pushed.timestamp, nowMillis)
+      if (issue !== undefined) return Result.fail(new SchemaIssue.Pointer(["readings", index, "timestamp"], issue))
+      readings.push(
+        makeReading({
+          userId,
+          timestamp: pushed.timestamp,
+          glucoseMgDl: pushed.glucose_mg_dl,
+          trend: pushed.trend ?? "unknown",
+          trendRate: pushed.trend_rate ?? null,
+          status: pushed.status ?? "ok",
+          source: { provider: WEBHOOK_PROVIDER_ID, recordId: pushed.record_id ?? null }
+        })
+      )
+    }
+    return Result.succeed({ records: pushedReadings.length, readings })
+  }
+}
+
+/** How many readings a body would decode: both arrays a format may read count, whatever its shape. */
+const declaredReadings = (json: unknown): number => {
+  if (typeof json !== "object" || json === null) return 0
+  const { readings, records } = json as { readings?: unknown; records?: unknown }
+  return (Array.isArray(readings) ? readings.length : 0) + (Array.isArray(records) ? records.length : 0)
 }
 
 const rejectSignature = (reason: string) => Effect.fail(new InvalidSignature({ detail: reason }))
@@ -46,32 +72,9 @@ const tooLarge = () =>
     detail: `A delivery may carry at most ${WEBHOOK_MAX_BYTES} bytes and ${WEBHOOK_MAX_READINGS} readings`
   })
 
-/** The body's bytes, failing as soon as they exceed the limit (a declared Content-Length is checked first). */
-const readBody = Effect.fnUntraced(function* (request: HttpServerRequest.HttpServerRequest) {
-  const declared = Number(request.headers["content-length"])
-  if (Number.isFinite(declared) && declared > WEBHOOK_MAX_BYTES) return yield* tooLarge()
-  const chunks: Array<Uint8Array> = []
-  let size = 0
-  yield* request.stream.pipe(
-    Stream.runForEach((chunk) => {
-      size += chunk.length
-      if (size > WEBHOOK_MAX_BYTES) return Effect.fail(tooLarge())
-      chunks.push(chunk)
-      return Effect.void
-    }),
-    Effect.catchTag("HttpServerError", () =>
-      Effect.fail(new BadRequestProblem({ detail: "The body could not be read" }))
-    )
-  )
-  return Buffer.concat(chunks, size)
-})
-
-const isJson = (contentType: string | undefined) =>
-  contentType !== undefined && /^application\/(?:[\w.+-]+\+)?json\s*(?:;|$)/i.test(contentType.trim())
-
 /**
- * `POST /api/bg/:userId/webhook`. In order: the signature (timestamp window, HMAC over the raw bytes, before
- * anything is parsed), the media type, the JSON, each reading, then `Ingest` — which answers only once the readings
+ * `POST /api/bg/:userId/webhook`. In order: the signature (timestamp window, HMAC over the timestamp, the path as
+ * sent and the raw bytes, before anything is parsed), the media type, the JSON, each reading, then `Ingest` — which answers only once the readings
  * are stored and their events confirmed, so a 202 means nothing can be lost and a 503 means "send it again".
  * Needs `Ingest` and `WebhookConfig`.
  */
@@ -83,46 +86,71 @@ export const WebhookHandlers = HttpApiBuilder.group(
     const config = yield* WebhookConfig
     const formats = [...config.formats, ownWebhookFormat]
 
-    const decodeBody = (userId: UserId, json: unknown) => {
+    const decodeBody = (userId: UserId, json: unknown, nowMillis: number) => {
       const format = formats.find((candidate) => candidate.accepts(json))!
-      return Result.mapError(format.decode(userId, json), (issue) => badRequestFromIssue("payload", issue))
+      return Result.mapError(format.decode(userId, json, nowMillis), (issue) => badRequestFromIssue("payload", issue))
     }
+
+    // Bodies are read whole before the signature can be checked: all deliveries together hold at most
+    // `maxWebhookBytesInFlight`, so that slow or unsigned senders cannot make the process hold more.
+    let bytesInFlight = 0
+
+    /** After the headers passed: the body read, its signature checked, its readings decoded and ingested. */
+    const receive = Effect.fnUntraced(function* (
+      userId: UserId,
+      request: HttpServerRequest.HttpServerRequest,
+      timestamp: string,
+      nowMillis: number
+    ) {
+      const headers = request.headers
+      const body = yield* readBodyBytes(request, WEBHOOK_MAX_BYTES, tooLarge)
+      const queryAt = request.url.indexOf("?")
+      const path = queryAt === -1 ? request.url : request.url.slice(0, queryAt)
+      const signed = yield* verifySignature(config.secrets, timestamp, path, headers["x-webhook-signature"], body)
+      if (!signed.valid) return yield* rejectSignature(signed.reason)
+
+      if (!isJsonMediaType(headers["content-type"])) {
+        return yield* new UnsupportedMediaType({ detail: "The body must be JSON (Content-Type: application/json)" })
+      }
+      const json = yield* Effect.try({
+        try: () => JSON.parse(body.toString("utf8")) as unknown,
+        catch: () => new BadRequestProblem({ detail: "The body is not valid JSON" })
+      })
+      if (declaredReadings(json) > WEBHOOK_MAX_READINGS) return yield* tooLarge()
+      const decoded = decodeBody(userId, json, nowMillis)
+      if (Result.isFailure(decoded)) return yield* decoded.failure
+      const result = yield* ingest.ingest(userId, decoded.success.readings).pipe(Effect.catch(toProblem))
+      yield* Effect.logInfo("Webhook delivery stored", {
+        userId,
+        received: result.received,
+        inserted: result.inserted,
+        updated: result.updated
+      })
+      return { ...result, received: decoded.success.records }
+    })
 
     return handlers.handleRaw(
       "push",
       Effect.fnUntraced(function* ({ params, request }) {
         const headers = request.headers
-        const nowSeconds = Math.floor((yield* Clock.currentTimeMillis) / 1000)
+        const nowMillis = yield* Clock.currentTimeMillis
         const timestamp = headers["x-webhook-timestamp"]
-        const timely = checkTimestamp(timestamp, nowSeconds, WEBHOOK_TOLERANCE_SECONDS)
+        const timely = checkTimestamp(timestamp, Math.floor(nowMillis / 1000), WEBHOOK_TOLERANCE_SECONDS)
         if (!timely.valid) return yield* rejectSignature(timely.reason)
-        const body = yield* readBody(request)
-        const signed = yield* verifySignature(config.secrets, timestamp!, headers["x-webhook-signature"], body)
-        if (!signed.valid) return yield* rejectSignature(signed.reason)
-
-        if (!isJson(headers["content-type"])) {
-          return yield* new UnsupportedMediaType({ detail: "The body must be JSON (Content-Type: application/json)" })
+        const shaped = checkSignatureHeader(headers["x-webhook-signature"])
+        if (!shaped.valid) return yield* rejectSignature(shaped.reason)
+        const declared = Number(headers["content-length"])
+        const reserved = Number.isFinite(declared) && declared <= WEBHOOK_MAX_BYTES ? declared : WEBHOOK_MAX_BYTES
+        if (bytesInFlight + reserved > SERVER_LIMITS.maxWebhookBytesInFlight) {
+          return yield* new ServerBusy({
+            detail: "Too many deliveries are being received right now; retry shortly",
+            retry_after_seconds: 1
+          })
         }
-        const json = yield* Effect.try({
-          try: () => JSON.parse(body.toString("utf8")) as unknown,
-          catch: () => new BadRequestProblem({ detail: "The body is not valid JSON" })
-        })
-        const count = Array.isArray((json as { readings?: unknown })?.readings)
-          ? (json as { readings: Array<unknown> }).readings.length
-          : Array.isArray((json as { records?: unknown })?.records)
-            ? (json as { records: Array<unknown> }).records.length
-            : 0
-        if (count > WEBHOOK_MAX_READINGS) return yield* tooLarge()
-        const decoded = decodeBody(params.userId, json)
-        if (Result.isFailure(decoded)) return yield* decoded.failure
-        const result = yield* ingest.ingest(params.userId, decoded.success.readings).pipe(Effect.catch(toProblem))
-        yield* Effect.logInfo("Webhook delivery stored", {
-          userId: params.userId,
-          received: result.received,
-          inserted: result.inserted,
-          updated: result.updated
-        })
-        return { ...result, received: decoded.success.records }
+        bytesInFlight += reserved
+        return yield* receive(params.userId, request, timestamp!, nowMillis).pipe(
+          Effect.ensuring(Effect.sync(() => (bytesInFlight -= reserved)))
+        )
       })
     )
   })

@@ -1,7 +1,7 @@
 import { tokenEncryptionKeyConfig } from "@bg-ingest/adapters/crypto"
 import { type DynamoDbOptions, dynamoDbConfig } from "@bg-ingest/adapters/dynamodb"
 import * as Environment from "@bg-ingest/adapters/environment"
-import { type RabbitMqPublisherOptions, rabbitMqPublisherConfig } from "@bg-ingest/adapters/rabbitmq"
+import { type RabbitMqPublisherOptions, rabbitMqPublisherConfigFor } from "@bg-ingest/adapters/rabbitmq"
 import { UserId } from "@bg-ingest/domain"
 import { Config, Effect, Option, Record as Rec, type Redacted, Result, Schema } from "effect"
 import { type ProviderKind, ProviderKinds, type ProviderSettings, providerRegistry } from "./Providers.ts"
@@ -72,7 +72,10 @@ const storeConfig = (mode: Mode) =>
     region: mode.strict
       ? Environment.required("AWS_REGION", Environment.anyText, `is required ${mode.why}`)
       : Config.succeed(undefined),
-    dynamodb: dynamoDbConfig({ ensureTable: mode.strict ? "require-existing" : "create-if-missing" })
+    dynamodb: dynamoDbConfig({
+      ensureTable: mode.strict ? "require-existing" : "create-if-missing",
+      strictness: mode.strictness
+    })
   }).pipe(
     Config.map(({ chosen, endpointSet, dynamodb }) => {
       const kind: StoreKind = Option.getOrElse(chosen, () => (endpointSet || mode.strict ? "dynamodb" : "sqlite"))
@@ -99,7 +102,7 @@ const eventsConfig = (mode: Mode) =>
           ...(mode.strict && kind !== "rabbitmq" ? [`EVENTS must be rabbitmq ${mode.why}`] : []),
           ...(!urlSet && requiredBecause !== undefined ? [`RABBITMQ_URL is required ${requiredBecause}`] : [])
         ]),
-        rabbitmq: urlSet ? rabbitMqPublisherConfig : Config.succeed(null)
+        rabbitmq: urlSet ? rabbitMqPublisherConfigFor({ strictness: mode.strictness }) : Config.succeed(null)
       }).pipe(
         Config.map(({ rabbitmq }) => ({
           kind,
@@ -154,9 +157,14 @@ const providersConfig = (mode: Mode) =>
         Rec.fromEntries(kinds.map((kind) => [kind, providerRegistry[kind].config({ strictness: mode.strictness })]))
       )
       return Environment.all({
-        known: Environment.verify(
-          unknown.map((name) => `PROVIDERS lists "${name}", which is not one of ${ProviderKinds.join(", ")}`)
-        ),
+        known: Environment.verify([
+          ...unknown.map((name) => `PROVIDERS lists "${name}", which is not one of ${ProviderKinds.join(", ")}`),
+          ...(mode.strict
+            ? kinds
+                .filter((kind) => "developmentOnly" in providerRegistry[kind])
+                .map((kind) => `PROVIDERS must not list ${kind} ${mode.why}: it makes readings up`)
+            : [])
+        ]),
         settings
       }).pipe(
         Config.map(({ settings }) => ({
@@ -172,7 +180,7 @@ const DEVELOPMENT_DEMO_USERS = ["demo-1", "demo-2", "demo-3"].map((id) => UserId
 
 const userIds = Environment.list<UserId>(
   { decode: (text) => (Schema.is(UserId)(text) ? Result.succeed(text) : Result.fail("invalid")) },
-  "must be comma-separated user ids of 1–128 characters of A-Z a-z 0-9 . _ : @ -"
+  "must be comma-separated user ids of 1–128 characters of A-Z a-z 0-9 . _ : @ -, starting with a letter or a digit"
 )
 
 /** `DEMO_USERS`: given (even empty, which means none) or not; development's default depends on the providers. */

@@ -2,7 +2,7 @@ import { join } from "node:path"
 import { readSecretVariables, secretSourceConfig } from "@bg-ingest/adapters/aws-secrets"
 import * as Environment from "@bg-ingest/adapters/environment"
 import { Config, ConfigProvider, Effect, FileSystem, Option } from "effect"
-import { type AppConfig, ConfigInvalid, decodeAppConfig } from "./AppConfig.ts"
+import { type AppConfig, AppEnvs, ConfigInvalid, decodeAppConfig } from "./AppConfig.ts"
 
 /**
  * The variables of a `.env` file: `KEY=value` lines, `#` comments, optional `export `, single or double quotes
@@ -35,6 +35,20 @@ const withoutBlanks = (provider: ConfigProvider.ConfigProvider): ConfigProvider.
 
 const invalid = (problems: ReadonlyArray<string>) => new ConfigInvalid({ problems })
 
+const appEnvOf = Config.orElse(Environment.withDefault("APP_ENV", Environment.literal(AppEnvs), "development"), () =>
+  Config.succeed("development" as const)
+)
+
+/** Strict: the secret, every secret of the service, comes over TLS unless its endpoint is on this machine. */
+const insecureSecretEndpoint = (appEnv: string, endpoint: string | undefined): ReadonlyArray<string> => {
+  const url = endpoint === undefined ? null : URL.parse(endpoint)
+  return appEnv !== "development" && url?.protocol === "http:" && !Environment.isLoopbackHost(url.hostname)
+    ? [
+        `AWS_ENDPOINT_URL_SECRETS_MANAGER (or AWS_ENDPOINT_URL) must be https:// for a host that is not this machine when APP_ENV is ${appEnv}`
+      ]
+    : []
+}
+
 /**
  * The whole configuration step of start-up: with `SECRET_NAME`, the secret's variables from AWS Secrets Manager
  * first (the local variables win over them, unless blank), then validation of everything together.
@@ -42,6 +56,9 @@ const invalid = (problems: ReadonlyArray<string>) => new ConfigInvalid({ problem
 export const loadConfiguration = Effect.fn("loadConfiguration")(function* (local: ConfigProvider.ConfigProvider) {
   const source = yield* Effect.mapError(Environment.decode(secretSourceConfig, local), invalid)
   if (Option.isNone(source)) return yield* decodeAppConfig(local)
+  const appEnv = yield* Effect.mapError(Environment.decode(appEnvOf, local), invalid)
+  const insecure = insecureSecretEndpoint(appEnv, source.value.endpoint)
+  if (insecure.length > 0) return yield* invalid(insecure)
   const variables = yield* readSecretVariables(source.value)
   const names = Object.keys(variables)
   const unsetLocally = yield* Effect.mapError(

@@ -25,6 +25,8 @@ export type ProviderEntry<Settings> = {
    * saying how to turn it on. Without it, a provider is only on when `PROVIDERS` names it.
    */
   readonly turnedOnBy?: { readonly variables: ReadonlyArray<string>; readonly hint: string }
+  /** For a developer's machine only: refused in staging and production. */
+  readonly developmentOnly?: true
 } & (
   | {
       /** It keeps users' credentials, sealed by the `TokenCipher` (`TOKEN_ENCRYPTION_KEY`), and calls out over HTTP. */
@@ -47,7 +49,8 @@ export const providerRegistry = {
   simulator: entry({
     config: () => Config.succeed({}),
     make: () => Effect.succeed(makeSimulatorProvider()),
-    keepsCredentials: false
+    keepsCredentials: false,
+    developmentOnly: true
   }),
   dexcom: entry({
     config: dexcomConfig,

@@ -22,9 +22,18 @@ export const providerCalls = Metric.counter("bg_ingest_provider_calls_total", {
   incremental: true
 })
 
-export const newestReadingTimestamp = Metric.gauge("bg_ingest_newest_reading_timestamp_seconds", {
-  description: "Unix time of each user's newest reading stored by this process"
+export const setAside = Metric.counter("bg_ingest_set_aside_total", {
+  description:
+    "Readings, stored items and owed events that could not be processed and were set aside (each logged), by kind and place",
+  incremental: true
 })
+
+/** What was set aside: a reading refused before storage, a stored item that cannot be read, an owed event. */
+export type SetAsideKind = "reading" | "stored_item" | "event"
+
+/** Counts what was set aside; the caller logs it (without values, which may be health data). */
+export const countSetAside = (kind: SetAsideKind, where: string, count = 1) =>
+  count === 0 ? Effect.void : Metric.update(Metric.withAttributes(setAside, { kind, where }), count)
 
 export type ProviderCallOutcome = "ok" | "rate_limited" | "unavailable" | "invalid_response" | "needs_reauthorization"
 

@@ -1,59 +1,15 @@
-import type { IncomingMessage, Server, ServerResponse } from "node:http"
-import { type Context, Effect } from "effect"
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http"
+import {
+  applyDefaultHeaders,
+  type DurationHistogram,
+  limitResources,
+  RequestDurations,
+  routeOf,
+  SERVER_OPTIONS
+} from "@bg-ingest/http/server"
+import { NodeHttpServer } from "@effect/platform-node"
+import { type Context, type Duration, Effect, Layer, LogLevel, References } from "effect"
 import { SecureRandom } from "effect/crypto"
-
-const BOUNDARIES = [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10]
-const HISTOGRAM = "bg_ingest_http_request_duration_seconds"
-
-interface Series {
-  readonly labels: string
-  readonly buckets: Float64Array
-  sum: number
-  count: number
-}
-
-/**
- * The request-duration histogram, by method, route pattern and status, kept in plain arrays: it is updated on
- * every request, where an Effect metric update (attribute hashing, registry lookup) cost 3 µs of a 45 µs `latest`
- * (bench/http.ts). `/metrics` appends its Prometheus text to the Effect metrics'.
- */
-export class RequestDurations {
-  private readonly series = new Map<string, Series>()
-
-  observe(method: string, route: string, status: number, seconds: number): void {
-    const key = `${method} ${route} ${status}`
-    let series = this.series.get(key)
-    if (series === undefined) {
-      const labels = `method="${method}",route="${route.replaceAll('"', '\\"')}",status="${status}"`
-      series = { labels, buckets: new Float64Array(BOUNDARIES.length), sum: 0, count: 0 }
-      this.series.set(key, series)
-    }
-    for (let index = 0; index < BOUNDARIES.length; index++)
-      if (seconds <= BOUNDARIES[index]!) series.buckets[index]! += 1
-    series.sum += seconds
-    series.count += 1
-  }
-
-  /** Prometheus text exposition of the histogram. */
-  render(): string {
-    const lines = [
-      `# HELP ${HISTOGRAM} HTTP request durations by method, route and status`,
-      `# TYPE ${HISTOGRAM} histogram`
-    ]
-    for (const { labels, buckets, sum, count } of this.series.values()) {
-      for (const [index, boundary] of BOUNDARIES.entries()) {
-        lines.push(`${HISTOGRAM}_bucket{${labels},le="${boundary}"} ${buckets[index]}`)
-      }
-      lines.push(`${HISTOGRAM}_bucket{${labels},le="+Inf"} ${count}`)
-      lines.push(`${HISTOGRAM}_sum{${labels}} ${sum}`)
-      lines.push(`${HISTOGRAM}_count{${labels}} ${count}`)
-    }
-    return `${lines.join("\n")}\n`
-  }
-}
-
-/** The process's request durations: written by `observeRequests`, read by `/metrics`. */
-export const requestDurations = new RequestDurations()
 
 const REQUEST_ID = /^[A-Za-z0-9._:-]{1,64}$/
 
@@ -70,10 +26,13 @@ export interface RequestObservabilityOptions {
   readonly logReads: boolean
   /** The route pattern a request's path fits, for labels and logs (never the path, with its ids). */
   readonly routeOf: (method: string, path: string) => string
+  /** Where durations go: the histogram `/metrics` renders (`RequestDurations`). */
+  readonly durations: DurationHistogram
 }
 
 /**
- * Observes every request at the edge of the Node server, before the Effect router, where it costs next to nothing
+ * Observes every request at the edge of the Node server (`node:http`, so the runner's and not the HTTP package's),
+ * before the Effect router, where it costs next to nothing
  * (a router middleware costs a fifth of a `latest`, bench/http.ts): the duration histogram by method, route and
  * status; a request id, from `X-Request-Id` when it is sane or else generated, set on the request for the handlers
  * (`RequestIdLogs`) and echoed in the response; and one structured log line — request id, method, route pattern,
@@ -96,7 +55,7 @@ export const observeRequests = (server: Server, options: RequestObservabilityOpt
       const seconds = Number(process.hrtime.bigint() - started) / 1e9
       const status = response.statusCode
       const route = options.routeOf(method, path)
-      requestDurations.observe(method, route, status, seconds)
+      options.durations.observe(method, route, status, seconds)
       const read = (method === "GET" || method === "HEAD") && status < 400
       if (read && !options.logReads) return
       Effect.runForkWith(options.context)(
@@ -113,3 +72,29 @@ export const observeRequests = (server: Server, options: RequestObservabilityOpt
     })
   })
 }
+
+/**
+ * The Node HTTP server, with every request observed at its edge (`observeRequests`: request ids, the duration
+ * histogram, the request log), writing with the context the service runs in (its loggers and metrics), and its
+ * resources bounded there (`limitResources`, `SERVER_OPTIONS`).
+ */
+export const observedHttpServer = (options: {
+  readonly port: number
+  readonly host: string
+  readonly gracefulShutdownTimeout?: Duration.Duration
+}) =>
+  Layer.unwrap(
+    Effect.gen(function* () {
+      const context = yield* Effect.context<never>()
+      const durations = yield* RequestDurations
+      const logReads = LogLevel.isLessThanOrEqualTo(yield* References.MinimumLogLevel, "Debug")
+      return NodeHttpServer.layer(() => {
+        const server = createServer(SERVER_OPTIONS)
+        observeRequests(server, { context, logReads, routeOf, durations })
+        // Answers carry no-store and nosniff; bodies, connections and slow clients are bounded at the edge.
+        applyDefaultHeaders(server)
+        limitResources(server, { onRefused: (method, status) => durations.observe(method, "/*", status, 0) })
+        return server
+      }, options)
+    })
+  )
