@@ -49,7 +49,7 @@ const refused = (env: Record<string, string>) => {
 
 describe("staging and production refuse what is only for development", () => {
   for (const appEnv of ["staging", "production"]) {
-    it(`${appEnv}: STORE must be dynamodb, EVENTS rabbitmq, and no demo users even with the simulator`, () => {
+    it(`${appEnv}: STORE must be dynamodb, EVENTS rabbitmq, no simulator and no demo users`, () => {
       assert.deepStrictEqual(
         refused({
           ...complete,
@@ -62,6 +62,7 @@ describe("staging and production refuse what is only for development", () => {
         [
           `DEMO_USERS is for development, not ${appEnv}`,
           `EVENTS must be rabbitmq when APP_ENV=${appEnv}`,
+          `PROVIDERS must not list simulator when APP_ENV=${appEnv}: it makes readings up`,
           `STORE must be dynamodb when APP_ENV=${appEnv}`
         ]
       )

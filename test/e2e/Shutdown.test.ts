@@ -1,4 +1,3 @@
-import { createHmac } from "node:crypto"
 import { mkdtempSync, rmSync } from "node:fs"
 import { request } from "node:http"
 import { tmpdir } from "node:os"
@@ -6,6 +5,7 @@ import { join } from "node:path"
 import { afterAll, assert, describe, it } from "@effect/vitest"
 import { json, simulatorUserCheck } from "../support/e2e.ts"
 import { spawnService, startService } from "../support/processes.ts"
+import { webhookHeaders } from "../support/webhook.ts"
 
 const dataDir = mkdtempSync(join(tmpdir(), "bg-ingest-shutdown-"))
 afterAll(() => rmSync(dataDir, { recursive: true, force: true }))
@@ -84,13 +84,8 @@ describe("shutdown", () => {
       record_id: `in-flight-${index}`
     }))
     const body = Buffer.from(JSON.stringify({ readings }))
-    const timestamp = String(Math.floor(Date.now() / 1000))
-    const signature = createHmac("sha256", WEBHOOK_SECRET).update(`${timestamp}.`).update(body).digest("hex")
-    const delivery = slowDelivery(first.baseUrl, "/api/bg/in-flight/webhook", body, {
-      "content-type": "application/json",
-      "x-webhook-timestamp": timestamp,
-      "x-webhook-signature": `sha256=${signature}`
-    })
+    const path = "/api/bg/in-flight/webhook"
+    const delivery = slowDelivery(first.baseUrl, path, body, webhookHeaders(path, body, { secret: WEBHOOK_SECRET }))
     await delivery.accepted
     delivery.sendHalf()
     const exited = first.stop()

@@ -18,7 +18,7 @@ import {
   UserId
 } from "@bg-ingest/domain"
 import { assert, describe, it } from "@effect/vitest"
-import { DateTime, Duration, Effect, Layer, Option } from "effect"
+import { DateTime, Effect, Layer, Option } from "effect"
 import { FetchHttpClient } from "effect/http"
 import { TestClock } from "effect/testing"
 import { type FakeShare, type FakeShareOptions, fakeShare, SHARE_PATHS } from "../../fakes/FakeShareServer.ts"
@@ -28,7 +28,7 @@ import {
   type ShareFormat,
   shareSeries
 } from "../../fakes/shareRecords.ts"
-import { instant, manualClock } from "../../support/clock.ts"
+import { instant, type ManualClock, manualClock } from "../../support/clock.ts"
 import { testCrypto } from "../../support/crypto.ts"
 import { testTokenCipher } from "../../support/dexcom.ts"
 import { connectShare, shareServiceLayer, shareTestSettings, storeShareConnection } from "../../support/dexcomShare.ts"
@@ -93,13 +93,13 @@ const account = (now: number, format: ShareFormat = "modern") => {
 }
 
 const setUp = (
-  body: (fake: FakeShare, now: number) => Effect.Effect<void, unknown, any>,
+  body: (fake: FakeShare, now: number, clock: ManualClock) => Effect.Effect<void, unknown, any>,
   options: { readonly fake?: FakeShareOptions; readonly settings?: Parameters<typeof shareServiceLayer>[1] } = {}
 ) => {
   const clock = manualClock(NOW)
   return Effect.gen(function* () {
     const fake = yield* fakeShare({ ...options.fake, now: clock.now })
-    yield* body(fake, NOW).pipe(Effect.provide(shareServiceLayer(fake, options.settings)))
+    yield* body(fake, NOW, clock).pipe(Effect.provide(shareServiceLayer(fake, options.settings)))
   }).pipe(clock.provide)
 }
 
@@ -238,53 +238,52 @@ describe("Dexcom Share never loops on a login", () => {
   it.live(
     "a changed password: 20 syncs and scheduler cycles make exactly 1 login attempt, until the credentials are updated",
     () =>
-      setUp(
-        (fake, now) =>
-          Effect.gen(function* () {
-            const series = shareSeries({ start: now - 2 * HOUR, count: 20 })
-            fake.addAccount(ALICE, { password: PASSWORD, records: series.records })
-            yield* connectShare(alice, ALICE, PASSWORD)
-            const sync = yield* Sync
-            const scheduler = yield* Scheduler
-            yield* sync.sync(alice, "dexcom-share")
-            const before = fake.loginAttempts(ALICE)
+      setUp((fake, now, clock) =>
+        Effect.gen(function* () {
+          const series = shareSeries({ start: now - 2 * HOUR, count: 20 })
+          fake.addAccount(ALICE, { password: PASSWORD, records: series.records })
+          yield* connectShare(alice, ALICE, PASSWORD)
+          const sync = yield* Sync
+          const scheduler = yield* Scheduler
+          yield* sync.sync(alice, "dexcom-share")
+          const before = fake.loginAttempts(ALICE)
 
-            // The user changes their Dexcom password; Share ends the old session.
-            fake.setPassword(ALICE, "A-New-Password-2")
-            fake.expireSessions()
-            const failures = []
-            for (let i = 0; i < 20; i++) {
-              failures.push((yield* Effect.flip(sync.sync(alice, "dexcom-share")))._tag)
-              yield* scheduler.runCycle
-            }
-            assert.strictEqual(fake.loginAttempts(ALICE), before + 1)
-            assert.deepStrictEqual(failures, ["NeedsReauthorization", ...Array(19).fill("ConnectionNotPollable")])
-            const stopped = yield* connectionOf(alice)
-            assert.deepStrictEqual([stopped.status, stopped.nextPollAt], ["needs_reauthorization", null])
-            assert.include(stopped.lastError ?? "", "refused the username or password (AccountPasswordInvalid)")
-            assert.include(stopped.lastError ?? "", "no login is tried until the credentials are updated")
-            assert.isFalse(fake.isLocked(ALICE))
+          // The user changes their Dexcom password; Share ends the old session.
+          fake.setPassword(ALICE, "A-New-Password-2")
+          fake.expireSessions()
+          const failures = []
+          for (let i = 0; i < 20; i++) {
+            failures.push((yield* Effect.flip(sync.sync(alice, "dexcom-share")))._tag)
+            yield* scheduler.runCycle
+          }
+          assert.strictEqual(fake.loginAttempts(ALICE), before + 1)
+          assert.deepStrictEqual(failures, ["NeedsReauthorization", ...Array(19).fill("ConnectionNotPollable")])
+          const stopped = yield* connectionOf(alice)
+          assert.deepStrictEqual([stopped.status, stopped.nextPollAt], ["needs_reauthorization", null])
+          assert.include(stopped.lastError ?? "", "refused the username or password (AccountPasswordInvalid)")
+          assert.include(stopped.lastError ?? "", "no login is tried until the credentials are updated")
+          assert.isFalse(fake.isLocked(ALICE))
 
-            // The adapter itself will not try these credentials again either, whoever asks.
-            const provider = yield* providerOf
-            for (let i = 0; i < 20; i++) {
-              const error = yield* Effect.flip(provider.fetchReadings(alice, makeWindow(at(now - HOUR), at(now))))
-              assert.strictEqual(error._tag, "NeedsReauthorization")
-            }
-            const again = yield* Effect.flip(connectShare(alice, ALICE, PASSWORD))
-            assert.deepInclude(again, { _tag: "CredentialsRejected", reason: "recently_refused" })
-            assert.strictEqual(fake.loginAttempts(ALICE), before + 1)
+          // The adapter itself will not try these credentials again either, whoever asks.
+          const provider = yield* providerOf
+          for (let i = 0; i < 20; i++) {
+            const error = yield* Effect.flip(provider.fetchReadings(alice, makeWindow(at(now - HOUR), at(now))))
+            assert.strictEqual(error._tag, "NeedsReauthorization")
+          }
+          const again = yield* Effect.flip(connectShare(alice, ALICE, PASSWORD))
+          assert.deepInclude(again, { _tag: "CredentialsRejected", reason: "recently_refused" })
+          assert.strictEqual(fake.loginAttempts(ALICE), before + 1)
 
-            // New credentials: one login checks them, and polling resumes from the cursor.
-            const updated = yield* connectShare(alice, ALICE, "A-New-Password-2")
-            assert.isFalse(updated.created)
-            assert.strictEqual(updated.connection.status, "active")
-            fake.addRecords(ALICE, shareSeries({ start: now - 30_000, count: 1, value: () => 140 }).records)
-            assert.deepInclude(yield* sync.sync(alice, "dexcom-share"), { windows: 1, inserted: 1 })
-            assert.strictEqual(fake.loginAttempts(ALICE), before + 3)
-          }),
-        // The wait for another password after a refusal is tested below, on the TestClock.
-        { settings: { settings: { refusedUsernameBackoff: Duration.millis(1) } } }
+          // Once the wait after a refusal (any password, 5 minutes) has passed, new credentials: one login checks
+          // them, and polling resumes from the cursor.
+          clock.adjust("5 minutes")
+          const updated = yield* connectShare(alice, ALICE, "A-New-Password-2")
+          assert.isFalse(updated.created)
+          assert.strictEqual(updated.connection.status, "active")
+          fake.addRecords(ALICE, shareSeries({ start: now - 30_000, count: 1, value: () => 140 }).records)
+          assert.deepInclude(yield* sync.sync(alice, "dexcom-share"), { windows: 1, inserted: 1 })
+          assert.strictEqual(fake.loginAttempts(ALICE), before + 3)
+        })
       )
   )
 
