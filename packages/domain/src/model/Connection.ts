@@ -1,5 +1,6 @@
 import { DateTime, Schema } from "effect"
 import { ProviderId, UserId } from "./Identifiers.ts"
+import { toWholeSeconds } from "./Reading.ts"
 
 export const ConnectionStatuses = ["active", "needs_reauthorization", "rate_limited", "error", "disconnected"] as const
 export const ConnectionStatus = Schema.Literals(ConnectionStatuses)
@@ -69,7 +70,10 @@ export const backfillProgress = (connection: Connection): BackfillProgress => {
   return { complete, fraction: span <= 0 ? 1 : Math.min(1, Math.max(0, (through - from) / span)) }
 }
 
-/** A new, active connection, due at once: its first sync backfills from `backfillFrom`. */
+/**
+ * A new, active connection, due at once: its first sync backfills from `backfillFrom`, in whole seconds (the
+ * precision of readings and of every time the API shows, so the horizon a client reads is the one synced).
+ */
 export const newConnection = (options: {
   readonly userId: Connection["userId"]
   readonly provider: Connection["provider"]
@@ -81,7 +85,7 @@ export const newConnection = (options: {
   provider: options.provider,
   status: "active",
   credentials: options.credentials,
-  backfillFrom: options.backfillFrom,
+  backfillFrom: toWholeSeconds(options.backfillFrom),
   syncedThrough: null,
   lastSyncAt: null,
   lastReadingAt: null,
