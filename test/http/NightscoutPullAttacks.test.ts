@@ -1,3 +1,4 @@
+import { strictSitePolicy } from "@bg-ingest/adapters/nightscout"
 import { assert, describe, it } from "@effect/vitest"
 import { Effect, Layer } from "effect"
 import { fakeNightscout } from "../fakes/FakeNightscoutSite.ts"
@@ -35,4 +36,26 @@ describe("the nightscout provider bounds what one site's day may take", () => {
       assert.deepStrictEqual(stored.body, [])
     }).pipe(Effect.provide(testServer(core).pipe(Layer.provideMerge(core))), Effect.scoped)
   })
+})
+
+describe("the nightscout provider calls only public addresses outside development", () => {
+  it.live(
+    "IPv6 forms that are not global unicast, or that stand for an IPv4 address, are refused before any call",
+    () => {
+      const core = nightscoutServiceLayer({ policy: strictSitePolicy })
+      return Effect.gen(function* () {
+        for (const url of [
+          // IPv4-translated (SIIT, RFC 2765): a translator on the way delivers it to 127.0.0.1 / 10.0.0.8.
+          "https://[::ffff:0:127.0.0.1]/",
+          "https://[::ffff:0:10.0.0.8]/",
+          // Outside global unicast, and the IPv6 documentation prefix (RFC 9637).
+          "https://[5f00::1]/",
+          "https://[3fff::1]/"
+        ]) {
+          const answer = yield* putJson("/api/bg/alice/connections/nightscout", { url, token: TOKEN })
+          assert.deepStrictEqual([answer.status, answer.body.reason], [400, "address"], url)
+        }
+      }).pipe(Effect.provide(testServer(core).pipe(Layer.provideMerge(core))), Effect.scoped)
+    }
+  )
 })
