@@ -1,5 +1,7 @@
+import { request as httpRequest } from "node:http"
 import { assert, describe, it } from "@effect/vitest"
 import { Effect, Layer } from "effect"
+import { HttpServer } from "effect/http"
 import { domainLayer } from "../support/domain.ts"
 import { fiveMinutesAgo, openSite, type SiteCredentials, storedReadings, upload } from "../support/nightscout.ts"
 import { get, testServer } from "../support/server.ts"
@@ -97,6 +99,57 @@ describe("attacks on a user's Nightscout site", () => {
           json.body.map((entry: { device: string }) => entry.device),
           devices
         )
+      })
+    )
+  )
+})
+
+/**
+ * Starts an upload that declares `bytes` and sends all but the last kilobyte of them, then waits: the server holds
+ * what it has read. Answers the status of the answer it gets, if it gets one, and a way to drop the connection.
+ */
+const heldUpload = (port: number, secretHeader: Record<string, string>, bytes: number) => {
+  let resolveStatus: (status: number) => void = () => {}
+  const status = new Promise<number>((resolve) => {
+    resolveStatus = resolve
+  })
+  const outgoing = httpRequest({
+    host: "127.0.0.1",
+    port,
+    path: "/api/v1/entries",
+    method: "POST",
+    agent: false,
+    headers: { ...secretHeader, "content-type": "application/json", "content-length": bytes }
+  })
+  outgoing.on("response", (response) => {
+    response.resume()
+    resolveStatus(response.statusCode ?? 0)
+  })
+  outgoing.on("error", () => resolveStatus(0))
+  outgoing.write(`[${" ".repeat(bytes - 1024)}`)
+  return { status, drop: () => outgoing.destroy() }
+}
+
+describe("uploads a site's uploader may send at once", () => {
+  it.live("the bodies being received, all sites together, are bounded: beyond it an upload is told to retry", () =>
+    withSite((site) =>
+      Effect.gen(function* () {
+        const port = yield* HttpServer.addressFormattedWith((base) => Effect.succeed(Number(new URL(base).port)))
+        // Nine nearly whole 4 MiB uploads that never finish: 36 MiB the server would hold until its timeout.
+        const holders = Array.from({ length: 9 }, () => heldUpload(port, site.secretHeader, 4 * 1024 * 1024 - 64))
+        try {
+          const first = yield* Effect.promise(() => Promise.race(holders.map((holder) => holder.status)))
+          assert.strictEqual(first, 503)
+        } finally {
+          for (const holder of holders) holder.drop()
+        }
+        // Once they are gone, uploads are received again.
+        const answer = yield* upload(
+          "/api/v1/entries",
+          [{ type: "sgv", sgv: 120, date: fiveMinutesAgo(1) }],
+          site.secretHeader
+        )
+        assert.strictEqual(answer.status, 200, JSON.stringify(answer.body))
       })
     )
   )
