@@ -202,6 +202,7 @@ export const makeNightscoutSite = Effect.gen(function* () {
         })
         return HttpServerResponse.jsonUnsafe(readings.map(toNightscoutEntry))
       }).pipe(
+        Effect.scoped,
         Effect.catchTags({
           UploadRefused: (refused) =>
             Effect.succeed(nightscoutError(refused.status, refused.description, refused.errors)),
@@ -218,6 +219,7 @@ export const makeNightscoutSite = Effect.gen(function* () {
   const acceptAndDrop = (request: SiteRequest, raw: HttpServerRequest.HttpServerRequest) =>
     guarded(request, "write", () =>
       readUploadBody(raw).pipe(
+        Effect.scoped,
         Effect.as(HttpServerResponse.jsonUnsafe([])),
         Effect.catchTag("UploadRefused", (refused) =>
           Effect.succeed(nightscoutError(refused.status, refused.description))
