@@ -1,20 +1,17 @@
-import { InMemoryReadingStore } from "@bg-ingest/adapters/memory"
-import {
-  Ingest,
-  makeReading,
-  makeWindow,
-  ProviderId,
-  ReadingStore,
-  summarize,
-  TimeZoneName,
-  UserId
-} from "@bg-ingest/domain"
+import { Ingest, makeReading, makeWindow, ProviderId, summarize, TimeZoneName, UserId } from "@bg-ingest/domain"
 import { toSummaryJson } from "@bg-ingest/http/server"
 import { assert, describe, it } from "@effect/vitest"
 import { DateTime, Deferred, Effect, Fiber, Layer } from "effect"
 import { domainLayer } from "../support/domain.ts"
 import { at } from "../support/glucoseSeries.ts"
-import { seriesValue } from "../support/metrics.ts"
+import {
+  arrivalLatch,
+  enteredOrWaited,
+  gaugeValue,
+  makeObservedStore,
+  type ObservedStore,
+  observedReadingStore
+} from "../support/observedStore.ts"
 import { get, testServer } from "../support/server.ts"
 
 /**
@@ -38,51 +35,10 @@ const readings = Array.from({ length: 15 * 1440 }, (_, index) =>
 /** Readings asked of the store at once, at most: a piece of work that does not hold the event loop for long. */
 const MOST_READINGS_PER_CALL = 10_000
 
-interface Observed {
-  /** The `limit` of every `range` call. */
-  readonly limits: Array<number>
-  /** `range` calls of gated users so far, and a latch per count reached. */
-  arrivals: number
-  readonly arrived: Map<number, Deferred.Deferred<void>>
-  /** Opens every gated `range` call. */
-  readonly gate: Deferred.Deferred<void>
-}
-
-const arrivalLatch = (observed: Observed, count: number) => {
-  let latch = observed.arrived.get(count)
-  if (latch === undefined) {
-    latch = Deferred.makeUnsafe<void>()
-    observed.arrived.set(count, latch)
-  }
-  return latch
-}
-
-/** The in-memory store, observed: users named `gated-…` wait in `range` until the gate opens. */
-const observedStore = (observed: Observed) =>
-  Layer.effect(
-    ReadingStore,
-    Effect.gen(function* () {
-      const inner = yield* ReadingStore
-      return ReadingStore.of({
-        ...inner,
-        range: (userId, window, limit, order) =>
-          Effect.gen(function* () {
-            observed.limits.push(limit)
-            if (userId.startsWith("gated-")) {
-              observed.arrivals += 1
-              Deferred.doneUnsafe(arrivalLatch(observed, observed.arrivals), Effect.void)
-              yield* Deferred.await(observed.gate)
-            }
-            return yield* inner.range(userId, window, limit, order)
-          })
-      })
-    })
-  ).pipe(Layer.provide(InMemoryReadingStore.layer))
-
-const withServer = <A, E>(body: (observed: Observed) => Effect.Effect<A, E, any>) =>
+const withServer = <A, E>(body: (observed: ObservedStore) => Effect.Effect<A, E, any>) =>
   Effect.gen(function* () {
-    const observed: Observed = { limits: [], arrivals: 0, arrived: new Map(), gate: yield* Deferred.make<void>() }
-    const core = domainLayer([], { readingStore: observedStore(observed) })
+    const observed = yield* makeObservedStore
+    const core = domainLayer([], { readingStore: observedReadingStore(observed) })
     return yield* Effect.gen(function* () {
       yield* (yield* Ingest).ingest(STEADY, readings)
       return yield* body(observed)
@@ -93,19 +49,7 @@ const withServer = <A, E>(body: (observed: Observed) => Effect.Effect<A, E, any>
     )
   }).pipe(Effect.scoped)
 
-const waitingSummaries = Effect.map(get("/metrics"), (answer) =>
-  seriesValue(String(answer.body), "bg_ingest_summaries_waiting")
-)
-
-/** Which comes first: the `count`th gated `range` call, or `waiting` summaries counted as waiting their turn. */
-const enteredOrWaited = (observed: Observed, count: number, waiting: number) =>
-  Effect.race(
-    Effect.as(Deferred.await(arrivalLatch(observed, count)), "entered" as const),
-    Effect.gen(function* () {
-      while ((yield* waitingSummaries) !== waiting) yield* Effect.sleep("20 millis")
-      return "waited" as const
-    })
-  )
+const WAITING = "bg_ingest_summaries_waiting"
 
 const summaryOf = (user: string) => get(`/api/bg/${user}/summary?from=2025-01-01T00:00:00Z&to=${TO}`)
 
@@ -136,13 +80,13 @@ describe("summaries share the process fairly", () => {
         yield* Deferred.await(arrivalLatch(observed, 1))
         // The same user again, while another turn is free: it waits for the user's first summary.
         const again = yield* Effect.forkChild(summaryOf("gated-1"))
-        assert.strictEqual(yield* enteredOrWaited(observed, 2, 1), "waited")
+        assert.strictEqual(yield* enteredOrWaited(observed, 2, WAITING, 1), "waited")
         // Another user takes the free turn.
         const second = yield* Effect.forkChild(summaryOf("gated-2"))
         yield* Deferred.await(arrivalLatch(observed, 2))
         // A third user finds both turns taken.
         const third = yield* Effect.forkChild(summaryOf("gated-3"))
-        assert.strictEqual(yield* enteredOrWaited(observed, 3, 2), "waited")
+        assert.strictEqual(yield* enteredOrWaited(observed, 3, WAITING, 2), "waited")
         yield* Deferred.succeed(observed.gate, undefined)
         const answers = yield* Effect.forEach([first, again, second, third], Fiber.join)
         assert.deepStrictEqual(
@@ -154,7 +98,7 @@ describe("summaries share the process fairly", () => {
             [200, 0]
           ]
         )
-        assert.strictEqual(yield* waitingSummaries, 0)
+        assert.strictEqual(yield* gaugeValue(WAITING), 0)
       })
     )
   )
