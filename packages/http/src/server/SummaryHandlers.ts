@@ -2,16 +2,14 @@ import {
   dailyCurves,
   formatInstant,
   type GlycemicSummary,
-  makeKeyedLock,
   makeWindow,
-  type Reading,
   ReadingStore,
   summarize,
   type TimeWindow,
   TimeZoneName,
   type UserId
 } from "@bg-ingest/domain"
-import { DateTime, Duration, Effect, Metric, Semaphore } from "effect"
+import { DateTime, Duration, Effect, Metric } from "effect"
 import { HttpServerResponse } from "effect/http"
 import { HttpApiBuilder } from "effect/http-api"
 import { BgIngestApi } from "../api/Api.ts"
@@ -19,14 +17,9 @@ import { BadRequestProblem } from "../api/Problems.ts"
 import { DEFAULT_SUMMARY_DAYS, MAX_SUMMARY_DAYS, MAX_SUMMARY_READINGS, type SummaryJson } from "../api/SummaryApi.ts"
 import { toProblem } from "./DomainProblems.ts"
 import { REPORT_HEADERS, renderReport } from "./report/ReportPage.ts"
+import { makeTurns, readInPieces } from "./Turns.ts"
 
 const MAX_WINDOW = Duration.days(MAX_SUMMARY_DAYS)
-/**
- * Readings read per store call. A 90-day window of one-minute data is 129,600 readings: read at once (and computed
- * at once) it held the event loop for about a second, during which no other request was answered. Read in pieces,
- * with the event loop served between them and between the steps of the computation.
- */
-export const SUMMARY_PAGE_READINGS = 10_000
 /**
  * Summaries and reports computed at once in the process, and one at a time per user: each holds up to 129,600
  * readings (some 30 MB) while it runs, so that thirty at once took a gigabyte. The others wait for their turn.
@@ -101,42 +94,23 @@ export const SummaryHandlers = HttpApiBuilder.group(
   "summary",
   Effect.fn(function* (handlers) {
     const store = yield* ReadingStore
-    const computing = yield* Semaphore.make(CONCURRENT_SUMMARIES)
-    const oneAtATimePerUser = makeKeyedLock()
+    const inTurn = makeTurns(CONCURRENT_SUMMARIES, summariesWaiting)
 
-    /** Runs `work` in its turn: one per user, `CONCURRENT_SUMMARIES` in all; waiting is counted in /metrics. */
-    const inTurn = <A, E, R>(userId: UserId, work: Effect.Effect<A, E, R>) =>
-      Effect.suspend(() => {
-        let waiting = true
-        const started = Effect.suspend(() => {
-          waiting = false
-          return Metric.modify(summariesWaiting, -1)
-        })
-        return Metric.modify(summariesWaiting, 1).pipe(
-          Effect.andThen(oneAtATimePerUser(userId, computing.withPermit(Effect.andThen(started, work)))),
-          Effect.ensuring(Effect.suspend(() => (waiting ? Metric.modify(summariesWaiting, -1) : Effect.void)))
-        )
-      })
-
+    /** The window's readings, read in pieces (other requests are served between them). */
     const readingsOf = Effect.fnUntraced(function* (userId: UserId, window: TimeWindow) {
-      const readings: Array<Reading> = []
-      let from = window.from
-      while (true) {
-        const page = yield* store
-          .range(userId, makeWindow(from, window.to), SUMMARY_PAGE_READINGS)
-          .pipe(Effect.catch(toProblem))
-        for (const reading of page) readings.push(reading)
-        if (readings.length > MAX_SUMMARY_READINGS) {
-          return yield* invalidQuery(
-            "from",
-            `the window holds more than ${MAX_SUMMARY_READINGS.toLocaleString("en-US")} readings; ask for a shorter one`
-          )
-        }
-        const last = page.at(-1)
-        if (page.length < SUMMARY_PAGE_READINGS || last === undefined) return readings
-        from = DateTime.add(last.timestamp, { milliseconds: 1 })
-        yield* Effect.yieldNow
+      const readings = yield* readInPieces(
+        (piece, limit, order) => store.range(userId, piece, limit, order),
+        window,
+        MAX_SUMMARY_READINGS + 1,
+        "oldestFirst"
+      ).pipe(Effect.catch(toProblem))
+      if (readings.length > MAX_SUMMARY_READINGS) {
+        return yield* invalidQuery(
+          "from",
+          `the window holds more than ${MAX_SUMMARY_READINGS.toLocaleString("en-US")} readings; ask for a shorter one`
+        )
       }
+      return readings
     })
 
     return handlers
