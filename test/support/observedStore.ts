@@ -8,6 +8,8 @@ import { get } from "./server.ts"
 export interface ObservedStore {
   /** The `limit` of every `range` call. */
   readonly limits: Array<number>
+  /** How many readings every `putMany` call was given. */
+  readonly batches: Array<number>
   /** `range` calls of gated users (ids starting with `gated-`) so far. */
   arrivals: number
   readonly arrived: Map<number, Deferred.Deferred<void>>
@@ -17,7 +19,7 @@ export interface ObservedStore {
 
 export const makeObservedStore = Effect.map(
   Deferred.make<void>(),
-  (gate): ObservedStore => ({ limits: [], arrivals: 0, arrived: new Map(), gate })
+  (gate): ObservedStore => ({ limits: [], batches: [], arrivals: 0, arrived: new Map(), gate })
 )
 
 /** Done when the `count`th gated `range` call has come in. */
@@ -38,6 +40,10 @@ export const observedReadingStore = (observed: ObservedStore) =>
       const inner = yield* ReadingStore
       return ReadingStore.of({
         ...inner,
+        putMany: (readings) => {
+          observed.batches.push(readings.length)
+          return inner.putMany(readings)
+        },
         range: (userId, window, limit, order) =>
           Effect.gen(function* () {
             observed.limits.push(limit)
