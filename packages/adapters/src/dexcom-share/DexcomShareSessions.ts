@@ -115,6 +115,8 @@ export const makeDexcomShareSessions = Effect.fnUntraced(function* (
   const connections = yield* ConnectionStore
   const cipher = yield* TokenCipher
   const withUserLock = makeKeyedLock()
+  // Logins of one account, one at a time whoever asks: a login that waited sees the refusal the one before it got.
+  const withAccountLock = makeKeyedLock()
   const sessions = new Map<UserId, Session>()
   const refusals = new Map<string, Refusal>()
   const mac = yield* Mac.Mac
@@ -216,7 +218,7 @@ export const makeDexcomShareSessions = Effect.fnUntraced(function* (
   })
 
   /** One login: the account id (unless known from an earlier login with these credentials), then a session. */
-  const login = Effect.fnUntraced(function* (credentials: StoredCredentials, knownAccountId: string | null) {
+  const loginOnce = Effect.fnUntraced(function* (credentials: StoredCredentials, knownAccountId: string | null) {
     yield* guard(credentials)
     const accountId =
       knownAccountId ??
@@ -243,6 +245,10 @@ export const makeDexcomShareSessions = Effect.fnUntraced(function* (
     refusals.delete(accountKey(credentials.username))
     return { accountId, sessionId }
   })
+
+  /** A login, after any other login of the account has ended (so its guard sees that one's refusal). */
+  const login = (credentials: StoredCredentials, knownAccountId: string | null) =>
+    withAccountLock(accountKey(credentials.username), loginOnce(credentials, knownAccountId))
 
   const verify = Effect.fn("DexcomShareSessions.verify")(function* (userId: UserId, input: ProviderCredentials) {
     const credentials = { username: input.username.trim(), password: Redacted.value(input.password) }

@@ -1,4 +1,10 @@
-import { InvalidProviderResponse, type ProviderId, ProviderUnavailable, type RateLimited } from "@bg-ingest/domain"
+import {
+  InvalidProviderResponse,
+  makeKeyedLock,
+  type ProviderId,
+  ProviderUnavailable,
+  type RateLimited
+} from "@bg-ingest/domain"
 import { Clock, Data, DateTime, Duration, Effect, Option, Redacted, Schema } from "effect"
 import { Digest, Mac } from "effect/crypto"
 import { Hex } from "effect/encoding"
@@ -101,6 +107,8 @@ export const makeLibreLinkUpLogin = Effect.fnUntraced(function* (
   client: LibreLinkUpClient
 ) {
   const refusals = new Map<string, Refusal>()
+  // Logins of one account, one at a time whoever asks: a login that waited sees the refusal the one before it got.
+  const withAccountLock = makeKeyedLock()
   const lockStreaks = new Map<string, number>()
   const regionServers = new Map<string, string>()
   /** The region each account's last login ended in, so that the next login of it (a new connect) goes there. */
@@ -298,7 +306,7 @@ export const makeLibreLinkUpLogin = Effect.fnUntraced(function* (
     })
 
   /** One login, at the account's region when it is known; a redirect is followed once, never twice. */
-  const login = Effect.fn("LibreLinkUpLogin.login")(function* (account: LibreAccount) {
+  const loginOnce = Effect.fn("LibreLinkUpLogin.login")(function* (account: LibreAccount) {
     yield* guard(account)
     const key = libreAccountKey(account.username)
     let region = account.region ?? accountRegions.get(key) ?? null
@@ -335,6 +343,8 @@ export const makeLibreLinkUpLogin = Effect.fnUntraced(function* (
       accountId: yield* accountIdOf(user.id)
     } satisfies LibreLoggedIn
   })
+
+  const login = (account: LibreAccount) => withAccountLock(libreAccountKey(account.username), loginOnce(account))
 
   return { login, regionServer, accountIdOf }
 })

@@ -206,7 +206,7 @@ export const makeNightscoutClient = (provider: ProviderId, settings: NightscoutS
     if (Option.isNone(decodeEntries(entries.body))) return yield* notNightscout
   })
 
-  /** SGV entries with `fromMillis <= date < toMillis`, newest first, at most `count`. */
+  /** SGV entries with `fromMillis <= date < toMillis`, newest first, at most `count`; and the answer's size. */
   const entries = Effect.fn("NightscoutClient.entries")(function* (
     site: NightscoutSite,
     fromMillis: number,
@@ -218,11 +218,12 @@ export const makeNightscoutClient = (provider: ProviderId, settings: NightscoutS
       "find[date][$lt]": String(toMillis),
       count: String(count)
     }).pipe(Effect.mapError(pollError))
-    return yield* Option.match(decodeEntries(answer.body), {
+    const entries = yield* Option.match(decodeEntries(answer.body), {
       onNone: () =>
         Effect.fail(new InvalidProviderResponse({ provider, message: "The site's entries are not a JSON list" })),
       onSome: Effect.succeed
     })
+    return { entries, bytes: answer.bytes }
   })
 
   return { verify, entries }

@@ -108,14 +108,24 @@ export const makeNightscoutProvider = Effect.fnUntraced(function* (settings: Nig
 
   /**
    * Every SGV entry of the window, read newest first page by page: Nightscout answers the newest `count` entries
-   * of a query, so the next page ends where the oldest entry received starts. A short page is the last.
+   * of a query, so the next page ends where the oldest entry received starts. A short page is the last; the
+   * pages together hold at most `maxWindowBytes`.
    */
   const entriesOf = Effect.fnUntraced(function* (site: NightscoutSite, window: TimeWindow) {
     const from = DateTime.toEpochMillis(window.from)
     let until = DateTime.toEpochMillis(window.to)
     const entries: Array<unknown> = []
+    let bytes = 0
     for (let page = 1; ; page++) {
-      const received = yield* client.entries(site, from, until, settings.pageSize)
+      const answer = yield* client.entries(site, from, until, settings.pageSize)
+      const received = answer.entries
+      bytes += answer.bytes
+      if (bytes > settings.maxWindowBytes) {
+        return yield* new InvalidProviderResponse({
+          provider,
+          message: `The site's entries for one day exceed ${settings.maxWindowBytes} bytes, more than a real site's`
+        })
+      }
       entries.push(...received)
       if (received.length < settings.pageSize) return entries
       const oldest = Math.min(...received.map(numericDate).filter((date) => date !== undefined))

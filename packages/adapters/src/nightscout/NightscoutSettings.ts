@@ -16,8 +16,13 @@ export interface NightscoutSettings {
   readonly requestTimeout: Duration.Duration
   /** Entries per page: a page is one request, read newest first. */
   readonly pageSize: number
-  /** The largest answer read (a full page of entries is far smaller). */
+  /** The largest answer read (a full page of a real site's entries is well under 1 MB). */
   readonly maxAnswerBytes: number
+  /**
+   * The most the pages of one window (a day) may hold together: a site is the user's and may answer anything, and a
+   * sync holds a window's entries until it has read them all. A real site's day is a few MB at most.
+   */
+  readonly maxWindowBytes: number
   /** The wait after a 429 without `Retry-After`. */
   readonly rateLimitBackoff: Duration.Duration
 }
@@ -27,7 +32,8 @@ export const makeNightscoutSettings = (overrides: Partial<NightscoutSettings> = 
   resolve: lookupAll,
   requestTimeout: Duration.seconds(30),
   pageSize: 1000,
-  maxAnswerBytes: 16 * 1024 * 1024,
+  maxAnswerBytes: 4 * 1024 * 1024,
+  maxWindowBytes: 8 * 1024 * 1024,
   rateLimitBackoff: Duration.minutes(5),
   ...overrides
 })

@@ -55,6 +55,7 @@ for (const [network, prefix] of [
   ["100::", 64], // discard
   ["2001::", 23], // protocol assignments: Teredo, benchmarking, ORCHID
   ["2001:db8::", 32], // documentation
+  ["3fff::", 20], // documentation (RFC 9637)
   ["fc00::", 7], // unique local (AWS's IPv6 metadata endpoint is fd00:ec2::254)
   ["fe80::", 10], // link-local
   ["fec0::", 10], // site-local (deprecated)
@@ -91,20 +92,25 @@ const startsWith = (bytes: Uint8Array, prefix: ReadonlyArray<number>) => prefix.
 const v4 = (bytes: Uint8Array, offset: number) => Array.from(bytes.subarray(offset, offset + 4)).join(".")
 
 /**
- * The IPv4 address an IPv6 address stands for, when it embeds one: IPv4-mapped (`::ffff:a.b.c.d`), IPv4-compatible
- * (`::a.b.c.d`), NAT64 (`64:ff9b::a.b.c.d`, `64:ff9b:1::/48`) and 6to4 (`2002:aabb:ccdd::`). Each reaches that
- * IPv4 address somewhere on the way, so it is judged as that address.
+ * The IPv4 address an IPv6 address stands for, when it embeds one: IPv4-mapped (`::ffff:a.b.c.d`), IPv4-translated
+ * (`::ffff:0:a.b.c.d`, SIIT), IPv4-compatible (`::a.b.c.d`), NAT64 (`64:ff9b::a.b.c.d`, `64:ff9b:1::/48`) and 6to4
+ * (`2002:aabb:ccdd::`). Each reaches that IPv4 address somewhere on the way, so it is judged as that address.
  */
 export const embeddedIpv4 = (address: string): string | undefined => {
   const bytes = bytesOfV6(address)
   const zeros = (count: number) => Array<number>(count).fill(0)
   if (startsWith(bytes, [...zeros(10), 0xff, 0xff])) return v4(bytes, 12)
+  if (startsWith(bytes, [...zeros(8), 0xff, 0xff, 0, 0])) return v4(bytes, 12)
   if (startsWith(bytes, zeros(12))) return v4(bytes, 12)
   if (startsWith(bytes, [0x00, 0x64, 0xff, 0x9b, ...zeros(8)])) return v4(bytes, 12)
   if (startsWith(bytes, [0x00, 0x64, 0xff, 0x9b, 0x00, 0x01])) return v4(bytes, 12)
   if (startsWith(bytes, [0x20, 0x02])) return v4(bytes, 2)
   return undefined
 }
+
+/** Global unicast: the only IPv6 addresses the internet routes; anything else is not a site's. */
+const globalUnicastV6 = new BlockList()
+globalUnicastV6.addSubnet("2000::", 3, "ipv6")
 
 /** Whether an address is one on the public internet (and so one a user's site may have). */
 export const isPublicAddress = (address: string): boolean => {
@@ -113,7 +119,8 @@ export const isPublicAddress = (address: string): boolean => {
   if (family !== 6) return false
   const embedded = embeddedIpv4(address)
   if (embedded !== undefined) return embedded !== "0.0.0.0" && !notPublicV4.check(embedded, "ipv4")
-  return !notPublicV6.check(address.split("%")[0]!, "ipv6")
+  const plain = address.split("%")[0]!
+  return globalUnicastV6.check(plain, "ipv6") && !notPublicV6.check(plain, "ipv6")
 }
 
 /** Why a site's address may not be called. */

@@ -9,6 +9,8 @@ export interface SiteAnswer {
   readonly status: number
   readonly headers: IncomingHttpHeaders
   readonly body: string
+  /** The body's length in bytes, as it came. */
+  readonly bytes: number
 }
 
 /** A request the service would not make (`scheme`, `address`, `unresolved`), or one that failed on the way. */
@@ -83,7 +85,8 @@ export const siteGet = (
               Effect.succeed({
                 status: response.statusCode ?? 0,
                 headers: response.headers,
-                body: Buffer.concat(chunks, size).toString("utf8")
+                body: Buffer.concat(chunks, size).toString("utf8"),
+                bytes: size
               })
             )
           )

@@ -75,9 +75,12 @@ export const parseNightscoutTime = (text: string): Option.Option<NightscoutTime>
   const parts = [year, month, day, hour, minute, second].map(Number) as [number, number, number, number, number, number]
   const [y, mo, d, h, mi, s] = parts
   if (mo < 1 || mo > 12 || d < 1 || h > 23 || mi > 59 || s > 59) return Option.none()
-  const utc = Date.UTC(y, mo - 1, d, h, mi, s, Number(fraction.padEnd(3, "0").slice(0, 3)))
-  // Date.UTC rolls 31 February over into March: a day past the month's end is not a real date.
-  if (new Date(utc).getUTCDate() !== d) return Option.none()
+  // Date.UTC reads the years 0–99 as 1900–1999; setting the full year afterwards does not.
+  const civil = new Date(Date.UTC(2000, 0, 1, h, mi, s, Number(fraction.padEnd(3, "0").slice(0, 3))))
+  civil.setUTCFullYear(y, mo - 1, d)
+  const utc = civil.getTime()
+  // A day past the month's end rolls over into the next month: it is not a real date.
+  if (civil.getUTCDate() !== d) return Option.none()
   let offsetMinutes: number | null = null
   if (zone !== undefined && zone.toUpperCase() !== "Z") {
     const digits = zone.replace(":", "")

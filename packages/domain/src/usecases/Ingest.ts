@@ -24,6 +24,9 @@ export interface IngestOptions {
   readonly publishOwed?: boolean
 }
 
+/** Readings stored (and their events published) per store call. */
+export const INGEST_PIECE = 2_000
+
 /**
  * Stores readings idempotently and publishes one event per reading this call inserted or updated. It succeeds
  * only when those readings are stored and their events confirmed. The store remembers every event never
@@ -97,17 +100,28 @@ export class Ingest extends Context.Service<
           count: unholdable
         })
       }
-      const result = yield* store.putMany([...distinct.values()])
-      yield* countIngested("inserted", result.inserted)
-      yield* countIngested("updated", result.updated)
-      yield* countIngested("unchanged", result.unchanged)
-      recordNewest(userId, [...distinct.values()])
-      yield* publishAndConfirm(options?.publishOwed === true ? [...result.changes, ...result.owed] : result.changes)
+      const all = [...distinct.values()]
+      const total = { inserted: 0, updated: 0, unchanged: 0 }
+      // In pieces, each stored and published before the next, with other work let in between: one large upload
+      // stored at once held the event loop for a second. A retry after a failed piece changes nothing stored.
+      for (let start = 0; start === 0 || start < all.length; start += INGEST_PIECE) {
+        if (start > 0) yield* Effect.yieldNow
+        const piece = all.slice(start, start + INGEST_PIECE)
+        const result = yield* store.putMany(piece)
+        yield* countIngested("inserted", result.inserted)
+        yield* countIngested("updated", result.updated)
+        yield* countIngested("unchanged", result.unchanged)
+        recordNewest(userId, piece)
+        yield* publishAndConfirm(options?.publishOwed === true ? [...result.changes, ...result.owed] : result.changes)
+        total.inserted += result.inserted
+        total.updated += result.updated
+        total.unchanged += result.unchanged
+      }
       return {
         received: readings.length,
-        inserted: result.inserted,
-        updated: result.updated,
-        unchanged: result.unchanged + (readings.length - unholdable - distinct.size)
+        inserted: total.inserted,
+        updated: total.updated,
+        unchanged: total.unchanged + (readings.length - unholdable - distinct.size)
       }
     })
 

@@ -34,6 +34,10 @@ export const apiKeyFailures = Metric.counter("bg_ingest_api_key_failures_total",
   description: "Requests refused for a missing or unknown API key"
 })
 
+/** The key of an `Authorization: Bearer <key>` header (the scheme in any case, spaces around), if it has one. */
+export const bearerKey = (authorization: string | undefined): string | undefined =>
+  authorization === undefined ? undefined : /^Bearer[ \t]+(\S+)[ \t]*$/i.exec(authorization)?.[1]
+
 /**
  * Whether an `Authorization` header carries one of the accepted keys (`Bearer <key>`), compared in constant time
  * against every digest. For routes outside the API groups (metrics, docs) and for the OAuth callback's
@@ -43,9 +47,9 @@ export const presentsKnownKey = Effect.fnUntraced(function* (
   digests: ReadonlyArray<Uint8Array>,
   authorization: string | undefined
 ): Effect.fn.Return<boolean, never, Digest.Digest> {
-  const match = authorization === undefined ? null : /^Bearer[ \t]+(\S+)[ \t]*$/i.exec(authorization)
-  if (match === null) return false
-  const presented = yield* (yield* Digest.Digest).digest(Digest.sha256, encoder.encode(match[1]!))
+  const key = bearerKey(authorization)
+  if (key === undefined) return false
+  const presented = yield* (yield* Digest.Digest).digest(Digest.sha256, encoder.encode(key))
   let known = false
   for (const accepted of digests) known = Mac.timingSafeEqual(presented, accepted) || known
   return known

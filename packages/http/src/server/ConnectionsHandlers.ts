@@ -7,6 +7,7 @@ import { HttpApiBuilder } from "effect/http-api"
 import { BgIngestApi } from "../api/Api.ts"
 import { CredentialsJson, SiteAccessJson, siteAccessOf } from "../api/Json.ts"
 import { BadRequestProblem, TooManyAttempts, UnsupportedMediaType } from "../api/Problems.ts"
+import { ApiKeys, bearerKey } from "./ApiKeyAuthLive.ts"
 import { toProblem } from "./DomainProblems.ts"
 import { toConnectionJson, toSyncResultJson } from "./JsonMapping.ts"
 import { badRequestFromIssue } from "./ProblemDetails.ts"
@@ -24,7 +25,7 @@ export const CREDENTIAL_ATTEMPTS = { perUser: 5, perKey: 60, windowMillis: 15 * 
 
 const encoder = new TextEncoder()
 
-/** Needs a `ConnectionStore`, `Sync` and `Connect`. */
+/** Needs a `ConnectionStore`, `Sync`, `Connect` and `ApiKeys`. */
 export const ConnectionsHandlers = HttpApiBuilder.group(
   BgIngestApi,
   "connections",
@@ -42,11 +43,18 @@ export const ConnectionsHandlers = HttpApiBuilder.group(
     })
 
     const digest = yield* Digest.Digest
-    /** Who is asking: the presented key, by a digest (never the key itself), or everyone when none is presented. */
-    const callerOf = (authorization: string | undefined) =>
-      authorization === undefined
+    const { digests } = yield* ApiKeys
+    /**
+     * Who is asking: the key the request was let in with, by a digest (never the key itself), read as the key check
+     * reads it (the scheme in any case, any spaces), so that one key written two ways is one caller. Without API
+     * keys nothing identifies a caller: the process is one.
+     */
+    const callerOf = (authorization: string | undefined) => {
+      const key = digests.length === 0 ? undefined : bearerKey(authorization)
+      return key === undefined
         ? Effect.succeed("anonymous")
-        : Effect.map(digest.digest(Digest.sha256, encoder.encode(authorization)), Hex.encode)
+        : Effect.map(digest.digest(Digest.sha256, encoder.encode(key)), Hex.encode)
+    }
 
     const throttle = Effect.fnUntraced(function* (userId: string, authorization: string | undefined) {
       const now = yield* Clock.currentTimeMillis

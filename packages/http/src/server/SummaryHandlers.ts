@@ -9,7 +9,7 @@ import {
   TimeZoneName,
   type UserId
 } from "@bg-ingest/domain"
-import { DateTime, Duration, Effect } from "effect"
+import { DateTime, Duration, Effect, Metric } from "effect"
 import { HttpServerResponse } from "effect/http"
 import { HttpApiBuilder } from "effect/http-api"
 import { BgIngestApi } from "../api/Api.ts"
@@ -17,8 +17,18 @@ import { BadRequestProblem } from "../api/Problems.ts"
 import { DEFAULT_SUMMARY_DAYS, MAX_SUMMARY_DAYS, MAX_SUMMARY_READINGS, type SummaryJson } from "../api/SummaryApi.ts"
 import { toProblem } from "./DomainProblems.ts"
 import { REPORT_HEADERS, renderReport } from "./report/ReportPage.ts"
+import { makeTurns, readInPieces } from "./Turns.ts"
 
 const MAX_WINDOW = Duration.days(MAX_SUMMARY_DAYS)
+/**
+ * Summaries and reports computed at once in the process, and one at a time per user: each holds up to 129,600
+ * readings (some 30 MB) while it runs, so that thirty at once took a gigabyte. The others wait for their turn.
+ */
+export const CONCURRENT_SUMMARIES = 2
+
+const summariesWaiting = Metric.gauge("bg_ingest_summaries_waiting", {
+  description: "Summaries and reports waiting for their turn to be computed"
+})
 const UTC = TimeZoneName.make("UTC")
 
 const invalidQuery = (field: "from" | "to", message: string) =>
@@ -84,9 +94,16 @@ export const SummaryHandlers = HttpApiBuilder.group(
   "summary",
   Effect.fn(function* (handlers) {
     const store = yield* ReadingStore
+    const inTurn = makeTurns(CONCURRENT_SUMMARIES, summariesWaiting)
 
+    /** The window's readings, read in pieces (other requests are served between them). */
     const readingsOf = Effect.fnUntraced(function* (userId: UserId, window: TimeWindow) {
-      const readings = yield* store.range(userId, window, MAX_SUMMARY_READINGS + 1).pipe(Effect.catch(toProblem))
+      const readings = yield* readInPieces(
+        (piece, limit, order) => store.range(userId, piece, limit, order),
+        window,
+        MAX_SUMMARY_READINGS + 1,
+        "oldestFirst"
+      ).pipe(Effect.catch(toProblem))
       if (readings.length > MAX_SUMMARY_READINGS) {
         return yield* invalidQuery(
           "from",
@@ -101,8 +118,14 @@ export const SummaryHandlers = HttpApiBuilder.group(
         "summary",
         Effect.fnUntraced(function* ({ params, query }) {
           const window = yield* windowOf(query)
-          const readings = yield* readingsOf(params.userId, window)
-          return toSummaryJson(summarize(readings, window, query.tz ?? UTC))
+          return yield* inTurn(
+            params.userId,
+            Effect.gen(function* () {
+              const readings = yield* readingsOf(params.userId, window)
+              yield* Effect.yieldNow
+              return toSummaryJson(summarize(readings, window, query.tz ?? UTC))
+            })
+          )
         })
       )
       .handle(
@@ -110,13 +133,19 @@ export const SummaryHandlers = HttpApiBuilder.group(
         Effect.fnUntraced(function* ({ params, query }) {
           const window = yield* windowOf(query)
           const zone = query.tz ?? UTC
-          const readings = yield* readingsOf(params.userId, window)
-          const summary = summarize(readings, window, zone)
-          const days = dailyCurves(readings, window, zone, summary.intervalSeconds)
-          return HttpServerResponse.text(renderReport({ userId: params.userId, summary, days }), {
-            contentType: "text/html; charset=utf-8",
-            headers: REPORT_HEADERS
-          })
+          const page = yield* inTurn(
+            params.userId,
+            Effect.gen(function* () {
+              const readings = yield* readingsOf(params.userId, window)
+              yield* Effect.yieldNow
+              const summary = summarize(readings, window, zone)
+              yield* Effect.yieldNow
+              const days = dailyCurves(readings, window, zone, summary.intervalSeconds)
+              yield* Effect.yieldNow
+              return renderReport({ userId: params.userId, summary, days })
+            })
+          )
+          return HttpServerResponse.text(page, { contentType: "text/html; charset=utf-8", headers: REPORT_HEADERS })
         })
       )
   })

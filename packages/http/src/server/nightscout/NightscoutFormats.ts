@@ -146,13 +146,23 @@ export const formatOfExtension = (extension: string | undefined): EntryFormat | 
           ? "csv"
           : undefined
 
+/**
+ * The device as a text cell. It is the uploader's text, and spreadsheets open these answers: a quote (or the
+ * backslash JSON puts before it) would end its cell and start another, and a leading =, +, -, @, tab or CR makes a
+ * formula. So quotes and backslashes are left out and such a start gets a ' before it; JSON answers keep it as sent.
+ */
+const deviceCell = (device: string) => {
+  const plain = device.replace(/["\\]/g, "")
+  return JSON.stringify(/^[=+\-@\t\r]/.test(plain) ? `'${plain}` : plain)
+}
+
 const textLine = (entry: NightscoutEntryJson, separator: string) =>
   [
     JSON.stringify(entry.dateString),
     entry.date,
     entry.sgv,
     JSON.stringify(entry.direction),
-    JSON.stringify(entry.device)
+    deviceCell(entry.device)
   ].join(separator)
 
 /** Entries in `format`: JSON, or one line per entry (CRLF between lines), as Nightscout writes them. */

@@ -7,12 +7,14 @@ import {
   type PresentedCredential,
   type Reading,
   ReadingStore,
+  type TimeWindow,
   type UserId
 } from "@bg-ingest/domain"
 import { Clock, DateTime, Effect, Metric, Option, Result } from "effect"
 import type { HttpServerRequest } from "effect/http"
 import { HttpServerResponse } from "effect/http"
 import { NIGHTSCOUT_MAX_COUNT } from "../../api/NightscoutSiteQuery.ts"
+import { makeTurns, readInPieces } from "../Turns.ts"
 import { type EntryFormat, entriesResponse, secondsOfEntryId, toNightscoutEntry } from "./NightscoutFormats.ts"
 import { type EntriesRequest, entryFilter } from "./NightscoutQueries.ts"
 import { nightscoutError, unauthorized } from "./NightscoutResponses.ts"
@@ -23,6 +25,17 @@ const SHA1_HEX = /^[0-9a-f]{40}$/i
 export const nightscoutRefusals = Metric.counter("bg_ingest_nightscout_refusals_total", {
   description: "Requests to users' Nightscout sites refused for a missing, wrong or read-only credential"
 })
+/**
+ * Reads of more entries than followers and uploaders ask for (`count` above this, up to 50,000) are read in pieces
+ * and take turns: one per user, two in the process (sites under `/ns/:userId` and at the root together), the others
+ * waiting; what is read every few minutes never waits.
+ */
+const ORDINARY_COUNT = 1_000
+const longReadsWaiting = Metric.gauge("bg_ingest_nightscout_reads_waiting", {
+  description: "Long reads of users' Nightscout sites (more than 1,000 entries) waiting for their turn"
+})
+const longReadTurn = makeTurns(2, longReadsWaiting)
+
 /** Nightscout's answer to a request without a date bound: the last 4 days. */
 const DEFAULT_REACH_MILLIS = 4 * 86_400_000
 
@@ -93,6 +106,15 @@ export const makeNightscoutSite = Effect.gen(function* () {
   const sites = yield* NightscoutSites
   const store = yield* ReadingStore
   const ingest = yield* Ingest
+
+  /** Up to `count` of the user's readings in the window, newest first; long reads in pieces, in their turn. */
+  const newestFirst = (userId: UserId, window: TimeWindow, count: number) =>
+    count <= ORDINARY_COUNT
+      ? store.range(userId, window, count, "newestFirst")
+      : longReadTurn(
+          userId,
+          readInPieces((piece, limit, order) => store.range(userId, piece, limit, order), window, count, "newestFirst")
+        )
 
   /** The access a request has, or the answer that refuses it. */
   const refuse = Metric.update(nightscoutRefusals, 1).pipe(Effect.andThen(Effect.fail(unauthorized())))
@@ -174,7 +196,7 @@ export const makeNightscoutSite = Effect.gen(function* () {
     const now = yield* Clock.currentTimeMillis
     const filter = entryFilter(request, now - DEFAULT_REACH_MILLIS, now + 86_400_000)
     if (filter.none || filter.from >= filter.to) return []
-    return yield* store.range(userId, window(filter.from, filter.to), filter.count, "newestFirst")
+    return yield* newestFirst(userId, window(filter.from, filter.to), filter.count)
   })
 
   const entries = (request: SiteRequest & EntriesRequest, format: EntryFormat) =>
@@ -202,6 +224,7 @@ export const makeNightscoutSite = Effect.gen(function* () {
         })
         return HttpServerResponse.jsonUnsafe(readings.map(toNightscoutEntry))
       }).pipe(
+        Effect.scoped,
         Effect.catchTags({
           UploadRefused: (refused) =>
             Effect.succeed(nightscoutError(refused.status, refused.description, refused.errors)),
@@ -218,6 +241,7 @@ export const makeNightscoutSite = Effect.gen(function* () {
   const acceptAndDrop = (request: SiteRequest, raw: HttpServerRequest.HttpServerRequest) =>
     guarded(request, "write", () =>
       readUploadBody(raw).pipe(
+        Effect.scoped,
         Effect.as(HttpServerResponse.jsonUnsafe([])),
         Effect.catchTag("UploadRefused", (refused) =>
           Effect.succeed(nightscoutError(refused.status, refused.description))
@@ -233,11 +257,10 @@ export const makeNightscoutSite = Effect.gen(function* () {
       Effect.gen(function* () {
         const now = yield* Clock.currentTimeMillis
         const count = Math.min(Math.max(request.count ?? 1, 1), NIGHTSCOUT_MAX_COUNT - 1)
-        const readings = yield* store.range(
+        const readings = yield* newestFirst(
           granted.userId,
           makeWindow(DateTime.makeUnsafe(now - DEFAULT_REACH_MILLIS), DateTime.makeUnsafe(now + 86_400_000)),
-          count + 1,
-          "newestFirst"
+          count + 1
         )
         const mmol = request.units === "mmol"
         const scaled = (mgDl: number) => (mmol ? Math.round(mgDlToMmolL(mgDl) * 10) / 10 : mgDl)

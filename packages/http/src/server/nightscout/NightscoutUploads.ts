@@ -12,12 +12,19 @@ import type { NightscoutIssue } from "./NightscoutResponses.ts"
  */
 export const NIGHTSCOUT_MAX_BODY_BYTES = 4 * 1024 * 1024
 export const NIGHTSCOUT_MAX_ENTRIES = 20_000
+/**
+ * Upload bodies held at once by the process, all sites together (what came in, and what it inflated to): an
+ * upload beyond it is answered 503, which uploaders send again, rather than buffered. Uploads are a few kB, so this
+ * only ever stops many large or slow ones (one site's uploader could otherwise hold 4 MiB per connection).
+ */
+export const NIGHTSCOUT_MAX_BYTES_IN_FLIGHT = 32 * 1024 * 1024
+let bytesInFlight = 0
 
 const gunzipAsync = promisify(gunzip)
 const inflateAsync = promisify(inflate)
 
 export class UploadRefused extends Data.TaggedError("UploadRefused")<{
-  readonly status: 400 | 413 | 415
+  readonly status: 400 | 413 | 415 | 503
   readonly description: string
   readonly errors?: ReadonlyArray<NightscoutIssue>
 }> {}
@@ -33,11 +40,32 @@ const isJson = (contentType: string | undefined) =>
   contentType.trim() === "" ||
   /^application\/(?:[\w.+-]+\+)?json\s*(?:;|$)/i.test(contentType.trim())
 
+const busy = () =>
+  new UploadRefused({
+    status: 503,
+    description: "Too many uploads are being received right now; send it again shortly"
+  })
+
+/** Counts `bytes` more held by uploads, unless that goes past the process's bound. */
+const hold = (held: { bytes: number }, bytes: number) => {
+  if (bytesInFlight + bytes > NIGHTSCOUT_MAX_BYTES_IN_FLIGHT) return false
+  bytesInFlight += bytes
+  held.bytes += bytes
+  return true
+}
+
 /**
  * The body's bytes, read only up to the limit (a declared Content-Length is checked first), inflated when
- * `Content-Encoding` is gzip or deflate (xDrip+ compresses its uploads) with the same limit on what comes out.
+ * `Content-Encoding` is gzip or deflate (xDrip+ compresses its uploads) with the same limit on what comes out. What
+ * it holds counts against the bound of all uploads together until the scope closes (the upload is done).
  */
 export const readUploadBody = Effect.fnUntraced(function* (request: HttpServerRequest.HttpServerRequest) {
+  const held = { bytes: 0 }
+  yield* Effect.addFinalizer(() =>
+    Effect.sync(() => {
+      bytesInFlight -= held.bytes
+    })
+  )
   if (!isJson(request.headers["content-type"])) {
     return yield* new UploadRefused({
       status: 415,
@@ -59,6 +87,7 @@ export const readUploadBody = Effect.fnUntraced(function* (request: HttpServerRe
     Stream.runForEach((chunk) => {
       size += chunk.length
       if (size > NIGHTSCOUT_MAX_BODY_BYTES) return Effect.fail(tooLarge())
+      if (!hold(held, chunk.length)) return Effect.fail(busy())
       chunks.push(chunk)
       return Effect.void
     }),
@@ -68,6 +97,8 @@ export const readUploadBody = Effect.fnUntraced(function* (request: HttpServerRe
   )
   const raw = Buffer.concat(chunks, size)
   if (encoding === "identity") return raw
+  // What it inflates to is held too: as much as the limit allows, until the upload is done.
+  if (!hold(held, NIGHTSCOUT_MAX_BODY_BYTES)) return yield* busy()
   return yield* Effect.tryPromise({
     try: () =>
       (encoding === "deflate" ? inflateAsync : gunzipAsync)(raw, { maxOutputLength: NIGHTSCOUT_MAX_BODY_BYTES }),
