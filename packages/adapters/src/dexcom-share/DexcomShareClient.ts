@@ -1,7 +1,7 @@
 import { type ProviderId, ProviderUnavailable, RateLimited } from "@bg-ingest/domain"
-import { Clock, Duration, Effect, Option, Schedule, Schema } from "effect"
+import { Clock, Duration, Effect, Option, Schema } from "effect"
 import { type Headers, HttpClient, HttpClientRequest } from "effect/http"
-import { delayAfter429, readAnswer, TransientFailure } from "../provider-http/ProviderHttp.ts"
+import { delayAfter429, readAnswer, retryTransient, TransientFailure } from "../provider-http/ProviderHttp.ts"
 import { ShareErrorBody } from "./DexcomShareSchemas.ts"
 import type { DexcomShareSettings } from "./DexcomShareSettings.ts"
 
@@ -123,28 +123,13 @@ export const makeDexcomShareClient = Effect.fnUntraced(function* (provider: Prov
       ...(options.urlParams === undefined ? {} : { urlParams: options.urlParams })
     })
     const request = options.body === undefined ? base : HttpClientRequest.bodyJsonUnsafe(base, options.body)
-    return attempt(operation, request, options.retry).pipe(
-      Effect.tapError((error) =>
-        error._tag === "TransientFailure"
-          ? Effect.logDebug("Dexcom Share call failed").pipe(Effect.annotateLogs({ operation, reason: error.reason }))
-          : Effect.void
-      ),
-      Effect.retry({
-        schedule: Schedule.exponential(settings.retryBaseDelay).pipe(Schedule.jittered),
-        times: options.retry ? settings.retries : 0,
-        while: (error) => error._tag === "TransientFailure"
-      }),
-      Effect.catchTag("TransientFailure", (error) =>
-        Effect.fail(
-          new ProviderUnavailable({
-            provider,
-            message: options.retry
-              ? `Dexcom Share ${operation} failed after ${settings.retries + 1} attempts: ${error.reason}`
-              : `Dexcom Share ${operation} failed (not repeated): ${error.reason}`
-          })
-        )
-      )
-    )
+    return retryTransient(attempt(operation, request, options.retry), {
+      provider,
+      service: "Dexcom Share",
+      operation,
+      retries: options.retry ? settings.retries : 0,
+      baseDelay: settings.retryBaseDelay
+    })
   }
 
   return { send } satisfies DexcomShareClient

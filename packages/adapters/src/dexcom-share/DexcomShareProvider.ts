@@ -1,21 +1,17 @@
 import {
   CgmProvider,
-  type CgmProviderShape,
-  type ConnectionStore,
-  DataChanges,
+  cannotTellChanges,
   fetchedFromRecords,
   InvalidProviderResponse,
+  isBeyondReach,
+  noReadings,
   ProviderId,
   type ProviderLimits,
   ProviderUnavailable,
   type TimeWindow,
-  type UserId,
-  windowMillis
+  type UserId
 } from "@bg-ingest/domain"
 import { Clock, DateTime, Duration, Effect, Layer, Option, Redacted, Result, Schema } from "effect"
-import type { Mac } from "effect/crypto"
-import type { HttpClient } from "effect/http"
-import type { TokenCipher } from "../crypto/TokenCipher.ts"
 import { makeDexcomShareClient } from "./DexcomShareClient.ts"
 import { normalizeShareValues } from "./DexcomShareNormalize.ts"
 import { ShareGlucoseValues } from "./DexcomShareSchemas.ts"
@@ -89,11 +85,8 @@ export const makeDexcomShareProvider = Effect.fnUntraced(function* (settings: De
   })
 
   const fetchReadings = Effect.fn("DexcomShareProvider.fetchReadings")(function* (userId: UserId, window: TimeWindow) {
-    const empty = { readings: [], skippedWithoutValue: 0, rejected: 0 }
-    if (windowMillis(window) <= 0) return empty
+    if (yield* isBeyondReach(dexcomShareLimits, window)) return noReadings
     const now = yield* Clock.currentTimeMillis
-    // Nothing older than Share's reach can be fetched, so a window entirely before it costs no call.
-    if (DateTime.toEpochMillis(window.to) <= now - SHARE_MAX_MINUTES * 60_000) return empty
     const values = yield* readValues(userId, shareMinutes(window, now))
     const normalized = normalizeShareValues(provider, userId, values, window)
     if (Result.isFailure(normalized)) {
@@ -109,10 +102,10 @@ export const makeDexcomShareProvider = Effect.fnUntraced(function* (settings: De
     id: provider,
     limits: dexcomShareLimits,
     // Share cannot tell anything about a user's data without reading it: the sync fetches from its cursor to now.
-    changes: () => Effect.succeed(DataChanges.CannotTell({})),
+    changes: cannotTellChanges,
     fetchReadings,
     credentialsLogin: { verify: sessions.verify }
-  }) satisfies CgmProviderShape
+  })
 })
 
 export const DexcomShareProvider = {
@@ -121,8 +114,5 @@ export const DexcomShareProvider = {
    * Needs a `ConnectionStore`, a `TokenCipher`, an `HttpClient` (e.g. `FetchHttpClient.layer`) and
    * `effect/crypto`'s `Mac`.
    */
-  layer: (
-    settings: DexcomShareSettings
-  ): Layer.Layer<CgmProvider, never, HttpClient.HttpClient | TokenCipher | ConnectionStore | Mac.Mac> =>
-    Layer.effect(CgmProvider, makeDexcomShareProvider(settings))
+  layer: (settings: DexcomShareSettings) => Layer.effect(CgmProvider, makeDexcomShareProvider(settings))
 } as const

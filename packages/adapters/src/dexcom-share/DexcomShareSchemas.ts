@@ -1,11 +1,12 @@
 import { Schema } from "effect"
+import { optionalNullable } from "../provider-http/ProviderHttp.ts"
 
 // Unknown fields are ignored (Share adds fields over time); only what the adapter needs is declared.
 
 /** An error answer: HTTP 500 (sometimes 4xx) with `{ Code, Message }`. */
 export const ShareErrorBody = Schema.Struct({
   Code: Schema.String,
-  Message: Schema.optional(Schema.NullOr(Schema.String))
+  Message: optionalNullable(Schema.String)
 })
 export type ShareErrorBody = typeof ShareErrorBody.Type
 
@@ -16,13 +17,13 @@ export const ShareUuid = Schema.String
 export const ShareGlucoseValue = Schema.Struct({
   /** "Date(1713543055000)" or "/Date(1713543055000)/", sometimes with an offset: the instant. */
   WT: Schema.String,
-  ST: Schema.optional(Schema.NullOr(Schema.String)),
+  ST: optionalNullable(Schema.String),
   /** The display device's time, with its offset when it has one. */
-  DT: Schema.optional(Schema.NullOr(Schema.String)),
+  DT: optionalNullable(Schema.String),
   /** mg/dL, whatever unit the user's app displays. */
-  Value: Schema.optional(Schema.NullOr(Schema.Finite)),
+  Value: optionalNullable(Schema.Finite),
   /** A name ("Flat") on current servers, a number 0–9 on old ones. */
-  Trend: Schema.optional(Schema.NullOr(Schema.Union([Schema.String, Schema.Finite])))
+  Trend: optionalNullable(Schema.Union([Schema.String, Schema.Finite]))
 })
 export type ShareGlucoseValue = typeof ShareGlucoseValue.Type
 

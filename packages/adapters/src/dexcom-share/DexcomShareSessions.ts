@@ -1,10 +1,10 @@
 import {
-  ConnectionStore,
   CredentialsRejected,
   InvalidProviderResponse,
   makeKeyedLock,
   NeedsReauthorization,
   type ProviderCredentials,
+  type ProviderError,
   type ProviderId,
   ProviderUnavailable,
   type RateLimited,
@@ -13,7 +13,8 @@ import {
 import { Clock, Data, DateTime, Duration, Effect, Option, Redacted, Schema } from "effect"
 import { Mac } from "effect/crypto"
 import { Hex } from "effect/encoding"
-import { TokenCipher, type TokenDecryptionFailed } from "../crypto/TokenCipher.ts"
+import { makeCredentialVault } from "../provider-credentials/CredentialVault.ts"
+import { makeUserSessions, type SealedSession } from "../provider-credentials/UserSessions.ts"
 import type { DexcomShareClient, ShareAnswer } from "./DexcomShareClient.ts"
 import type { DexcomShareSettings } from "./DexcomShareSettings.ts"
 
@@ -21,9 +22,6 @@ import type { DexcomShareSettings } from "./DexcomShareSettings.ts"
 const StoredCredentials = Schema.Struct({ username: Schema.String, password: Schema.String })
 type StoredCredentials = typeof StoredCredentials.Type
 const encoder = new TextEncoder()
-const StoredCredentialsJson = Schema.fromJsonString(StoredCredentials)
-const encodeStoredCredentials = Schema.encodeSync(StoredCredentialsJson)
-const decodeStoredCredentials = Schema.decodeUnknownEffect(StoredCredentialsJson)
 const decodeJsonString = Schema.decodeUnknownOption(Schema.fromJsonString(Schema.String))
 
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i
@@ -54,9 +52,7 @@ export const classifyLoginRefusal = (
   return "invalid_credentials"
 }
 
-interface Session {
-  /** The stored (sealed) credentials the session was opened with: new credentials mean a new session. */
-  readonly sealed: string
+interface Session extends SealedSession {
   readonly accountId: string
   readonly sessionId: string
 }
@@ -83,8 +79,6 @@ export interface ShareSession {
   readonly fresh: boolean
 }
 
-type SessionError = NeedsReauthorization | RateLimited | ProviderUnavailable | InvalidProviderResponse
-
 export interface DexcomShareSessions {
   /** One login with `credentials`; answers them sealed for `Connection.credentials` and keeps the session. */
   readonly verify: (
@@ -95,7 +89,7 @@ export interface DexcomShareSessions {
    * A session for the user's stored credentials: the one kept in memory, else one login (one at a time per user;
    * a caller that waited gets the session the other opened). `stale` is a session Share just refused.
    */
-  readonly session: (userId: UserId, stale: string | null) => Effect.Effect<ShareSession, SessionError>
+  readonly session: (userId: UserId, stale: string | null) => Effect.Effect<ShareSession, ProviderError>
 }
 
 /**
@@ -112,16 +106,16 @@ export const makeDexcomShareSessions = Effect.fnUntraced(function* (
   settings: DexcomShareSettings,
   client: DexcomShareClient
 ) {
-  const connections = yield* ConnectionStore
-  const cipher = yield* TokenCipher
-  const withUserLock = makeKeyedLock()
+  const vault = yield* makeCredentialVault(provider, StoredCredentials, {
+    what: "Dexcom Share credentials",
+    reconnect: "connect the account"
+  })
+  const sessions = makeUserSessions<Session>(vault)
   // Logins of one account, one at a time whoever asks: a login that waited sees the refusal the one before it got.
   const withAccountLock = makeKeyedLock()
-  const sessions = new Map<UserId, Session>()
   const refusals = new Map<string, Refusal>()
   const mac = yield* Mac.Mac
   const fingerprintKey = yield* Effect.orDie(mac.generateKey(Mac.hmacSha256))
-  const sealingContext = (userId: UserId) => `${provider}:${userId}`
 
   const accountKey = (username: string) => username.trim().toLowerCase()
   const fingerprint = (credentials: StoredCredentials) =>
@@ -257,52 +251,25 @@ export const makeDexcomShareSessions = Effect.fnUntraced(function* (
         Effect.fail(new CredentialsRejected({ provider, reason: refused.reason, message: refused.message }))
       )
     )
-    const sealed = yield* cipher.seal(encodeStoredCredentials(credentials), sealingContext(userId))
-    sessions.set(userId, { sealed, accountId, sessionId })
+    const sealed = yield* vault.seal(userId, credentials)
+    sessions.keep(userId, { sealed, accountId, sessionId })
     return sealed
   })
 
   const needsReauthorization = (message: string) => new NeedsReauthorization({ provider, message })
 
-  const openFailure = (failure: TokenDecryptionFailed) =>
-    failure.reason === "wrong_key"
-      ? new ProviderUnavailable({ provider, message: failure.message })
-      : needsReauthorization(`The stored Dexcom Share credentials cannot be read (${failure.reason}): store them again`)
-
-  const storedCredentials = Effect.fnUntraced(function* (userId: UserId) {
-    const found = yield* connections
-      .get(userId, provider)
-      .pipe(
-        Effect.mapError(
-          (error) => new ProviderUnavailable({ provider, message: `Cannot read the connection: ${error.message}` })
-        )
-      )
-    if (Option.isNone(found) || found.value.credentials === null) {
-      sessions.delete(userId)
-      return yield* needsReauthorization("No Dexcom Share credentials are stored: connect the account")
-    }
-    return found.value.credentials
-  })
-
   const session = Effect.fn("DexcomShareSessions.session")(function* (userId: UserId, stale: string | null) {
-    return yield* withUserLock(
+    return yield* sessions.locked(
       userId,
       Effect.gen(function* () {
-        const sealed = yield* storedCredentials(userId)
-        const kept = sessions.get(userId)
-        const sameCredentials = kept !== undefined && kept.sealed === sealed
-        if (sameCredentials && kept.sessionId !== stale) return { sessionId: kept.sessionId, fresh: false }
-        const json = yield* cipher.open(sealed, sealingContext(userId)).pipe(Effect.mapError(openFailure))
-        const credentials = yield* decodeStoredCredentials(json).pipe(
-          Effect.mapError(() =>
-            needsReauthorization("The stored Dexcom Share credentials are unreadable: store them again")
-          )
-        )
-        sessions.delete(userId)
-        const opened = yield* login(credentials, sameCredentials ? kept.accountId : null).pipe(
+        const { sealed, kept } = yield* sessions.current(userId)
+        if (kept !== undefined && kept.sessionId !== stale) return { sessionId: kept.sessionId, fresh: false }
+        const credentials = yield* vault.open(userId, sealed)
+        sessions.forget(userId)
+        const opened = yield* login(credentials, kept?.accountId ?? null).pipe(
           Effect.catchTag("LoginRefused", (refused) => Effect.fail(needsReauthorization(refused.message)))
         )
-        sessions.set(userId, { sealed, ...opened })
+        sessions.keep(userId, { sealed, ...opened })
         yield* Effect.logDebug("Dexcom Share session opened").pipe(Effect.annotateLogs({ userId }))
         return { sessionId: opened.sessionId, fresh: true }
       })

@@ -1,7 +1,13 @@
-import { type ProviderId, ProviderUnavailable, RateLimited } from "@bg-ingest/domain"
-import { Clock, Duration, Effect, Schedule } from "effect"
+import { type ProviderId, type ProviderUnavailable, RateLimited } from "@bg-ingest/domain"
+import { Clock, Duration, Effect } from "effect"
 import { type Headers, HttpClient, HttpClientRequest } from "effect/http"
-import { delayAfter429, isTransientStatus, readAnswer, TransientFailure } from "../provider-http/ProviderHttp.ts"
+import {
+  delayAfter429,
+  isTransientStatus,
+  readAnswer,
+  retryTransient,
+  TransientFailure
+} from "../provider-http/ProviderHttp.ts"
 import type { CallBudget } from "./CallBudget.ts"
 import type { DexcomSettings } from "./DexcomSettings.ts"
 
@@ -72,28 +78,13 @@ export const makeDexcomClient = Effect.fnUntraced(function* (
   })
 
   const send = (operation: DexcomOperation, request: HttpClientRequest.HttpClientRequest) =>
-    attempt(operation, request).pipe(
-      Effect.tapError((error) =>
-        error._tag === "TransientFailure"
-          ? Effect.logDebug("Dexcom call failed, may retry").pipe(
-              Effect.annotateLogs({ operation, reason: error.reason })
-            )
-          : Effect.void
-      ),
-      Effect.retry({
-        schedule: Schedule.exponential(settings.retryBaseDelay).pipe(Schedule.jittered),
-        times: settings.retries,
-        while: (error) => error._tag === "TransientFailure"
-      }),
-      Effect.catchTag("TransientFailure", (error) =>
-        Effect.fail(
-          new ProviderUnavailable({
-            provider,
-            message: `Dexcom ${operation} failed after ${settings.retries + 1} attempts: ${error.reason}`
-          })
-        )
-      )
-    )
+    retryTransient(attempt(operation, request), {
+      provider,
+      service: "Dexcom",
+      operation,
+      retries: settings.retries,
+      baseDelay: settings.retryBaseDelay
+    })
 
   return { send } satisfies DexcomClient
 })

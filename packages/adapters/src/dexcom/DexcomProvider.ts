@@ -1,21 +1,19 @@
 import {
   CgmProvider,
-  type CgmProviderShape,
-  type ConnectionStore,
   DataChanges,
   fetchedFromRecords,
   InvalidProviderResponse,
+  isBeyondReach,
   makeWindow,
+  noReadings,
   ProviderId,
   type ProviderLimits,
   ProviderUnavailable,
   type TimeWindow,
-  type UserId,
-  windowMillis
+  type UserId
 } from "@bg-ingest/domain"
 import { Clock, DateTime, Duration, Effect, Layer, Option, Result, Schema, SchemaIssue } from "effect"
-import { type HttpClient, HttpClientRequest } from "effect/http"
-import type { TokenCipher } from "../crypto/TokenCipher.ts"
+import { HttpClientRequest } from "effect/http"
 import { makeCallBudget } from "./CallBudget.ts"
 import { type DexcomOperation, makeDexcomClient } from "./DexcomClient.ts"
 import { normalizeEgvs } from "./DexcomNormalize.ts"
@@ -178,7 +176,7 @@ export const makeDexcomProvider = Effect.fnUntraced(function* (settings: DexcomS
   })
 
   const fetchReadings = Effect.fn("DexcomProvider.fetchReadings")(function* (userId: UserId, window: TimeWindow) {
-    if (windowMillis(window) <= 0) return { readings: [], skippedWithoutValue: 0, rejected: 0 }
+    if (yield* isBeyondReach(dexcomLimits, window)) return noReadings
     const records: Array<DexcomEgvRecord> = []
     for (const query of dexcomQueries(window)) {
       const body = yield* userGet(userId, "egvs", "/v3/users/self/egvs", query)
@@ -205,14 +203,11 @@ export const makeDexcomProvider = Effect.fnUntraced(function* (settings: DexcomS
     changes,
     fetchReadings,
     authorization: { consentUrl, exchangeCode: tokens.exchangeCode }
-  }) satisfies CgmProviderShape
+  })
 })
 
 export const DexcomProvider = {
   make: makeDexcomProvider,
   /** Needs a `ConnectionStore`, a `TokenCipher` and an `HttpClient` (e.g. `FetchHttpClient.layer`). */
-  layer: (
-    settings: DexcomSettings
-  ): Layer.Layer<CgmProvider, never, HttpClient.HttpClient | TokenCipher | ConnectionStore> =>
-    Layer.effect(CgmProvider, makeDexcomProvider(settings))
+  layer: (settings: DexcomSettings) => Layer.effect(CgmProvider, makeDexcomProvider(settings))
 } as const

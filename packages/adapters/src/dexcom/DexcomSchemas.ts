@@ -1,9 +1,8 @@
 import { Schema } from "effect"
+import { optionalNullable } from "../provider-http/ProviderHttp.ts"
 
 // Unknown fields are ignored everywhere (Dexcom adds fields over time); fields the adapter does not need are not
 // declared, so their types cannot fail a decode.
-
-const OptionalNullable = <S extends Schema.Top>(schema: S) => Schema.optional(Schema.NullOr(schema))
 
 /** `expires_in` is a number in every documented example; accept a numeric string too. */
 const Seconds = Schema.Union([Schema.Finite, Schema.FiniteFromString])
@@ -11,9 +10,9 @@ const Seconds = Schema.Union([Schema.Finite, Schema.FiniteFromString])
 /** The token endpoint's answer to a code exchange or a refresh. */
 export const DexcomTokenResponse = Schema.Struct({
   access_token: Schema.NonEmptyString,
-  refresh_token: OptionalNullable(Schema.NonEmptyString),
-  expires_in: OptionalNullable(Seconds),
-  token_type: OptionalNullable(Schema.String)
+  refresh_token: optionalNullable(Schema.NonEmptyString),
+  expires_in: optionalNullable(Seconds),
+  token_type: optionalNullable(Schema.String)
 })
 export type DexcomTokenResponse = typeof DexcomTokenResponse.Type
 
@@ -24,15 +23,15 @@ export const DexcomOAuthError = Schema.Struct({
 
 /** One estimated glucose value record of `GET /v3/users/self/egvs`. */
 export const DexcomEgvRecord = Schema.Struct({
-  recordId: OptionalNullable(Schema.String),
+  recordId: optionalNullable(Schema.String),
   systemTime: Schema.String,
-  displayTime: OptionalNullable(Schema.String),
-  value: OptionalNullable(Schema.Finite),
-  status: OptionalNullable(Schema.String),
-  trend: OptionalNullable(Schema.String),
-  trendRate: OptionalNullable(Schema.Finite),
-  unit: OptionalNullable(Schema.String),
-  rateUnit: OptionalNullable(Schema.String)
+  displayTime: optionalNullable(Schema.String),
+  value: optionalNullable(Schema.Finite),
+  status: optionalNullable(Schema.String),
+  trend: optionalNullable(Schema.String),
+  trendRate: optionalNullable(Schema.Finite),
+  unit: optionalNullable(Schema.String),
+  rateUnit: optionalNullable(Schema.String)
 })
 export type DexcomEgvRecord = typeof DexcomEgvRecord.Type
 
@@ -43,15 +42,15 @@ export type DexcomEgvsResponse = typeof DexcomEgvsResponse.Type
 
 const DexcomRecordTime = Schema.Struct({
   systemTime: Schema.String,
-  displayTime: OptionalNullable(Schema.String)
+  displayTime: optionalNullable(Schema.String)
 })
 
 /** `GET /v3/users/self/dataRange`: first and last record per kind; a kind the user has no record of is absent. */
 export const DexcomDataRangeResponse = Schema.Struct({
-  egvs: OptionalNullable(
+  egvs: optionalNullable(
     Schema.Struct({
-      start: OptionalNullable(DexcomRecordTime),
-      end: OptionalNullable(DexcomRecordTime)
+      start: optionalNullable(DexcomRecordTime),
+      end: optionalNullable(DexcomRecordTime)
     })
   )
 })

@@ -11,7 +11,7 @@ import {
 } from "@bg-ingest/domain"
 import { Data, DateTime, Duration, Effect, Option, Redacted, Schema } from "effect"
 import { HttpClientRequest } from "effect/http"
-import { TokenCipher, type TokenDecryptionFailed } from "../crypto/TokenCipher.ts"
+import { makeCredentialVault } from "../provider-credentials/CredentialVault.ts"
 import type { DexcomClient } from "./DexcomClient.ts"
 import { DexcomOAuthError, DexcomTokenResponse } from "./DexcomSchemas.ts"
 import type { DexcomSettings } from "./DexcomSettings.ts"
@@ -25,9 +25,6 @@ const StoredTokens = Schema.Struct({
   accessTokenExpiresAt: Schema.Finite
 })
 type StoredTokens = typeof StoredTokens.Type
-const StoredTokensJson = Schema.fromJsonString(StoredTokens)
-const encodeStoredTokens = Schema.encodeSync(StoredTokensJson)
-const decodeStoredTokens = Schema.decodeUnknownEffect(StoredTokensJson)
 const decodeTokenResponse = Schema.decodeUnknownEffect(Schema.fromJsonString(DexcomTokenResponse))
 const decodeOAuthError = Schema.decodeUnknownOption(Schema.fromJsonString(DexcomOAuthError))
 
@@ -66,10 +63,12 @@ export const makeDexcomTokens = Effect.fnUntraced(function* (
   client: DexcomClient
 ) {
   const connections = yield* ConnectionStore
-  const cipher = yield* TokenCipher
+  const vault = yield* makeCredentialVault(provider, StoredTokens, {
+    what: "Dexcom credentials",
+    reconnect: "connect Dexcom"
+  })
   const withUserLock = makeKeyedLock()
   const unsaved = new Map<UserId, StoredTokens>()
-  const sealingContext = (userId: UserId) => `${provider}:${userId}`
 
   const needsReauthorization = (message: string) => new NeedsReauthorization({ provider, message })
   const unavailable = (message: string) => new ProviderUnavailable({ provider, message })
@@ -134,8 +133,6 @@ export const makeDexcomTokens = Effect.fnUntraced(function* (
     } satisfies StoredTokens
   })
 
-  const seal = (userId: UserId, tokens: StoredTokens) => cipher.seal(encodeStoredTokens(tokens), sealingContext(userId))
-
   const exchangeCode = Effect.fn("DexcomTokens.exchangeCode")(function* (userId: UserId, code: string) {
     const response = yield* requestTokens({
       grant_type: "authorization_code",
@@ -154,17 +151,12 @@ export const makeDexcomTokens = Effect.fnUntraced(function* (
         )
       )
     )
-    return yield* seal(userId, yield* toStored(response, null))
+    return yield* vault.seal(userId, yield* toStored(response, null))
   })
-
-  const openFailure = (failure: TokenDecryptionFailed) =>
-    failure.reason === "wrong_key"
-      ? unavailable(failure.message)
-      : needsReauthorization(`The stored Dexcom credentials cannot be read (${failure.reason}): connect Dexcom again`)
 
   /** Stores a renewed pair; fails when the connection is gone (disconnected meanwhile) or the store is down. */
   const persist = Effect.fnUntraced(function* (userId: UserId, tokens: StoredTokens) {
-    const credentials = yield* seal(userId, tokens)
+    const credentials = yield* vault.seal(userId, tokens)
     const updated = yield* connections.update(userId, provider, { credentials, updatedAt: yield* DateTime.now }).pipe(
       Effect.tapError(() => Effect.sync(() => unsaved.set(userId, tokens))),
       Effect.mapError(() => unavailable("Could not store renewed Dexcom tokens; they are kept to be stored next time"))
@@ -186,16 +178,7 @@ export const makeDexcomTokens = Effect.fnUntraced(function* (
       yield* persist(userId, pending)
       return pending
     }
-    const found = yield* connections
-      .get(userId, provider)
-      .pipe(Effect.mapError((error) => unavailable(`Cannot read the Dexcom connection: ${error.message}`)))
-    if (Option.isNone(found) || found.value.credentials === null) {
-      return yield* needsReauthorization("No Dexcom credentials are stored: connect Dexcom")
-    }
-    const json = yield* cipher.open(found.value.credentials, sealingContext(userId)).pipe(Effect.mapError(openFailure))
-    return yield* decodeStoredTokens(json).pipe(
-      Effect.mapError(() => needsReauthorization("The stored Dexcom credentials are unreadable: connect Dexcom again"))
-    )
+    return yield* vault.read(userId)
   })
 
   /** Usable until `refreshBefore` its expiry, or half its lifetime for tokens shorter than that margin. */

@@ -29,7 +29,7 @@ import {
   fieldNames
 } from "./ConnectionItems.ts"
 import { DynamoDbClient } from "./DynamoDbClient.ts"
-import { DynamoFailure, isConditionFailure, toConnectionStoreError } from "./DynamoErrors.ts"
+import { DynamoFailure, toConnectionStoreError, whenConditionFails } from "./DynamoErrors.ts"
 import { mergedQuery } from "./MergedQuery.ts"
 import { CorruptItem, type Item } from "./ReadingItems.ts"
 import { Attr, CONNECTION_PREFIX, Index, userPk } from "./TableLayout.ts"
@@ -40,13 +40,7 @@ const CONTENDED_ATTEMPTS = 5
 /** `ConnectionStore` on the readings table: one item per (user, provider), two sparse indexes for the scheduler. */
 export const makeDynamoConnectionStore = Effect.gen(function* () {
   const dynamo = yield* DynamoDbClient
-  const { table } = dynamo
-
-  const decode = <A>(command: string, body: () => A): Effect.Effect<A, DynamoFailure> =>
-    Effect.try({
-      try: body,
-      catch: (cause) => new DynamoFailure({ command, cause, endpoint: dynamo.endpoint, table })
-    })
+  const { table, decode } = dynamo
 
   const query = (input: Omit<QueryCommandInput, "TableName">) =>
     dynamo.call("Query", (sdk) => sdk.send(new QueryCommand({ TableName: table, ...input })))
@@ -173,10 +167,7 @@ export const makeDynamoConnectionStore = Effect.gen(function* () {
           )
           .pipe(
             Effect.map((output) => output.Attributes),
-            Effect.catchIf(
-              (failure) => isConditionFailure(failure.cause),
-              () => Effect.succeed(null)
-            )
+            whenConditionFails(null)
           )
         if (outcome !== null) {
           const item = outcome
@@ -257,10 +248,7 @@ export const makeDynamoConnectionStore = Effect.gen(function* () {
       )
       .pipe(
         Effect.map((output) => output.Attributes ?? null),
-        Effect.catchIf(
-          (failure) => isConditionFailure(failure.cause),
-          () => Effect.succeed(null)
-        )
+        whenConditionFails(null)
       )
 
   /** Earliest due first across the providers; candidates another replica took meanwhile are skipped. */

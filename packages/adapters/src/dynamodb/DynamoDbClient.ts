@@ -68,6 +68,8 @@ export interface DynamoDbClientShape {
    * write this adapter makes is safe to land late (conditional, with a write id, or idempotent).
    */
   readonly call: <A>(command: string, request: (sdk: DynamoDBClient) => Promise<A>) => Effect.Effect<A, DynamoFailure>
+  /** Runs code that reads what `command` answered, turning a throw (a `CorruptItem`, say) into its failure. */
+  readonly decode: <A>(command: string, body: () => A) => Effect.Effect<A, DynamoFailure>
   /** Writes or deletes any number of items, 25 per BatchWriteItem, retrying unprocessed items as throttling. */
   readonly batchWrite: (requests: ReadonlyArray<WriteRequest>) => Effect.Effect<void, DynamoFailure>
   /** Reads items by key, 100 per BatchGetItem, strongly consistent, retrying unprocessed keys. */
@@ -149,6 +151,9 @@ export const makeDynamoDbClient = Effect.fnUntraced(function* (options: DynamoDb
   )
 
   const schedule = retrySchedule(tuning)
+
+  const decode = <A>(command: string, body: () => A): Effect.Effect<A, DynamoFailure> =>
+    Effect.try({ try: body, catch: (cause) => new DynamoFailure({ command, cause, endpoint, table }) })
 
   const call = <A>(command: string, request: (client: DynamoDBClient) => Promise<A>): Effect.Effect<A, DynamoFailure> =>
     Effect.tryPromise({
@@ -246,6 +251,7 @@ export const makeDynamoDbClient = Effect.fnUntraced(function* (options: DynamoDb
     readingTtlDays: Option.fromUndefinedOr(options.readingTtlDays),
     tuning,
     call,
+    decode,
     batchWrite,
     batchGet
   } satisfies DynamoDbClientShape

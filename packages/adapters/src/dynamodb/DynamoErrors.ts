@@ -1,5 +1,5 @@
 import { ConnectionStoreError, ReadingStoreError } from "@bg-ingest/domain"
-import { Data, Schema } from "effect"
+import { Data, Effect, Schema } from "effect"
 
 /** A DynamoDB call that failed (after the retries it was entitled to). Internal; mapped to a port error. */
 export class DynamoFailure extends Data.TaggedError("DynamoFailure")<{
@@ -55,6 +55,16 @@ const throttlingNames = new Set([
 export const isThrottling = (cause: unknown): boolean => throttlingNames.has(errorName(cause))
 
 export const isConditionFailure = (cause: unknown): boolean => errorName(cause) === "ConditionalCheckFailedException"
+
+/** A write that answers `value` instead of failing when its condition failed (the item was not as it expected). */
+export const whenConditionFails =
+  <B>(value: B) =>
+  <A, R>(write: Effect.Effect<A, DynamoFailure, R>): Effect.Effect<A | B, DynamoFailure, R> =>
+    Effect.catchIf(
+      write,
+      (failure) => isConditionFailure(failure.cause),
+      () => Effect.succeed(value)
+    )
 
 const networkCodes = new Set([
   "ECONNREFUSED",

@@ -15,7 +15,7 @@ import {
 } from "@bg-ingest/domain"
 import { DateTime, Effect, Layer, Option } from "effect"
 import { DynamoDbClient } from "./DynamoDbClient.ts"
-import { DynamoFailure, describeFailure, isConditionFailure } from "./DynamoErrors.ts"
+import { type DynamoFailure, describeFailure, isConditionFailure } from "./DynamoErrors.ts"
 import { userPk } from "./TableLayout.ts"
 
 /**
@@ -52,13 +52,7 @@ const failure = (operation: NightscoutSiteStoreError["operation"]) => (error: Dy
 /** `NightscoutSiteStore` on the DynamoDB table: conditional writes on a generation number, consistent reads. */
 export const makeDynamoNightscoutSiteStore = Effect.gen(function* () {
   const dynamo = yield* DynamoDbClient
-  const { table } = dynamo
-
-  const decode = <X>(command: string, body: () => X): Effect.Effect<X, DynamoFailure> =>
-    Effect.try({
-      try: body,
-      catch: (cause) => new DynamoFailure({ command, cause, endpoint: dynamo.endpoint, table })
-    })
+  const { table, decode } = dynamo
 
   const siteOfItem = (item: Record<string, AttributeValue>, userId: UserId) => {
     const text = (name: string) => {

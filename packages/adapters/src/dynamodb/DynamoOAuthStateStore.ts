@@ -2,7 +2,7 @@ import { DeleteItemCommand, PutItemCommand } from "@aws-sdk/client-dynamodb"
 import { OAuthStateStore, OAuthStateStoreError, PendingAuthorization } from "@bg-ingest/domain"
 import { DateTime, Effect, Layer, Option, Result, Schema } from "effect"
 import { DynamoDbClient } from "./DynamoDbClient.ts"
-import { type DynamoFailure, describeFailure, isConditionFailure } from "./DynamoErrors.ts"
+import { type DynamoFailure, describeFailure, whenConditionFails } from "./DynamoErrors.ts"
 import { Attr } from "./TableLayout.ts"
 
 // Pending authorizations share the table: pk = `OAUTH_STATE#<sha-256 of the state>`, sk = `OAUTH_STATE`.
@@ -62,10 +62,7 @@ export const makeDynamoOAuthStateStore = Effect.gen(function* () {
         )
         .pipe(
           Effect.map((output) => output.Attributes),
-          Effect.catchIf(
-            (error) => isConditionFailure(error.cause),
-            () => Effect.succeed(undefined)
-          )
+          whenConditionFails(undefined)
         )
       if (item === undefined) return Option.none()
       const pending = decodePending({

@@ -56,8 +56,7 @@ export const makeReadingTable = Effect.gen(function* () {
     transactionsSupported: yield* Ref.make(true),
     singleWrites: yield* Semaphore.make(tuning.writeConcurrency),
     failed,
-    decode: <A>(command: string, body: () => A): Effect.Effect<A, DynamoFailure> =>
-      Effect.try({ try: body, catch: (cause) => failed(command, cause) }),
+    decode: dynamo.decode,
     query: (input: Omit<QueryCommandInput, "TableName">) =>
       dynamo.call("Query", (sdk) => sdk.send(new QueryCommand({ TableName: table, ...input })))
   } satisfies ReadingTable

@@ -1,7 +1,7 @@
 import { type ProviderId, ProviderUnavailable, RateLimited } from "@bg-ingest/domain"
-import { Clock, Duration, Effect, Option, type Redacted, Schedule, Schema } from "effect"
+import { Clock, Duration, Effect, Option, type Redacted, Schema } from "effect"
 import { type Headers, HttpClient, HttpClientRequest } from "effect/http"
-import { delayAfter429, readAnswer, TransientFailure } from "../provider-http/ProviderHttp.ts"
+import { delayAfter429, readAnswer, retryTransient, TransientFailure } from "../provider-http/ProviderHttp.ts"
 import { LibreEnvelope, LibreLockData, LibreMinimumVersionData } from "./LibreLinkUpSchemas.ts"
 import type { LibreLinkUpSettings } from "./LibreLinkUpSettings.ts"
 
@@ -170,30 +170,13 @@ export const makeLibreLinkUpClient = Effect.fnUntraced(function* (provider: Prov
   })
 
   const send = (request: LibreRequest) =>
-    attempt(request).pipe(
-      Effect.tapError((error) =>
-        error._tag === "TransientFailure"
-          ? Effect.logDebug("LibreLinkUp call failed").pipe(
-              Effect.annotateLogs({ operation: request.operation, reason: error.reason })
-            )
-          : Effect.void
-      ),
-      Effect.retry({
-        schedule: Schedule.exponential(settings.retryBaseDelay).pipe(Schedule.jittered),
-        times: request.retry ? settings.retries : 0,
-        while: (error) => error._tag === "TransientFailure"
-      }),
-      Effect.catchTag("TransientFailure", (error) =>
-        Effect.fail(
-          new ProviderUnavailable({
-            provider,
-            message: request.retry
-              ? `LibreLinkUp ${request.operation} failed after ${settings.retries + 1} attempts: ${error.reason}`
-              : `LibreLinkUp ${request.operation} failed (not repeated): ${error.reason}`
-          })
-        )
-      )
-    )
+    retryTransient(attempt(request), {
+      provider,
+      service: "LibreLinkUp",
+      operation: request.operation,
+      retries: request.retry ? settings.retries : 0,
+      baseDelay: settings.retryBaseDelay
+    })
 
   return { send } satisfies LibreLinkUpClient
 })

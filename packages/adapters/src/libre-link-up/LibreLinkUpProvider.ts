@@ -1,24 +1,20 @@
 import {
   CgmProvider,
-  type CgmProviderShape,
-  type ConnectionStore,
-  DataChanges,
+  cannotTellChanges,
   fetchedFromRecords,
   InvalidProviderResponse,
+  isBeyondReach,
   makeWindow,
   NeedsReauthorization,
+  noReadings,
   ProviderId,
   type ProviderLimits,
   ProviderUnavailable,
   ReadingStore,
   type TimeWindow,
-  type UserId,
-  windowMillis
+  type UserId
 } from "@bg-ingest/domain"
-import { Clock, DateTime, Duration, Effect, Layer, Option, Result, Schema } from "effect"
-import type { Digest, Mac } from "effect/crypto"
-import type { HttpClient } from "effect/http"
-import type { TokenCipher } from "../crypto/TokenCipher.ts"
+import { DateTime, Duration, Effect, Layer, Option, Result, Schema } from "effect"
 import { type LibreAnswer, makeLibreLinkUpClient } from "./LibreLinkUpClient.ts"
 import { makeLibreLinkUpLogin } from "./LibreLinkUpLogin.ts"
 import {
@@ -144,11 +140,7 @@ export const makeLibreLinkUpProvider = Effect.fnUntraced(function* (settings: Li
   })
 
   const fetchReadings = Effect.fn("LibreLinkUpProvider.fetchReadings")(function* (userId: UserId, window: TimeWindow) {
-    const empty = { readings: [], skippedWithoutValue: 0, rejected: 0 }
-    if (windowMillis(window) <= 0) return empty
-    const now = yield* Clock.currentTimeMillis
-    // Nothing older than the graph's reach can be fetched, so a window entirely before it costs no call.
-    if (DateTime.toEpochMillis(window.to) <= now - Duration.toMillis(LIBRE_HISTORY)) return empty
+    if (yield* isBeyondReach(libreLinkUpLimits, window)) return noReadings
     const graph = yield* readGraph(userId)
     const normalized = normalizeLibreGraph(provider, userId, graph, window)
     if (Result.isFailure(normalized)) {
@@ -166,10 +158,10 @@ export const makeLibreLinkUpProvider = Effect.fnUntraced(function* (settings: Li
     id: provider,
     limits: libreLinkUpLimits,
     // LibreLinkUp cannot tell what changed without reading the graph: the sync reads it each poll.
-    changes: () => Effect.succeed(DataChanges.CannotTell({})),
+    changes: cannotTellChanges,
     fetchReadings,
     credentialsLogin: { verify: sessions.verify }
-  }) satisfies CgmProviderShape
+  })
 })
 
 export const LibreLinkUpProvider = {
@@ -178,11 +170,5 @@ export const LibreLinkUpProvider = {
    * Needs a `ConnectionStore`, a `ReadingStore` (to keep a measurement seen twice in one place), a `TokenCipher`,
    * an `HttpClient` (e.g. `FetchHttpClient.layer`) and `effect/crypto`'s `Digest` and `Mac`.
    */
-  layer: (
-    settings: LibreLinkUpSettings
-  ): Layer.Layer<
-    CgmProvider,
-    never,
-    HttpClient.HttpClient | TokenCipher | ConnectionStore | ReadingStore | Digest.Digest | Mac.Mac
-  > => Layer.effect(CgmProvider, makeLibreLinkUpProvider(settings))
+  layer: (settings: LibreLinkUpSettings) => Layer.effect(CgmProvider, makeLibreLinkUpProvider(settings))
 } as const

@@ -1,9 +1,8 @@
 import { Schema } from "effect"
+import { optionalNullable } from "../provider-http/ProviderHttp.ts"
 
 // Unknown fields are ignored (LibreLinkUp adds fields over time); only what the adapter needs is declared, and what
 // it can do without is optional and nullable.
-
-const optionalNullable = <S extends Schema.Top>(schema: S) => Schema.optional(Schema.NullOr(schema))
 
 /** Every answer: a numeric `status` in the body (0 is success), whatever the HTTP status. */
 export const LibreEnvelope = Schema.Struct({

@@ -1,19 +1,19 @@
 import {
-  ConnectionStore,
   CredentialsRejected,
   type FollowedPatient,
   InvalidProviderResponse,
-  makeKeyedLock,
   NeedsReauthorization,
   PatientChoiceRequired,
   type ProviderCredentials,
+  type ProviderCredentialsLogin,
+  type ProviderError,
   type ProviderId,
   ProviderUnavailable,
-  type RateLimited,
   type UserId
 } from "@bg-ingest/domain"
 import { Clock, Duration, Effect, Option, Redacted, Schema } from "effect"
-import { TokenCipher, type TokenDecryptionFailed } from "../crypto/TokenCipher.ts"
+import { makeCredentialVault } from "../provider-credentials/CredentialVault.ts"
+import { makeUserSessions, type SealedSession } from "../provider-credentials/UserSessions.ts"
 import type { LibreAnswer, LibreLinkUpClient } from "./LibreLinkUpClient.ts"
 import {
   type LibreAccount,
@@ -38,16 +38,11 @@ const StoredCredentials = Schema.Struct({
   ticket: Schema.NullOr(Schema.Struct({ token: Schema.String, expiresAtMillis: Schema.Finite, userId: Schema.String }))
 })
 type StoredCredentials = typeof StoredCredentials.Type
-const StoredCredentialsJson = Schema.fromJsonString(StoredCredentials)
-const encodeStoredCredentials = Schema.encodeSync(StoredCredentialsJson)
-const decodeStoredCredentials = Schema.decodeUnknownEffect(StoredCredentialsJson)
 const decodeConnections = Schema.decodeUnknownOption(LibreConnections)
 const decodeTicket = Schema.decodeUnknownOption(LibreTicket)
 
 /** A user's open session: where their patient's calls go and what they carry. */
-export interface LibreSession {
-  /** The stored (sealed) credentials the session belongs to: new credentials mean a new session. */
-  readonly sealed: string
+export interface LibreSession extends SealedSession {
   readonly patientId: string
   readonly baseUrl: string
   readonly account: string
@@ -58,20 +53,12 @@ export interface LibreSession {
   readonly fresh: boolean
 }
 
-type SessionError = NeedsReauthorization | RateLimited | ProviderUnavailable | InvalidProviderResponse
-
 export interface LibreLinkUpSessions {
   /**
    * One login with `credentials`, then the list of followed patients to pick the one to read (`patientId`, or the
    * only one); answers the credentials sealed for `Connection.credentials` and keeps the session.
    */
-  readonly verify: (
-    userId: UserId,
-    credentials: ProviderCredentials
-  ) => Effect.Effect<
-    string,
-    CredentialsRejected | PatientChoiceRequired | RateLimited | ProviderUnavailable | InvalidProviderResponse
-  >
+  readonly verify: ProviderCredentialsLogin["verify"]
   /**
    * A session for the user's stored credentials: the one kept in memory, else the stored ticket, else one login
    * (one at a time per user). A ticket close to its expiry is renewed by a login first. `stale` is a token
@@ -80,7 +67,7 @@ export interface LibreLinkUpSessions {
   readonly session: (
     userId: UserId,
     stale: Redacted.Redacted<string> | null
-  ) => Effect.Effect<LibreSession, SessionError>
+  ) => Effect.Effect<LibreSession, ProviderError>
   /** Adopts the refreshed ticket an authenticated answer carried, if it is still this user's session. */
   readonly adopt: (userId: UserId, sealed: string, ticket: unknown) => Effect.Effect<void>
 }
@@ -98,11 +85,11 @@ export const makeLibreLinkUpSessions = Effect.fnUntraced(function* (
   client: LibreLinkUpClient,
   logins: LibreLinkUpLogin
 ) {
-  const connections = yield* ConnectionStore
-  const cipher = yield* TokenCipher
-  const withUserLock = makeKeyedLock()
-  const sessions = new Map<UserId, Omit<LibreSession, "fresh">>()
-  const sealingContext = (userId: UserId) => `${provider}:${userId}`
+  const vault = yield* makeCredentialVault(provider, StoredCredentials, {
+    what: "LibreLinkUp credentials",
+    reconnect: "connect the account"
+  })
+  const sessions = makeUserSessions<Omit<LibreSession, "fresh">>(vault)
 
   const sessionOf = (sealed: string, stored: StoredCredentials, loggedIn: LibreLoggedIn) => ({
     sealed,
@@ -196,32 +183,12 @@ export const makeLibreLinkUpSessions = Effect.fnUntraced(function* (
         userId: loggedIn.userId
       }
     }
-    const sealed = yield* cipher.seal(encodeStoredCredentials(stored), sealingContext(userId))
-    sessions.set(userId, sessionOf(sealed, stored, loggedIn))
+    const sealed = yield* vault.seal(userId, stored)
+    sessions.keep(userId, sessionOf(sealed, stored, loggedIn))
     return sealed
   })
 
   const needsReauthorization = (message: string) => new NeedsReauthorization({ provider, message })
-
-  const openFailure = (failure: TokenDecryptionFailed) =>
-    failure.reason === "wrong_key"
-      ? new ProviderUnavailable({ provider, message: failure.message })
-      : needsReauthorization(`The stored LibreLinkUp credentials cannot be read (${failure.reason}): store them again`)
-
-  const storedCredentials = Effect.fnUntraced(function* (userId: UserId) {
-    const found = yield* connections
-      .get(userId, provider)
-      .pipe(
-        Effect.mapError(
-          (error) => new ProviderUnavailable({ provider, message: `Cannot read the connection: ${error.message}` })
-        )
-      )
-    if (Option.isNone(found) || found.value.credentials === null) {
-      sessions.delete(userId)
-      return yield* needsReauthorization("No LibreLinkUp credentials are stored: connect the account")
-    }
-    return found.value.credentials
-  })
 
   /**
    * A login refused while polling, a lockout included: stop and wait for a person. Retrying by ourselves after a
@@ -234,27 +201,21 @@ export const makeLibreLinkUpSessions = Effect.fnUntraced(function* (
     userId: UserId,
     stale: Redacted.Redacted<string> | null
   ) {
-    return yield* withUserLock(
+    return yield* sessions.locked(
       userId,
       Effect.gen(function* () {
-        const sealed = yield* storedCredentials(userId)
+        const { sealed, kept } = yield* sessions.current(userId)
         const now = yield* Clock.currentTimeMillis
         const usable = (token: string, expiresAtMillis: number) =>
           (stale === null || Redacted.value(stale) !== token) &&
           expiresAtMillis - Duration.toMillis(settings.ticketRenewalMargin) > now
-        const kept = sessions.get(userId)
-        if (kept !== undefined && kept.sealed === sealed && usable(Redacted.value(kept.token), kept.expiresAtMillis)) {
+        if (kept !== undefined && usable(Redacted.value(kept.token), kept.expiresAtMillis)) {
           return { ...kept, fresh: false }
         }
-        const json = yield* cipher.open(sealed, sealingContext(userId)).pipe(Effect.mapError(openFailure))
-        const stored = yield* decodeStoredCredentials(json).pipe(
-          Effect.mapError(() =>
-            needsReauthorization("The stored LibreLinkUp credentials are unreadable: store them again")
-          )
-        )
-        sessions.delete(userId)
+        const stored = yield* vault.open(userId, sealed)
+        sessions.forget(userId)
         const ticket = stored.ticket
-        if (kept?.sealed !== sealed && ticket !== null && usable(ticket.token, ticket.expiresAtMillis)) {
+        if (kept === undefined && ticket !== null && usable(ticket.token, ticket.expiresAtMillis)) {
           const baseUrl = stored.region === null ? settings.baseUrl : yield* logins.regionServer(stored.region)
           const restored = sessionOf(sealed, stored, {
             ...ticket,
@@ -263,14 +224,14 @@ export const makeLibreLinkUpSessions = Effect.fnUntraced(function* (
             baseUrl,
             region: stored.region
           })
-          sessions.set(userId, restored)
+          sessions.keep(userId, restored)
           return { ...restored, fresh: false }
         }
         const loggedIn = yield* logins
           .login({ username: stored.username, password: stored.password, region: stored.region })
           .pipe(Effect.catchTag("LoginRefused", (refused) => Effect.fail(pollingFailure(refused))))
         const opened = sessionOf(sealed, stored, loggedIn)
-        sessions.set(userId, opened)
+        sessions.keep(userId, opened)
         yield* Effect.logDebug("LibreLinkUp session opened").pipe(Effect.annotateLogs({ userId }))
         return { ...opened, fresh: true }
       })
@@ -284,7 +245,7 @@ export const makeLibreLinkUpSessions = Effect.fnUntraced(function* (
       if (kept === undefined || kept.sealed !== sealed || Option.isNone(refreshed)) return
       const expiresAtMillis = refreshed.value.expires * 1000
       if (expiresAtMillis <= kept.expiresAtMillis) return
-      sessions.set(userId, { ...kept, token: Redacted.make(refreshed.value.token), expiresAtMillis })
+      sessions.keep(userId, { ...kept, token: Redacted.make(refreshed.value.token), expiresAtMillis })
     })
 
   return { verify, session, adopt } satisfies LibreLinkUpSessions

@@ -1,22 +1,19 @@
 import {
   CgmProvider,
-  type CgmProviderShape,
-  ConnectionStore,
-  DataChanges,
+  cannotTellChanges,
   InvalidProviderResponse,
-  NeedsReauthorization,
+  isBeyondReach,
+  noReadings,
   ProviderId,
   type ProviderLimits,
-  ProviderUnavailable,
   type SiteAccess,
   SiteRefused,
   type TimeWindow,
-  type UserId,
-  windowMillis
+  type UserId
 } from "@bg-ingest/domain"
 import { Clock, DateTime, Duration, Effect, Layer, Option, Redacted, Schema } from "effect"
 import { Digest } from "effect/crypto"
-import { TokenCipher, type TokenDecryptionFailed } from "../crypto/TokenCipher.ts"
+import { makeCredentialVault } from "../provider-credentials/CredentialVault.ts"
 import { makeNightscoutClient, type NightscoutSite, siteBaseUrl } from "./NightscoutClient.ts"
 import { readingsOfEntries } from "./NightscoutNormalize.ts"
 import type { NightscoutSettings } from "./NightscoutSettings.ts"
@@ -42,9 +39,6 @@ const StoredSite = Schema.Struct({
   token: Schema.optional(Schema.String),
   secretSha1: Schema.optional(Schema.String)
 })
-const StoredSiteJson = Schema.fromJsonString(StoredSite)
-const encodeStoredSite = Schema.encodeSync(StoredSiteJson)
-const decodeStoredSite = Schema.decodeUnknownEffect(StoredSiteJson)
 
 const numericDate = (entry: unknown): number | undefined => {
   const date = (entry as { readonly date?: unknown } | null)?.date
@@ -59,11 +53,9 @@ const numericDate = (entry: unknown): number | undefined => {
  */
 export const makeNightscoutProvider = Effect.fnUntraced(function* (settings: NightscoutSettings) {
   const provider = NIGHTSCOUT_PROVIDER_ID
-  const connections = yield* ConnectionStore
-  const cipher = yield* TokenCipher
+  const vault = yield* makeCredentialVault(provider, StoredSite, { what: "Nightscout site", reconnect: "connect it" })
   const digest = yield* Digest.Digest
   const client = makeNightscoutClient(provider, settings)
-  const sealingContext = (userId: UserId) => `${provider}:${userId}`
 
   const verify = Effect.fn("NightscoutProvider.verify")(function* (userId: UserId, access: SiteAccess) {
     const parsed = URL.parse(access.url)
@@ -79,31 +71,7 @@ export const makeNightscoutProvider = Effect.fnUntraced(function* (settings: Nig
             secretSha1: yield* digest.digestHex(Digest.sha1, new TextEncoder().encode(secret))
           }
     yield* client.verify(site)
-    return yield* cipher.seal(encodeStoredSite(site), sealingContext(userId))
-  })
-
-  const needsReauthorization = (message: string) => new NeedsReauthorization({ provider, message })
-
-  const openFailure = (failure: TokenDecryptionFailed) =>
-    failure.reason === "wrong_key"
-      ? new ProviderUnavailable({ provider, message: failure.message })
-      : needsReauthorization(`The stored Nightscout site cannot be read (${failure.reason}): connect it again`)
-
-  const storedSite = Effect.fnUntraced(function* (userId: UserId) {
-    const found = yield* connections
-      .get(userId, provider)
-      .pipe(
-        Effect.mapError(
-          (error) => new ProviderUnavailable({ provider, message: `Cannot read the connection: ${error.message}` })
-        )
-      )
-    if (Option.isNone(found) || found.value.credentials === null) {
-      return yield* needsReauthorization("No Nightscout site is stored: connect it")
-    }
-    const json = yield* cipher.open(found.value.credentials, sealingContext(userId)).pipe(Effect.mapError(openFailure))
-    return yield* decodeStoredSite(json).pipe(
-      Effect.mapError(() => needsReauthorization("The stored Nightscout site is unreadable: connect it again"))
-    )
+    return yield* vault.seal(userId, site)
   })
 
   /**
@@ -140,8 +108,8 @@ export const makeNightscoutProvider = Effect.fnUntraced(function* (settings: Nig
   })
 
   const fetchReadings = Effect.fn("NightscoutProvider.fetchReadings")(function* (userId: UserId, window: TimeWindow) {
-    if (windowMillis(window) <= 0) return { readings: [], skippedWithoutValue: 0, rejected: 0 }
-    const site = yield* storedSite(userId)
+    if (yield* isBeyondReach(nightscoutLimits, window)) return noReadings
+    const site = yield* vault.read(userId)
     const entries = yield* entriesOf(site, window)
     return yield* readingsOfEntries(provider, userId, entries, window, yield* Clock.currentTimeMillis)
   })
@@ -150,17 +118,14 @@ export const makeNightscoutProvider = Effect.fnUntraced(function* (settings: Nig
     id: provider,
     limits: nightscoutLimits,
     // API v1 says nothing about a user's entries without reading them: the sync reads from its cursor to now.
-    changes: () => Effect.succeed(DataChanges.CannotTell({})),
+    changes: cannotTellChanges,
     fetchReadings,
     siteLogin: { verify }
-  }) satisfies CgmProviderShape
+  })
 })
 
 export const NightscoutProvider = {
   make: makeNightscoutProvider,
   /** Needs a `ConnectionStore`, a `TokenCipher` and a `Digest`; it calls sites itself, through its address checks. */
-  layer: (
-    settings: NightscoutSettings
-  ): Layer.Layer<CgmProvider, never, TokenCipher | ConnectionStore | Digest.Digest> =>
-    Layer.effect(CgmProvider, makeNightscoutProvider(settings))
+  layer: (settings: NightscoutSettings) => Layer.effect(CgmProvider, makeNightscoutProvider(settings))
 } as const

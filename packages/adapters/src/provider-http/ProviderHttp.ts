@@ -1,9 +1,10 @@
-import { Data, Duration, Effect, Random, Result } from "effect"
+import { type ProviderError, type ProviderId, ProviderUnavailable } from "@bg-ingest/domain"
+import { Data, Duration, Effect, Random, Result, Schedule, Schema } from "effect"
 import { Headers, type HttpClient, type HttpClientError, type HttpClientRequest } from "effect/http"
 
 /**
  * What remote provider clients share: reading an answer with a timeout, telling transient failures from the rest,
- * and how long to wait after a 429.
+ * how long to wait after a 429, and the fields an answer may leave out.
  */
 
 /** A failure worth another attempt: a timeout, a reset, a 5xx. Internal to a provider client. */
@@ -19,6 +20,9 @@ export const transportReason = (error: HttpClientError.HttpClientError): string 
   }
   return error.reason._tag
 }
+
+/** A field of a provider's answer that it may leave out or send as null: both decode. */
+export const optionalNullable = <S extends Schema.Top>(schema: S) => Schema.optional(Schema.NullOr(schema))
 
 export const isTransientStatus = (status: number): boolean => status >= 500 || status === 408
 
@@ -44,6 +48,47 @@ export const readAnswer = (
     }),
     Effect.catchTag("HttpClientError", (error) => Effect.fail(new TransientFailure({ reason: transportReason(error) })))
   )
+
+/**
+ * `attempt`, made again after each transient failure up to `retries` more times (exponential backoff from
+ * `baseDelay`, with jitter), each failure logged at debug; one left over fails as `ProviderUnavailable` naming
+ * `service`, the `operation` and the last reason. No retries: the call is not repeated (a login, say).
+ */
+export const retryTransient = <A, E extends ProviderError>(
+  attempt: Effect.Effect<A, E | TransientFailure>,
+  options: {
+    readonly provider: ProviderId
+    readonly service: string
+    readonly operation: string
+    readonly retries: number
+    readonly baseDelay: Duration.Duration
+  }
+): Effect.Effect<A, E | ProviderUnavailable> => {
+  const { provider, service, operation, retries } = options
+  return attempt.pipe(
+    Effect.tapError((error) =>
+      error instanceof TransientFailure
+        ? Effect.logDebug(`${service} call failed`).pipe(Effect.annotateLogs({ operation, reason: error.reason }))
+        : Effect.void
+    ),
+    Effect.retry({
+      schedule: Schedule.exponential(options.baseDelay).pipe(Schedule.jittered),
+      times: retries,
+      while: (error) => error instanceof TransientFailure
+    }),
+    Effect.mapError((error) =>
+      error instanceof TransientFailure
+        ? new ProviderUnavailable({
+            provider,
+            message:
+              retries > 0
+                ? `${service} ${operation} failed after ${retries + 1} attempts: ${error.reason}`
+                : `${service} ${operation} failed (not repeated): ${error.reason}`
+          })
+        : error
+    )
+  )
+}
 
 /**
  * How long to wait after the `inARow`-th 429 in a row: `Retry-After` (seconds or an HTTP date, at least a second)

@@ -1,32 +1,31 @@
 import { Effect, Metric } from "effect"
 import type { ProviderError } from "../ports/CgmProvider.ts"
 
+/** A Prometheus counter (`_total`): it only goes up. */
+const counter = (name: string, description: string) => Metric.counter(name, { description, incremental: true })
+
 /** What the use cases count. The runner exposes them at `/metrics` in Prometheus text. */
-export const readingsIngested = Metric.counter("bg_ingest_readings_ingested_total", {
-  description: "Readings stored, by what the write did (inserted, updated, unchanged)",
-  incremental: true
-})
+export const readingsIngested = counter(
+  "bg_ingest_readings_ingested_total",
+  "Readings stored, by what the write did (inserted, updated, unchanged)"
+)
 
-export const eventsPublished = Metric.counter("bg_ingest_events_published_total", {
-  description: "Events confirmed by the broker",
-  incremental: true
-})
+export const eventsPublished = counter("bg_ingest_events_published_total", "Events confirmed by the broker")
 
-export const eventPublishFailures = Metric.counter("bg_ingest_event_publish_failures_total", {
-  description: "Publish attempts that failed (the events stay owed and are published again)",
-  incremental: true
-})
+export const eventPublishFailures = counter(
+  "bg_ingest_event_publish_failures_total",
+  "Publish attempts that failed (the events stay owed and are published again)"
+)
 
-export const providerCalls = Metric.counter("bg_ingest_provider_calls_total", {
-  description: "Reading fetches from providers, by provider and outcome",
-  incremental: true
-})
+export const providerCalls = counter(
+  "bg_ingest_provider_calls_total",
+  "Reading fetches from providers, by provider and outcome"
+)
 
-export const setAside = Metric.counter("bg_ingest_set_aside_total", {
-  description:
-    "Readings, stored items and owed events that could not be processed and were set aside (each logged), by kind and place",
-  incremental: true
-})
+export const setAside = counter(
+  "bg_ingest_set_aside_total",
+  "Readings, stored items and owed events that could not be processed and were set aside (each logged), by kind and place"
+)
 
 /** What was set aside: a reading refused before storage, a stored item that cannot be read, an owed event. */
 export type SetAsideKind = "reading" | "stored_item" | "event"

@@ -1,7 +1,7 @@
-import { Context, Data, type DateTime, type Duration, type Effect, Option, type Redacted, Schema } from "effect"
+import { Clock, Context, Data, DateTime, Duration, Effect, Option, type Redacted, Schema } from "effect"
 import { ProviderId, type UserId } from "../model/Identifiers.ts"
 import type { Reading } from "../model/Reading.ts"
-import type { TimeWindow } from "../model/TimeWindow.ts"
+import { isEmptyWindow, type TimeWindow } from "../model/TimeWindow.ts"
 
 /** The user's grant is gone (revoked, expired, password changed): polling stops until they re-authorize. */
 export class NeedsReauthorization extends Schema.TaggedError<NeedsReauthorization>()("NeedsReauthorization", {
@@ -217,3 +217,20 @@ export interface CgmProviderShape {
 
 /** One CGM provider. The runner registers every configured provider in {@link CgmProviders}. */
 export class CgmProvider extends Context.Service<CgmProvider, CgmProviderShape>()("@bg-ingest/domain/CgmProvider") {}
+
+/** What a fetch answers when there is nothing to fetch. */
+export const noReadings: FetchedReadings = { readings: [], skippedWithoutValue: 0, rejected: 0 }
+
+/** The `changes` of a provider that cannot tell anything about a user's data without reading it. */
+export const cannotTellChanges = (): Effect.Effect<DataChanges> => Effect.succeed(DataChanges.CannotTell({}))
+
+/**
+ * Whether fetching `window` has nothing to ask the provider: the window is empty, or it ends before the oldest
+ * data the provider still keeps (`maxHistory`), so a fetch answers {@link noReadings} without a call.
+ */
+export const isBeyondReach = Effect.fnUntraced(function* (limits: ProviderLimits, window: TimeWindow) {
+  if (isEmptyWindow(window)) return true
+  if (Option.isNone(limits.maxHistory)) return false
+  const now = yield* Clock.currentTimeMillis
+  return DateTime.toEpochMillis(window.to) <= now - Duration.toMillis(limits.maxHistory.value)
+})

@@ -1,11 +1,11 @@
 import { Context, type DateTime, type Effect, type Option, Schema } from "effect"
 import type { Connection, ConnectionPatch, ConnectionStatus } from "../model/Connection.ts"
 import type { ProviderId, UserId } from "../model/Identifiers.ts"
+import { PortFailure } from "./PortFailure.ts"
 
 export class ConnectionStoreError extends Schema.TaggedError<ConnectionStoreError>()("ConnectionStoreError", {
   operation: Schema.Literals(["get", "listForUser", "upsert", "update", "remove", "claimDue", "countByStatus"]),
-  message: Schema.String,
-  cause: Schema.optional(Schema.Defect())
+  ...PortFailure
 }) {}
 
 export interface ClaimDueOptions {

@@ -1,10 +1,10 @@
 import { Context, type Effect, Schema } from "effect"
 import type { ReadingEvent } from "../model/ReadingEvent.ts"
+import { PortFailure } from "./PortFailure.ts"
 
 export class EventPublishError extends Schema.TaggedError<EventPublishError>()("EventPublishError", {
   reason: Schema.Literals(["unavailable", "nacked", "timeout", "closed", "unroutable"]),
-  message: Schema.String,
-  cause: Schema.optional(Schema.Defect())
+  ...PortFailure
 }) {}
 
 export interface EventPublisherShape {

@@ -1,12 +1,12 @@
 import { Context, type DateTime, type Effect, type Option, Schema } from "effect"
 import type { UserId } from "../model/Identifiers.ts"
+import { PortFailure } from "./PortFailure.ts"
 
 export class NightscoutSiteStoreError extends Schema.TaggedError<NightscoutSiteStoreError>()(
   "NightscoutSiteStoreError",
   {
     operation: Schema.Literals(["save", "get", "find", "remove"]),
-    message: Schema.String,
-    cause: Schema.optional(Schema.Defect())
+    ...PortFailure
   }
 ) {}
 

@@ -1,10 +1,10 @@
 import { Context, type Effect, type Option, Schema } from "effect"
 import { ProviderId, UserId } from "../model/Identifiers.ts"
+import { PortFailure } from "./PortFailure.ts"
 
 export class OAuthStateStoreError extends Schema.TaggedError<OAuthStateStoreError>()("OAuthStateStoreError", {
   operation: Schema.Literals(["put", "consume"]),
-  message: Schema.String,
-  cause: Schema.optional(Schema.Defect())
+  ...PortFailure
 }) {}
 
 /**

@@ -3,11 +3,11 @@ import type { UserId } from "../model/Identifiers.ts"
 import type { Reading } from "../model/Reading.ts"
 import type { ReadingChange } from "../model/ReadingEvent.ts"
 import type { TimeWindow } from "../model/TimeWindow.ts"
+import { PortFailure } from "./PortFailure.ts"
 
 export class ReadingStoreError extends Schema.TaggedError<ReadingStoreError>()("ReadingStoreError", {
   operation: Schema.Literals(["putMany", "markPublished", "unpublished", "latest", "range", "deleteUser", "ping"]),
-  message: Schema.String,
-  cause: Schema.optional(Schema.Defect())
+  ...PortFailure
 }) {}
 
 /** Which end of a window a `range` starts from. */

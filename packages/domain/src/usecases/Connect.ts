@@ -247,24 +247,6 @@ export class Connect extends Context.Service<
       return { connection, created: Option.isNone(existing) }
     })
 
-    /** Connects with what the user gave, checked by the provider's `verify` (none: the provider takes no such thing). */
-    const connectWith = Effect.fnUntraced(function* <E extends { readonly _tag: string; readonly message: string }, W>(
-      userId: UserId,
-      provider: CgmProviderShape,
-      verify: Effect.Effect<string, E> | undefined,
-      refusal: W
-    ) {
-      if (verify === undefined) return yield* Effect.fail(refusal)
-      const sealed = yield* verify.pipe(
-        Effect.tapError((error) =>
-          Effect.logWarning("Credentials not accepted").pipe(
-            Effect.annotateLogs({ userId, provider: provider.id, error: error._tag, reason: error.message })
-          )
-        )
-      )
-      return yield* store(provider, userId, sealed)
-    })
-
     const otherWay = (provider: CgmProviderShape) =>
       provider.authorization !== undefined
         ? "through OAuth (its authorize endpoint)"
@@ -274,41 +256,57 @@ export class Connect extends Context.Service<
             ? "with the address of the user's site"
             : undefined
 
-    const connectWithCredentials = Effect.fn("Connect.connectWithCredentials")(function* (
-      userId: UserId,
-      providerId: string,
-      credentials: ProviderCredentials
-    ) {
-      yield* Effect.annotateCurrentSpan({ userId, provider: providerId })
-      const provider = yield* providers.get(providerId)
-      const way = otherWay(provider)
-      const refusal = notConnectable(
-        "credentials",
-        provider.id,
-        way === undefined
-          ? `${provider.id} needs no credentials: it cannot be connected with a username and password`
-          : `${provider.id} connects ${way}, not with a username and password`
-      )
-      return yield* connectWith(userId, provider, provider.credentialsLogin?.verify(userId, credentials), refusal)
-    })
+    /**
+     * A use case that connects with what the user gave (`given`, as messages name it), checked by the provider's
+     * `verify` (none: the provider takes no such thing), then stored.
+     */
+    const connectingWith = <
+      Way extends "credentials" | "site",
+      Input,
+      E extends { readonly _tag: string; readonly message: string }
+    >(
+      span: string,
+      way: Way,
+      given: string,
+      verifyOf: (provider: CgmProviderShape) => ((userId: UserId, input: Input) => Effect.Effect<string, E>) | undefined
+    ) =>
+      Effect.fn(span)(function* (userId: UserId, providerId: string, input: Input) {
+        yield* Effect.annotateCurrentSpan({ userId, provider: providerId })
+        const provider = yield* providers.get(providerId)
+        const verify = verifyOf(provider)
+        if (verify === undefined) {
+          const other = otherWay(provider)
+          return yield* notConnectable(
+            way,
+            provider.id,
+            other === undefined
+              ? `${provider.id} needs no credentials: it cannot be connected with ${given}`
+              : `${provider.id} connects ${other}, not with ${given}`
+          )
+        }
+        const sealed = yield* verify(userId, input).pipe(
+          Effect.tapError((error) =>
+            Effect.logWarning("Credentials not accepted").pipe(
+              Effect.annotateLogs({ userId, provider: provider.id, error: error._tag, reason: error.message })
+            )
+          )
+        )
+        return yield* store(provider, userId, sealed)
+      })
 
-    const connectToSite = Effect.fn("Connect.connectToSite")(function* (
-      userId: UserId,
-      providerId: string,
-      access: SiteAccess
-    ) {
-      yield* Effect.annotateCurrentSpan({ userId, provider: providerId })
-      const provider = yield* providers.get(providerId)
-      const way = otherWay(provider)
-      const refusal = notConnectable(
-        "site",
-        provider.id,
-        way === undefined
-          ? `${provider.id} needs no credentials: it cannot be connected with a site address`
-          : `${provider.id} connects ${way}, not with a site address`
-      )
-      return yield* connectWith(userId, provider, provider.siteLogin?.verify(userId, access), refusal)
-    })
+    const connectWithCredentials = connectingWith(
+      "Connect.connectWithCredentials",
+      "credentials",
+      "a username and password",
+      (provider) => provider.credentialsLogin?.verify
+    )
+
+    const connectToSite = connectingWith(
+      "Connect.connectToSite",
+      "site",
+      "a site address",
+      (provider) => provider.siteLogin?.verify
+    )
 
     const disconnect = Effect.fn("Connect.disconnect")(function* (userId: UserId, providerId: string) {
       yield* Effect.annotateCurrentSpan({ userId, provider: providerId })

@@ -7,6 +7,20 @@ import { HttpApiError } from "effect/http-api"
  * oversize body) use `about:blank`.
  */
 
+/**
+ * A `reason` member: one of the keys of `reasons`, each described in the OpenAPI document by its value, then
+ * `after` (what the client does about any of them).
+ */
+const describedReason = <const Reason extends string>(reasons: Readonly<Record<Reason, string>>, after: string) =>
+  Schema.Literals(Object.keys(reasons).map((reason) => reason as Reason)).annotate({
+    description: `${Object.entries(reasons)
+      .map(([reason, meaning]) => `${reason}: ${meaning}`)
+      .join("; ")}. ${after}`
+  })
+
+/** The member of the problems that say when to try again, in whole seconds. */
+const retryAfter = { retry_after_seconds: Schema.Int }
+
 export const { BadRequestProblem } = HttpApiError
 export type BadRequestProblem = HttpApiError.BadRequestProblem
 
@@ -36,7 +50,7 @@ export class ConnectionNeedsAttention extends HttpApiError.Problem<ConnectionNee
 export class ProviderRateLimited extends HttpApiError.Problem<ProviderRateLimited>()(
   "ProviderRateLimited",
   { type: "urn:bg-ingest:problem:provider-rate-limited", status: 429, title: "Provider rate limit reached" },
-  { retry_after_seconds: Schema.Int }
+  retryAfter
 ) {}
 
 export class ProviderFailed extends HttpApiError.Problem<ProviderFailed>()("ProviderFailed", {
@@ -54,13 +68,13 @@ export class DependencyUnavailable extends HttpApiError.Problem<DependencyUnavai
 export class TooManyAttempts extends HttpApiError.Problem<TooManyAttempts>()(
   "TooManyAttempts",
   { type: "urn:bg-ingest:problem:too-many-attempts", status: 429, title: "Too many attempts" },
-  { retry_after_seconds: Schema.Int }
+  retryAfter
 ) {}
 
 export class ServerBusy extends HttpApiError.Problem<ServerBusy>()(
   "ServerBusy",
   { type: "urn:bg-ingest:problem:busy", status: 503, title: "Busy" },
-  { retry_after_seconds: Schema.Int }
+  retryAfter
 ) {}
 
 export class NotReady extends HttpApiError.Problem<NotReady>()(
@@ -122,14 +136,18 @@ export class CredentialsRejectedProblem extends HttpApiError.Problem<Credentials
   "CredentialsRejectedProblem",
   { type: "urn:bg-ingest:problem:credentials-rejected", status: 400, title: "Credentials rejected" },
   {
-    reason: Schema.Literals(["invalid_credentials", "account_locked", "recently_refused", "action_required"]).annotate({
-      description:
-        "invalid_credentials: the provider refused the username or password; account_locked: the provider locked " +
-        "the account after too many failed logins (wait, or unlock it at the provider); recently_refused: these " +
-        "exact credentials were refused a short while ago and are not tried again yet (so that retries never lock " +
-        "the account); action_required: the account holder must first do something in the provider's app, such " +
-        "as accepting new terms of use (never done on their behalf; detail says what). Nothing was stored."
-    })
+    reason: describedReason(
+      {
+        invalid_credentials: "the provider refused the username or password",
+        account_locked:
+          "the provider locked the account after too many failed logins (wait, or unlock it at the provider)",
+        recently_refused:
+          "these exact credentials were refused a short while ago and are not tried again yet (so that retries never lock the account)",
+        action_required:
+          "the account holder must first do something in the provider's app, such as accepting new terms of use (never done on their behalf; detail says what)"
+      },
+      "Nothing was stored."
+    )
   }
 ) {}
 
@@ -142,13 +160,14 @@ export class PatientChoiceRequiredProblem extends HttpApiError.Problem<PatientCh
   "PatientChoiceRequiredProblem",
   { type: "urn:bg-ingest:problem:patient-choice-required", status: 400, title: "Patient choice required" },
   {
-    reason: Schema.Literals(["patient_required", "unknown_patient", "no_patient"]).annotate({
-      description:
-        "patient_required: the account follows several patients and no patient_id was given; unknown_patient: " +
-        "the account does not follow the patient_id given; no_patient: the account follows nobody yet (the " +
-        "patient's invitation was not accepted). Send the credentials again with one of patients[].patient_id. " +
-        "Nothing was stored."
-    }),
+    reason: describedReason(
+      {
+        patient_required: "the account follows several patients and no patient_id was given",
+        unknown_patient: "the account does not follow the patient_id given",
+        no_patient: "the account follows nobody yet (the patient's invitation was not accepted)"
+      },
+      "Send the credentials again with one of patients[].patient_id. Nothing was stored."
+    ),
     patients: Schema.Array(FollowedPatientJson)
   }
 ) {}
@@ -178,12 +197,15 @@ export class SiteRefusedProblem extends HttpApiError.Problem<SiteRefusedProblem>
   "SiteRefusedProblem",
   { type: "urn:bg-ingest:problem:site-refused", status: 400, title: "Site refused" },
   {
-    reason: Schema.Literals(["scheme", "address", "redirect", "not_a_site"]).annotate({
-      description:
-        "scheme: only https sites are called (outside development); address: the host resolves to a loopback, " +
-        "private, link-local or metadata address, which the service never calls; redirect: the site answers with a " +
-        "redirect, which is not followed (give the address it redirects to); not_a_site: no Nightscout answers " +
-        "there. Nothing was stored."
-    })
+    reason: describedReason(
+      {
+        scheme: "only https sites are called (outside development)",
+        address:
+          "the host resolves to a loopback, private, link-local or metadata address, which the service never calls",
+        redirect: "the site answers with a redirect, which is not followed (give the address it redirects to)",
+        not_a_site: "no Nightscout answers there"
+      },
+      "Nothing was stored."
+    )
   }
 ) {}

@@ -66,67 +66,42 @@ const handlersOf = (site: Site, userOf: (params: unknown) => Option.Option<UserI
   }
 }
 
-/** The site under `/ns/:userId`. Needs `NightscoutSites`, a `ReadingStore` and `Ingest`. */
-const SiteHandlers = HttpApiBuilder.group(
-  BgIngestApi,
-  "nightscoutSite",
-  Effect.fn(function* (handlers) {
-    const site = handlersOf(yield* makeNightscoutSite, (params) =>
-      Option.some((params as { readonly userId: UserId }).userId)
-    )
-    return handlers
-      .handleRaw("status", site.status)
-      .handleRaw("statusPlain", site.status)
-      .handleRaw("verifyauth", site.verifyauth)
-      .handleRaw("experimentsTest", site.experimentsTest)
-      .handleRaw("entries", site.entries)
-      .handleRaw("entriesJson", site.entriesJson)
-      .handleRaw("entriesSpec", site.entriesSpec)
-      .handleRaw("upload", site.upload)
-      .handleRaw("uploadJson", site.upload)
-      .handleRaw("treatments", site.emptyList)
-      .handleRaw("treatmentsJson", site.emptyList)
-      .handleRaw("postTreatments", site.acceptAndDrop)
-      .handleRaw("postTreatmentsJson", site.acceptAndDrop)
-      .handleRaw("devicestatus", site.emptyList)
-      .handleRaw("devicestatusJson", site.emptyList)
-      .handleRaw("postDevicestatus", site.acceptAndDrop)
-      .handleRaw("postDevicestatusJson", site.acceptAndDrop)
-      .handleRaw("profile", site.emptyList)
-      .handleRaw("profileJson", site.emptyList)
-      .handleRaw("pebble", site.pebble)
-  })
-)
-
-/** The same site at the root, where the credential names the user. */
-const RootHandlers = HttpApiBuilder.group(
-  BgIngestApi,
-  "nightscoutRoot",
-  Effect.fn(function* (handlers) {
-    const site = handlersOf(yield* makeNightscoutSite, () => Option.none())
-    return handlers
-      .handleRaw("status", site.status)
-      .handleRaw("statusPlain", site.status)
-      .handleRaw("verifyauth", site.verifyauth)
-      .handleRaw("experimentsTest", site.experimentsTest)
-      .handleRaw("entries", site.entries)
-      .handleRaw("entriesJson", site.entriesJson)
-      .handleRaw("entriesSpec", site.entriesSpec)
-      .handleRaw("upload", site.upload)
-      .handleRaw("uploadJson", site.upload)
-      .handleRaw("treatments", site.emptyList)
-      .handleRaw("treatmentsJson", site.emptyList)
-      .handleRaw("postTreatments", site.acceptAndDrop)
-      .handleRaw("postTreatmentsJson", site.acceptAndDrop)
-      .handleRaw("devicestatus", site.emptyList)
-      .handleRaw("devicestatusJson", site.emptyList)
-      .handleRaw("postDevicestatus", site.acceptAndDrop)
-      .handleRaw("postDevicestatusJson", site.acceptAndDrop)
-      .handleRaw("profile", site.emptyList)
-      .handleRaw("profileJson", site.emptyList)
-      .handleRaw("pebble", site.pebble)
-  })
-)
+/**
+ * The handlers of one of the two groups of the same site: under `/ns/:userId` (the user of the path) or at the root
+ * (the credential names the user). Needs `NightscoutSites`, a `ReadingStore` and `Ingest`.
+ */
+const siteHandlers = (group: "nightscoutSite" | "nightscoutRoot", userOf: (params: unknown) => Option.Option<UserId>) =>
+  HttpApiBuilder.group(
+    BgIngestApi,
+    group,
+    Effect.fn(function* (handlers) {
+      const site = handlersOf(yield* makeNightscoutSite, userOf)
+      return handlers
+        .handleRaw("status", site.status)
+        .handleRaw("statusPlain", site.status)
+        .handleRaw("verifyauth", site.verifyauth)
+        .handleRaw("experimentsTest", site.experimentsTest)
+        .handleRaw("entries", site.entries)
+        .handleRaw("entriesJson", site.entriesJson)
+        .handleRaw("entriesSpec", site.entriesSpec)
+        .handleRaw("upload", site.upload)
+        .handleRaw("uploadJson", site.upload)
+        .handleRaw("treatments", site.emptyList)
+        .handleRaw("treatmentsJson", site.emptyList)
+        .handleRaw("postTreatments", site.acceptAndDrop)
+        .handleRaw("postTreatmentsJson", site.acceptAndDrop)
+        .handleRaw("devicestatus", site.emptyList)
+        .handleRaw("devicestatusJson", site.emptyList)
+        .handleRaw("postDevicestatus", site.acceptAndDrop)
+        .handleRaw("postDevicestatusJson", site.acceptAndDrop)
+        .handleRaw("profile", site.emptyList)
+        .handleRaw("profileJson", site.emptyList)
+        .handleRaw("pebble", site.pebble)
+    })
+  )
 
 /** Both sites: under `/ns/:userId` and at the root. */
-export const NightscoutSiteHandlers = Layer.mergeAll(SiteHandlers, RootHandlers)
+export const NightscoutSiteHandlers = Layer.mergeAll(
+  siteHandlers("nightscoutSite", (params) => Option.some((params as { readonly userId: UserId }).userId)),
+  siteHandlers("nightscoutRoot", () => Option.none())
+)

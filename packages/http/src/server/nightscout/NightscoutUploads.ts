@@ -1,8 +1,9 @@
 import { promisify } from "node:util"
 import { gunzip, inflate } from "node:zlib"
 import { meaningOfEntry, ProviderId, type Reading, readingKey, type UserId } from "@bg-ingest/domain"
-import { Data, Effect, Result, Stream } from "effect"
+import { Data, Effect, Result } from "effect"
 import type { HttpServerRequest } from "effect/http"
+import { isJsonMediaType, readLimitedBody } from "../RequestBody.ts"
 import { NIGHTSCOUT_UPLOAD_PROVIDER } from "./NightscoutFormats.ts"
 import type { NightscoutIssue } from "./NightscoutResponses.ts"
 
@@ -35,10 +36,9 @@ const tooLarge = () =>
     description: `An upload may carry at most ${NIGHTSCOUT_MAX_BODY_BYTES} bytes (uncompressed) and ${NIGHTSCOUT_MAX_ENTRIES} entries`
   })
 
+/** Uploaders that send no Content-Type mean JSON. */
 const isJson = (contentType: string | undefined) =>
-  contentType === undefined ||
-  contentType.trim() === "" ||
-  /^application\/(?:[\w.+-]+\+)?json\s*(?:;|$)/i.test(contentType.trim())
+  contentType === undefined || contentType.trim() === "" || isJsonMediaType(contentType)
 
 const busy = () =>
   new UploadRefused({
@@ -79,23 +79,11 @@ export const readUploadBody = Effect.fnUntraced(function* (request: HttpServerRe
       description: `Content-Encoding ${encoding.slice(0, 32)} is not accepted`
     })
   }
-  const declared = Number(request.headers["content-length"])
-  if (Number.isFinite(declared) && declared > NIGHTSCOUT_MAX_BODY_BYTES) return yield* tooLarge()
-  const chunks: Array<Uint8Array> = []
-  let size = 0
-  yield* request.stream.pipe(
-    Stream.runForEach((chunk) => {
-      size += chunk.length
-      if (size > NIGHTSCOUT_MAX_BODY_BYTES) return Effect.fail(tooLarge())
-      if (!hold(held, chunk.length)) return Effect.fail(busy())
-      chunks.push(chunk)
-      return Effect.void
-    }),
-    Effect.catchTag("HttpServerError", () =>
-      Effect.fail(new UploadRefused({ status: 400, description: "The body could not be read" }))
-    )
-  )
-  const raw = Buffer.concat(chunks, size)
+  const raw = yield* readLimitedBody(request, NIGHTSCOUT_MAX_BODY_BYTES, {
+    tooLarge,
+    unreadable: () => new UploadRefused({ status: 400, description: "The body could not be read" }),
+    admit: { chunk: (bytes) => hold(held, bytes), busy }
+  })
   if (encoding === "identity") return raw
   // What it inflates to is held too: as much as the limit allows, until the upload is done.
   if (!hold(held, NIGHTSCOUT_MAX_BODY_BYTES)) return yield* busy()

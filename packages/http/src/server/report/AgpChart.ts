@@ -46,9 +46,13 @@ export const agpChart = (agp: ReadonlyArray<AgpBin>): Markup => {
           `${coordinate(x(bins[0]!.minute + 15))},${coordinate(y(value(bins[0]!)))}`
         ]
       : bins.map((bin) => `${coordinate(x(bin.minute + 7.5))},${coordinate(y(value(bin)))}`)
-  const band = (bins: ReadonlyArray<AgpBin>, low: (bin: AgpBin) => number, high: (bin: AgpBin) => number) =>
-    [...points(bins, high), ...points(bins, low).reverse()].join(" ")
   const runs = segments(agp)
+  /** One polygon per run of bins, from `low` to `high`. */
+  const bands = (className: string, low: (bin: AgpBin) => number, high: (bin: AgpBin) => number) =>
+    runs.map(
+      (bins) =>
+        html`<polygon class="${className}" points="${[...points(bins, high), ...points(bins, low).reverse()].join(" ")}"/>`
+    )
   const yTicks = [0, 70, 180, 250, yMax]
   const hours = Array.from({ length: 9 }, (_, index) => index * 180)
   return html`<svg class="agp" viewBox="0 0 ${WIDTH} ${HEIGHT}" role="img" aria-labelledby="agp-title">
@@ -62,21 +66,15 @@ export const agpChart = (agp: ReadonlyArray<AgpBin>): Markup => {
   <text class="tick" x="${coordinate(x(minute))}" y="${HEIGHT - 8}" text-anchor="middle">${clockOf(minute)}</text>`
   )}
   ${yTicks.map((value) => html`<text class="tick" x="${LEFT - 6}" y="${coordinate(y(value) + 4)}" text-anchor="end">${value}</text>`)}
-  ${runs.map(
-    (bins) =>
-      html`<polygon class="band-outer" points="${band(
-        bins,
-        (bin) => bin.p5,
-        (bin) => bin.p95
-      )}"/>`
+  ${bands(
+    "band-outer",
+    (bin) => bin.p5,
+    (bin) => bin.p95
   )}
-  ${runs.map(
-    (bins) =>
-      html`<polygon class="band-inner" points="${band(
-        bins,
-        (bin) => bin.p25,
-        (bin) => bin.p75
-      )}"/>`
+  ${bands(
+    "band-inner",
+    (bin) => bin.p25,
+    (bin) => bin.p75
   )}
   <line class="target-line" x1="${LEFT}" x2="${LEFT + PLOT_WIDTH}" y1="${coordinate(y(70))}" y2="${coordinate(y(70))}"/>
   <line class="target-line" x1="${LEFT}" x2="${LEFT + PLOT_WIDTH}" y1="${coordinate(y(180))}" y2="${coordinate(y(180))}"/>

@@ -1,0 +1,2 @@
+export * from "./CredentialVault.ts"
+export * from "./UserSessions.ts"
