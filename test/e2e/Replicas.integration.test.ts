@@ -83,7 +83,8 @@ const availability = await resolveTestBroker()
 
 describeWithBroker("three replicas on one DynamoDB table and one RabbitMQ exchange", availability, (broker) => {
   it("24 backfills, one replica SIGKILLed mid-call: no overlapping calls, every reading stored once and evented, the budget kept", async ({
-    annotate
+    annotate,
+    task
   }) => {
     const dynamo = await startDynalite()
     const fake: FakeDexcom = await startFakeDexcom({
