@@ -126,8 +126,8 @@ export const settingsLayer = (config: AppConfig) =>
       tick: config.schedulerTick,
       concurrency: config.schedulerConcurrency,
       claimBatch: 500,
-      syncTimeout: Duration.minutes(10),
-      lease: Duration.minutes(15),
+      syncTimeout: config.syncTimeout,
+      lease: config.schedulerLease,
       republishBatch: 5000
     }),
     Layer.succeed(ConnectSettings, {

@@ -92,7 +92,8 @@ export const connectionFaultSuites = (server: string, endpoint: () => string) =>
           now: T0,
           leaseUntil: DateTime.add(T0, { minutes: 15 }),
           providers: [dexcom],
-          limit: 100
+          limit: 100,
+          holder: "replica-a"
         })
         // Earliest due first; "error" is pollable too.
         assert.deepStrictEqual(
@@ -106,7 +107,7 @@ export const connectionFaultSuites = (server: string, endpoint: () => string) =>
     })
 
     it.live(
-      "a claim whose answer was lost goes to no one until its lease ends, then is due again: never twice, never lost",
+      "a claim whose answer was lost is recognised by its retry: every due connection is claimed once, none hidden",
       () => {
         const { armed, injected, layer } = faulty({
           throttle: (command, n) => command === "Query" && n % 2 === 1,
@@ -125,22 +126,56 @@ export const connectionFaultSuites = (server: string, endpoint: () => string) =>
           )
           armed.on = true
           const leaseUntil = DateTime.add(T0, { minutes: 15 })
-          const claim = (now: DateTime.Utc) => store.claimDue({ now, leaseUntil, providers: [dexcom], limit: 100 })
-          const first = (yield* claim(T0)).map((c) => c.userId)
-          assert.isAbove(injected.lostAnswers, 0)
-          assert.strictEqual(new Set(first).size, first.length, "a connection was claimed twice")
-          // The claims whose answers were lost still hold their lease: nobody may take them before it ends.
-          assert.deepStrictEqual(yield* claim(DateTime.add(T0, { minutes: 14 })), [])
+          const claim = (now: DateTime.Utc, holder: string) =>
+            store.claimDue({ now, leaseUntil, providers: [dexcom], limit: 100, holder })
+          const first = (yield* claim(T0, "replica-a")).map((c) => c.userId)
+          assert.strictEqual(injected.lostAnswers, 10)
+          // The SDK sent each claim whose answer was lost again; the retry found this holder's own lease and
+          // took it: nothing waits a whole lease for nobody.
+          assert.deepStrictEqual([...first].sort(), ids.map((id) => user(id)).sort())
+          // Another replica finds nothing due before the lease ends, and all of them after.
+          assert.deepStrictEqual(yield* claim(DateTime.add(T0, { minutes: 14 }), "replica-b"), [])
           armed.on = false
-          const after = (yield* claim(leaseUntil)).map((c) => c.userId)
-          assert.deepStrictEqual(
-            [...after].sort(),
-            ids.map((id) => user(id)).sort(),
-            "every connection is due again when the lease ends"
-          )
+          const after = (yield* claim(leaseUntil, "replica-b")).map((c) => c.userId)
+          assert.strictEqual(after.length, 30)
         }).pipe(Effect.provide(layer))
       }
     )
+
+    it.live("renewals and releases whose answers were lost still count as done", () => {
+      const { armed, injected, layer } = faulty({
+        throttle: (command, n) => command === "UpdateItem" && n % 2 === 0,
+        loseAnswer: (command) => command === "UpdateItem",
+        partialBatch: () => false
+      })
+      return Effect.gen(function* () {
+        const store = yield* ConnectionStore
+        yield* store.upsert(connection("faulty-0", "dexcom", { nextPollAt: at(-1) }))
+        yield* store.upsert(connection("faulty-1", "dexcom", { nextPollAt: at(-1) }))
+        const leaseUntil = at(15)
+        yield* store.claimDue({ now: T0, leaseUntil, providers: [dexcom], limit: 10, holder: "replica-a" })
+        armed.on = true
+        const held = (id: string) => ({ userId: user(id), provider: dexcom, holder: "replica-a", until: leaseUntil })
+        assert.isTrue(yield* store.renewLease(held("faulty-0"), at(30)))
+        assert.isTrue(yield* store.releaseLease(held("faulty-1"), T0))
+        assert.strictEqual(injected.lostAnswers, 2)
+        assert.isAbove(injected.throttled, 0)
+        armed.on = false
+        const nextPoll = (id: string) =>
+          Effect.map(store.get(user(id), dexcom), (found) =>
+            DateTime.toEpochMillis(Option.getOrThrow(found).nextPollAt!)
+          )
+        assert.deepStrictEqual(
+          [yield* nextPoll("faulty-0"), yield* nextPoll("faulty-1")],
+          [DateTime.toEpochMillis(at(30)), DateTime.toEpochMillis(T0)]
+        )
+        const taken = yield* store.claimDue({ now: T0, leaseUntil, providers: [dexcom], limit: 10, holder: "b" })
+        assert.deepStrictEqual(
+          taken.map((c) => c.userId),
+          [user("faulty-1")]
+        )
+      }).pipe(Effect.provide(layer))
+    })
 
     it.live("an OAuth state under throttling is consumed exactly once", () => {
       const { armed, injected, layer } = faulty({

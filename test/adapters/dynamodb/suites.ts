@@ -223,15 +223,18 @@ export const dynamoDbSuites = (server: string, endpoint: () => string) => {
         const leaseUntil = DateTime.add(T0, { minutes: 15 })
         const [first, second] = yield* Effect.all(
           [
-            a.claimDue({ now: T0, leaseUntil, providers, limit: 30 }),
-            b.claimDue({ now: T0, leaseUntil, providers, limit: 30 })
+            a.claimDue({ now: T0, leaseUntil, providers, limit: 30, holder: "replica-a" }),
+            b.claimDue({ now: T0, leaseUntil, providers, limit: 30, holder: "replica-b" })
           ],
           { concurrency: 2 }
         )
         const claimed = [...first, ...second].map((c) => c.userId)
         assert.strictEqual(new Set(claimed).size, claimed.length, "a connection was claimed twice")
         assert.strictEqual(claimed.length, 50)
-        assert.deepStrictEqual(yield* a.claimDue({ now: T0, leaseUntil, providers, limit: 10 }), [])
+        assert.deepStrictEqual(
+          yield* a.claimDue({ now: T0, leaseUntil, providers, limit: 10, holder: "replica-a" }),
+          []
+        )
       }).pipe(Effect.provide(dynamoStoresLayer(endpoint())))
     )
   })

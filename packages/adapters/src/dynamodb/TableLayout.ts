@@ -47,6 +47,8 @@ export const Attr = {
   nextPollAt: "next_poll_at",
   consecutiveFailures: "consecutive_failures",
   createdAt: "created_at",
+  /** The replica that claimed the connection last (`claimDue`), so that only it renews or releases the lease. */
+  leaseHolder: "lease_holder",
   dueProvider: "due_provider",
   dueAt: "due_at"
 } as const

@@ -80,5 +80,12 @@ export const migrations: ReadonlyArray<Migration> = [
         updated_at  INTEGER NOT NULL
       ) WITHOUT ROWID;
     `
+  },
+  {
+    version: 5,
+    name: "connections remember who holds their lease",
+    sql: `
+      ALTER TABLE connections ADD COLUMN lease_holder TEXT;  -- the replica that claimed it last
+    `
   }
 ]

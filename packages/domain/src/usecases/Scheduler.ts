@@ -1,7 +1,8 @@
-import { Cause, Context, DateTime, Deferred, Duration, Effect, Layer } from "effect"
+import { Cause, Context, DateTime, Deferred, Duration, Effect, Fiber, Layer } from "effect"
+import { SecureRandom } from "effect/crypto"
 import type { Connection } from "../model/Connection.ts"
 import { CgmProviders } from "../ports/CgmProviders.ts"
-import { ConnectionStore } from "../ports/ConnectionStore.ts"
+import { ConnectionStore, type HeldLease } from "../ports/ConnectionStore.ts"
 import { SchedulerSettings, SyncSettings } from "../settings/UseCaseSettings.ts"
 import { Ingest } from "./Ingest.ts"
 import { Sync } from "./Sync.ts"
@@ -16,6 +17,9 @@ export interface CycleReport {
 /**
  * Polls every due connection: claims due connections in batches (a lease, so replicas share the work), syncs
  * them with bounded concurrency and a timeout each, so that one slow or failing user never stalls the others.
+ * The leases of a batch are renewed every third of a lease until each connection's sync has ended (a long
+ * backfill, or a wait for a free slot, never lets another replica take a connection in use), and a stopping
+ * scheduler gives back the leases of connections it has not started, so another replica takes them at once.
  * Per-connection backoff, `RateLimited.retryAfter` and the stop on re-authorization live in `Sync`, which
  * records each outcome as the connection's next poll. Each cycle also re-publishes events that an earlier
  * attempt stored but never got confirmed.
@@ -38,6 +42,65 @@ export class Scheduler extends Context.Service<
     const providers = yield* CgmProviders
     const ingest = yield* Ingest
     const sync = yield* Sync
+    /** This scheduler's name on the leases it holds: unique per process. */
+    const holder = yield* Effect.sync(() => SecureRandom.uuidV4Unsafe())
+    /** The leases held on connections claimed and not yet done with, by connection. */
+    const held = new Map<string, HeldLease>()
+    const keyOf = (connection: Connection) => `${connection.userId}\u0000${connection.provider}`
+
+    /** Every lease still held, moved to a lease from now; a lease found lost (a sync recorded its outcome) is dropped. */
+    const renewHeld = Effect.fnUntraced(function* () {
+      const { lease } = yield* SchedulerSettings
+      const now = yield* DateTime.now
+      const until = DateTime.addDuration(now, lease)
+      yield* Effect.forEach(
+        [...held.entries()],
+        ([key, current]) =>
+          connections.renewLease(current, until).pipe(
+            Effect.tap((renewed) =>
+              Effect.sync(() => {
+                if (held.get(key) !== current) return
+                if (renewed) held.set(key, { ...current, until })
+                else held.delete(key)
+              })
+            ),
+            Effect.catch((error) =>
+              Effect.logWarning("Could not renew a lease").pipe(
+                Effect.annotateLogs({ userId: current.userId, provider: current.provider, reason: error.message })
+              )
+            )
+          ),
+        { concurrency: 16, discard: true }
+      )
+    })
+
+    /** Renews the held leases every third of a lease, for as long as it runs. */
+    const keepLeases = Effect.gen(function* () {
+      const { lease } = yield* SchedulerSettings
+      while (true) {
+        yield* Effect.sleep(Duration.millis(Math.max(1, Math.floor(Duration.toMillis(lease) / 3))))
+        yield* renewHeld().pipe(
+          Effect.catchDefect((defect) => Effect.logError("Renewing leases failed unexpectedly", defect))
+        )
+      }
+    })
+
+    /** Gives a lease back, due now, so that another replica may take the connection at once. */
+    const release = Effect.fnUntraced(function* (connection: Connection) {
+      const key = keyOf(connection)
+      const current = held.get(key)
+      held.delete(key)
+      if (current === undefined) return
+      yield* connections
+        .releaseLease(current, yield* DateTime.now)
+        .pipe(
+          Effect.catch((error) =>
+            Effect.logWarning("Could not release a lease: the connection waits for its end").pipe(
+              Effect.annotateLogs({ userId: connection.userId, provider: connection.provider, reason: error.message })
+            )
+          )
+        )
+    })
 
     /** A sync that ended without recording its own outcome (a timeout, a defect): backed off as a failure. */
     const recordFailure = Effect.fnUntraced(function* (connection: Connection, lastError: string) {
@@ -105,12 +168,14 @@ export class Scheduler extends Context.Service<
       let succeeded = 0
       while (true) {
         const now = yield* DateTime.now
+        const leaseUntil = DateTime.addDuration(now, settings.lease)
         const due = yield* connections
           .claimDue({
             now,
-            leaseUntil: DateTime.addDuration(now, settings.lease),
+            leaseUntil,
             providers: providers.ids,
-            limit: settings.claimBatch
+            limit: settings.claimBatch,
+            holder
           })
           .pipe(
             Effect.catch((error) =>
@@ -120,8 +185,37 @@ export class Scheduler extends Context.Service<
               Effect.logError("Claiming due connections failed unexpectedly", defect).pipe(Effect.as([]))
             )
           )
-        const outcomes = yield* Effect.forEach(due, syncOne, { concurrency: settings.concurrency })
-        claimed += due.length
+        for (const connection of due) {
+          held.set(keyOf(connection), {
+            userId: connection.userId,
+            provider: connection.provider,
+            holder,
+            until: leaseUntil
+          })
+        }
+        let released = 0
+        const renewer = yield* Effect.forkChild(keepLeases)
+        const outcomes = yield* Effect.forEach(
+          due,
+          (connection) =>
+            Effect.gen(function* () {
+              // Stopping: a connection not started yet goes back to the others now, not at its lease's end.
+              if (!(yield* keepClaiming)) {
+                released += 1
+                yield* release(connection)
+                return false
+              }
+              return yield* syncOne(connection).pipe(
+                // Cut short by a shutdown past its grace: the connection is given back too.
+                Effect.onInterrupt(() => release(connection)),
+                Effect.ensuring(Effect.sync(() => held.delete(keyOf(connection))))
+              )
+            }),
+          { concurrency: settings.concurrency }
+        ).pipe(Effect.ensuring(Fiber.interrupt(renewer)))
+        if (released > 0)
+          yield* Effect.logInfo("Stopping: gave back the leases of connections not started", { released })
+        claimed += due.length - released
         succeeded += outcomes.filter(Boolean).length
         if (due.length < settings.claimBatch || !(yield* keepClaiming)) break
       }
