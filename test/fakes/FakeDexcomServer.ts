@@ -66,7 +66,7 @@ export interface InFlightRequest {
   readonly path: string
   readonly startedAt: number
   readonly via?: string
-  /** The user it acts as, once its token is checked. */
+  /** The user whose token it carries, if any. */
   username?: string
 }
 
@@ -326,6 +326,10 @@ export class FakeDexcom {
       startedAt,
       ...(prefix === null ? {} : { via: prefix[1]! })
     }
+    // Whose call it is, from its bearer token, while it is still being answered.
+    const bearer = (request.headers.authorization ?? "").replace(/^Bearer /, "")
+    const caller = this.tokens.get(bearer)?.username
+    if (caller !== undefined) arrival.username = caller
     this.arrivals.set(request, arrival)
     this.inFlight.add(arrival)
     // A client that goes away (a process killed mid-call) leaves nothing in flight.
@@ -495,8 +499,6 @@ ${hidden}
     if (issued === undefined || issued.kind !== "access" || !issued.valid || issued.expiresAt <= this.now()) {
       return undefined
     }
-    const arrival = this.arrivals.get(request)
-    if (arrival !== undefined) arrival.username = issued.username
     return issued.username
   }
 
