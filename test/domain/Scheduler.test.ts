@@ -1,18 +1,20 @@
 import { InMemoryEventLog } from "@bg-ingest/adapters/memory"
 import {
+  budgetDeferrals,
   type ConnectionStatus,
   ConnectionStore,
   makeReading,
   newConnection,
   ProviderId,
   ProviderUnavailable,
+  RateLimited,
   type Reading,
   Scheduler,
   Sync,
   UserId
 } from "@bg-ingest/domain"
 import { assert, describe, it } from "@effect/vitest"
-import { DateTime, Deferred, Duration, Effect, Fiber, Option } from "effect"
+import { DateTime, Deferred, Duration, Effect, Fiber, Metric, Option } from "effect"
 import { TestClock } from "effect/testing"
 import { domainLayer } from "../support/domain.ts"
 import { makeScriptedProvider } from "../support/ScriptedProvider.ts"
@@ -65,7 +67,7 @@ describe("Scheduler", () => {
       const cycle = yield* Effect.forkChild(scheduler.runCycle)
       yield* TestClock.adjust("10 seconds")
       const report = yield* Fiber.join(cycle)
-      assert.deepStrictEqual(report, { claimed: 7, succeeded: 7, failed: 0, republished: 0 })
+      assert.deepStrictEqual(report, { claimed: 7, succeeded: 7, failed: 0, republished: 0, deferred: 0 })
       assert.strictEqual(control.maxConcurrentFetches(), 2)
       const events = yield* InMemoryEventLog.use((log) => log.events)
       assert.strictEqual(events.length, 7 * 288)
@@ -264,7 +266,13 @@ describe("Scheduler: leases between replicas", () => {
       assert.strictEqual(millis((yield* connectionOf(second)).nextPollAt!) > millis(NOW) + 6 * 60_000, true)
       assert.strictEqual((yield* b.runCycle).claimed, 0)
       yield* TestClock.adjust("3 minutes")
-      assert.deepStrictEqual(yield* Fiber.join(cycle), { claimed: 2, succeeded: 2, failed: 0, republished: 0 })
+      assert.deepStrictEqual(yield* Fiber.join(cycle), {
+        claimed: 2,
+        succeeded: 2,
+        failed: 0,
+        republished: 0,
+        deferred: 0
+      })
       assert.strictEqual(control.fetches.length, 2, "each connection synced once, by one replica")
       // Done: the connection's next poll is its regular one, not a lease that is renewed no more.
       const done = yield* connectionOf(second)
@@ -305,7 +313,13 @@ describe("Scheduler: leases between replicas", () => {
       const b = yield* otherReplica
       const taken = yield* Effect.forkChild(b.runCycle)
       yield* TestClock.adjust("2 minutes")
-      assert.deepStrictEqual(yield* Fiber.join(taken), { claimed: 2, succeeded: 2, failed: 0, republished: 0 })
+      assert.deepStrictEqual(yield* Fiber.join(taken), {
+        claimed: 2,
+        succeeded: 2,
+        failed: 0,
+        republished: 0,
+        deferred: 0
+      })
       assert.deepStrictEqual(
         control.fetches.map((fetch) => fetch.userId),
         all
@@ -330,5 +344,47 @@ describe("Scheduler: leases between replicas", () => {
       yield* TestClock.adjust("1 minute")
       assert.strictEqual((yield* Fiber.join(taken)).succeeded, 1)
     }).pipe(Effect.provide(domainLayer([control.provider])))
+  })
+})
+
+describe("Scheduler: the call budget all replicas share", () => {
+  it.effect("a sync the shared budget stops is deferred to the window's end, not failed, and counted", () => {
+    const control = makeScriptedProvider()
+    const deferrals = Metric.value(Metric.withAttributes(budgetDeferrals, { provider: "scripted" })).pipe(
+      Effect.map((state) => Number(state.count))
+    )
+    return Effect.gen(function* () {
+      yield* TestClock.setTime(millis(NOW))
+      const [spent, lucky] = users(2) as [UserId, UserId]
+      for (const userId of [spent, lucky]) {
+        control.setReadings(userId, dayOf(userId))
+        yield* addConnection(userId)
+      }
+      yield* ConnectionStore.use((store) => store.update(spent, scripted, { consecutiveFailures: 2, status: "error" }))
+      const before = yield* deferrals
+      control.failNext(
+        new RateLimited({
+          provider: scripted,
+          retryAfter: Duration.seconds(42),
+          message: "The call budget is spent for now",
+          budgetSpent: true
+        })
+      )
+      const report = yield* Scheduler.use((scheduler) => scheduler.runCycle)
+      assert.deepStrictEqual(report, { claimed: 2, succeeded: 1, failed: 0, republished: 0, deferred: 1 })
+      const deferred = yield* connectionOf(spent)
+      // Its status and its count of failures are as they were; only its next poll moved, to the window's end.
+      assert.deepStrictEqual(
+        [deferred.status, deferred.consecutiveFailures, deferred.lastError, millis(deferred.nextPollAt!)],
+        ["error", 2, null, millis(NOW) + 42_000]
+      )
+      assert.strictEqual((yield* deferrals) - before, 1)
+      assert.strictEqual((yield* connectionOf(lucky)).status, "active")
+      // When the window has ended, it is synced.
+      yield* TestClock.adjust("42 seconds")
+      const retry = yield* Scheduler.use((scheduler) => scheduler.runCycle)
+      assert.deepStrictEqual([retry.claimed, retry.succeeded], [1, 1])
+      assert.strictEqual((yield* connectionOf(spent)).status, "active")
+    }).pipe(Effect.provide(domainLayer([control.provider], { scheduler: { concurrency: 1 } })))
   })
 })

@@ -67,13 +67,14 @@ describe("Dexcom configuration", () => {
     )
   })
 
-  it("shares the application's call budget between replicas", () => {
+  it("the application's call budget is the whole application's, whatever the number of replicas", () => {
     const one = Result.getOrThrow(dexcomSettingsFromEnvironment(base, "development"))
     assert.strictEqual(one.maxCallsPerHour, 48_000)
+    // REPLICAS is gone: the budget is shared through the store, so the setting no longer divides it.
     const three = Result.getOrThrow(
       dexcomSettingsFromEnvironment({ ...base, DEXCOM_MAX_CALLS_PER_HOUR: "30000", REPLICAS: "3" }, "development")
     )
-    assert.strictEqual(three.maxCallsPerHour, 10_000)
+    assert.strictEqual(three.maxCallsPerHour, 30_000)
   })
 
   it("the service turns Dexcom on with DEXCOM_CLIENT_ID and checks TOKEN_ENCRYPTION_KEY", () => {

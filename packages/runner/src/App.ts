@@ -3,6 +3,7 @@ import { loadTokenEncryptionKey, TokenCipher } from "@bg-ingest/adapters/crypto"
 import { dexcomWebhookFormat } from "@bg-ingest/adapters/dexcom"
 import { DynamoStores } from "@bg-ingest/adapters/dynamodb"
 import {
+  InMemoryCallBudget,
   InMemoryConnectionStore,
   InMemoryEventPublisher,
   InMemoryNightscoutSiteStore,
@@ -11,6 +12,7 @@ import {
 } from "@bg-ingest/adapters/memory"
 import { RabbitMqEventPublisher } from "@bg-ingest/adapters/rabbitmq"
 import {
+  SqliteCallBudget,
   SqliteConnectionStore,
   SqliteDatabase,
   SqliteNightscoutSiteStore,
@@ -18,6 +20,7 @@ import {
   SqliteReadingStore
 } from "@bg-ingest/adapters/sqlite"
 import {
+  type CallBudget,
   CgmProviders,
   Connect,
   type ConnectionStore,
@@ -46,24 +49,29 @@ import { webhookConfigLayer } from "./WebhookSecrets.ts"
 
 const failStartup = (message: string) => Layer.effectContext(Effect.fail(new StartupError({ message })))
 
-/** The configured `ReadingStore`, `ConnectionStore`, `OAuthStateStore` and `NightscoutSiteStore`. */
+/**
+ * The configured `ReadingStore`, `ConnectionStore`, `OAuthStateStore`, `NightscoutSiteStore` and the providers'
+ * `CallBudget` (in the store, so that replicas sharing it share the budget).
+ */
 export const storesLayer = (
   config: AppConfig
-): Layer.Layer<ReadingStore | ConnectionStore | OAuthStateStore | NightscoutSiteStore, StartupError> => {
+): Layer.Layer<ReadingStore | ConnectionStore | OAuthStateStore | NightscoutSiteStore | CallBudget, StartupError> => {
   switch (config.store) {
     case "memory":
       return Layer.mergeAll(
         InMemoryReadingStore.layer,
         InMemoryConnectionStore.layer,
         InMemoryOAuthStateStore.layer,
-        InMemoryNightscoutSiteStore.layer
+        InMemoryNightscoutSiteStore.layer,
+        InMemoryCallBudget.layer
       )
     case "sqlite":
       return Layer.mergeAll(
         SqliteReadingStore.layer,
         SqliteConnectionStore.layer,
         SqliteOAuthStateStore.layer,
-        SqliteNightscoutSiteStore.layer
+        SqliteNightscoutSiteStore.layer,
+        SqliteCallBudget.layer
       ).pipe(
         Layer.provide(SqliteDatabase.layer({ filename: join(config.dataDir, "bg-ingest.db") })),
         Layer.catchTag("SqliteOpenError", (error) => failStartup(error.message))
@@ -105,7 +113,7 @@ export const tokenCipherLayer = (config: AppConfig): Layer.Layer<TokenCipher, St
  */
 export const providersLayer = (
   config: AppConfig
-): Layer.Layer<CgmProviders, StartupError, ConnectionStore | ReadingStore | CryptoServices> => {
+): Layer.Layer<CgmProviders, StartupError, ConnectionStore | ReadingStore | CallBudget | CryptoServices> => {
   const { plain, keepsCredentials, keeping } = makeProviders(config.providers, config.providerSettings)
   if (!keepsCredentials) return Layer.effect(CgmProviders, Effect.map(plain, CgmProviders.fromProviders))
   return Layer.effect(

@@ -1,12 +1,14 @@
 import {
   DynamoDbClient,
+  makeDynamoCallBudget,
   makeDynamoConnectionStore,
   makeDynamoDbClientWithTable,
   makeDynamoReadingStore
 } from "@bg-ingest/adapters/dynamodb"
 import { ConnectionStore, makeWindow, ProviderId, type Reading, ReadingStore } from "@bg-ingest/domain"
 import { assert, describe, it } from "@effect/vitest"
-import { DateTime, Effect } from "effect"
+import { DateTime, Effect, Layer } from "effect"
+import { callBudgetContract, ReplicaBudget } from "../../contracts/CallBudgetContract.ts"
 import { connectionStoreContract } from "../../contracts/ConnectionStoreContract.ts"
 import { nightscoutSiteStoreContract } from "../../contracts/NightscoutSiteStoreContract.ts"
 import { oauthStateStoreContract } from "../../contracts/OAuthStateStoreContract.ts"
@@ -44,6 +46,16 @@ export const dynamoDbSuites = (server: string, endpoint: () => string) => {
   connectionStoreContract(`DynamoDB (${server})`, () => dynamoStoresLayer(endpoint()))
   oauthStateStoreContract(`DynamoDB (${server})`, () => dynamoStoresLayer(endpoint()))
   nightscoutSiteStoreContract(`DynamoDB (${server})`, () => dynamoStoresLayer(endpoint()))
+  // The other replica has its own SDK client on the same table.
+  callBudgetContract(`DynamoDB (${server})`, () =>
+    Layer.effect(
+      ReplicaBudget,
+      Effect.gen(function* () {
+        const second = yield* makeDynamoDbClientOnSameTable(yield* DynamoDbClient)
+        return yield* makeDynamoCallBudget.pipe(Effect.provideService(DynamoDbClient, second))
+      })
+    ).pipe(Layer.provideMerge(dynamoStoresLayer(endpoint())))
+  )
   connectionFaultSuites(server, endpoint)
   // Each run creates a table: fewer runs than on the in-process adapters.
   readingStoreModelTest(`DynamoDB (${server})`, () => dynamoStoresLayer(endpoint()), { runs: 15, timeout: 120_000 })

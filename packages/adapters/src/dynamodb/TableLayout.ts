@@ -10,6 +10,9 @@ export const DEFAULT_TABLE = "bg_readings"
 export const USER_PREFIX = "USER#"
 export const READING_PREFIX = "READING#"
 export const CONNECTION_PREFIX = "CONNECTION#"
+/** A provider application's call budget: pk = `BUDGET#<key>`, sk = `WINDOW#<epoch ms of the window's start>`. */
+export const BUDGET_PREFIX = "BUDGET#"
+export const BUDGET_WINDOW_PREFIX = "WINDOW#"
 
 export const userPk = (userId: string): string => `${USER_PREFIX}${userId}`
 
@@ -50,7 +53,10 @@ export const Attr = {
   /** The replica that claimed the connection last (`claimDue`), so that only it renews or releases the lease. */
   leaseHolder: "lease_holder",
   dueProvider: "due_provider",
-  dueAt: "due_at"
+  dueAt: "due_at",
+  // call budget
+  budgetCalls: "budget_calls",
+  windowEnd: "window_end"
 } as const
 
 /**

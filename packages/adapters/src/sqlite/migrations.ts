@@ -87,5 +87,18 @@ export const migrations: ReadonlyArray<Migration> = [
     sql: `
       ALTER TABLE connections ADD COLUMN lease_holder TEXT;  -- the replica that claimed it last
     `
+  },
+  {
+    version: 6,
+    name: "call budgets shared by every process on the database",
+    sql: `
+      CREATE TABLE call_budget (
+        budget_key   TEXT    NOT NULL,                   -- a provider application
+        window_start INTEGER NOT NULL,                   -- epoch milliseconds
+        window_end   INTEGER NOT NULL,
+        calls        INTEGER NOT NULL,
+        PRIMARY KEY (budget_key, window_start)
+      ) WITHOUT ROWID;
+    `
   }
 ]

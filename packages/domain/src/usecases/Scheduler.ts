@@ -7,11 +7,15 @@ import { SchedulerSettings, SyncSettings } from "../settings/UseCaseSettings.ts"
 import { Ingest } from "./Ingest.ts"
 import { Sync } from "./Sync.ts"
 
+type Outcome = "succeeded" | "failed" | "deferred"
+
 export interface CycleReport {
   readonly claimed: number
   readonly succeeded: number
   readonly failed: number
   readonly republished: number
+  /** Syncs deferred because the call budget all replicas share was spent: neither succeeded nor failed. */
+  readonly deferred: number
 }
 
 /**
@@ -121,9 +125,19 @@ export class Scheduler extends Context.Service<
       const { syncTimeout } = yield* SchedulerSettings
       return yield* sync.sync(connection.userId, connection.provider).pipe(
         Effect.timeout(syncTimeout),
-        Effect.as(true),
+        Effect.as<Outcome>("succeeded"),
+        Effect.catchIf(
+          (error) => error._tag === "RateLimited" && error.budgetSpent === true,
+          (error) =>
+            Effect.logDebug("Sync deferred: the shared call budget is spent").pipe(
+              Effect.annotateLogs({ userId: connection.userId, provider: connection.provider, reason: error.message }),
+              Effect.as<Outcome>("deferred")
+            )
+        ),
         Effect.catchTag("TimeoutError", () =>
-          recordFailure(connection, `Sync did not finish within ${Duration.format(syncTimeout)}`).pipe(Effect.as(false))
+          recordFailure(connection, `Sync did not finish within ${Duration.format(syncTimeout)}`).pipe(
+            Effect.as<Outcome>("failed")
+          )
         ),
         Effect.catch((error) =>
           Effect.logWarning("Sync failed").pipe(
@@ -133,7 +147,7 @@ export class Scheduler extends Context.Service<
               error: error._tag,
               reason: error.message
             }),
-            Effect.as(false)
+            Effect.as<Outcome>("failed")
           )
         ),
         // One connection's bug (a provider that throws, data it cannot handle) never stops the others' syncs.
@@ -141,7 +155,7 @@ export class Scheduler extends Context.Service<
           Effect.logError("Sync failed unexpectedly", defect).pipe(
             Effect.annotateLogs({ userId: connection.userId, provider: connection.provider }),
             Effect.andThen(recordFailure(connection, "Sync failed unexpectedly (see the service's log)")),
-            Effect.as(false)
+            Effect.as<Outcome>("failed")
           )
         )
       )
@@ -166,6 +180,7 @@ export class Scheduler extends Context.Service<
       const republished = yield* republish()
       let claimed = 0
       let succeeded = 0
+      let deferred = 0
       while (true) {
         const now = yield* DateTime.now
         const leaseUntil = DateTime.addDuration(now, settings.lease)
@@ -203,7 +218,7 @@ export class Scheduler extends Context.Service<
               if (!(yield* keepClaiming)) {
                 released += 1
                 yield* release(connection)
-                return false
+                return "released" as const
               }
               return yield* syncOne(connection).pipe(
                 // Cut short by a shutdown past its grace: the connection is given back too.
@@ -216,10 +231,11 @@ export class Scheduler extends Context.Service<
         if (released > 0)
           yield* Effect.logInfo("Stopping: gave back the leases of connections not started", { released })
         claimed += due.length - released
-        succeeded += outcomes.filter(Boolean).length
+        succeeded += outcomes.filter((outcome) => outcome === "succeeded").length
+        deferred += outcomes.filter((outcome) => outcome === "deferred").length
         if (due.length < settings.claimBatch || !(yield* keepClaiming)) break
       }
-      return { claimed, succeeded, failed: claimed - succeeded, republished }
+      return { claimed, succeeded, failed: claimed - succeeded - deferred, republished, deferred }
     })
 
     const runCycle = cycle(Effect.succeed(true)).pipe(Effect.withSpan("Scheduler.runCycle"))
