@@ -57,15 +57,33 @@ export const busiestWindow = (
   return best
 }
 
-/** Calls that began in each fixed window `[k·windowMillis, (k+1)·windowMillis)` of the epoch, busiest first. */
-export const callsPerFixedWindow = (
+/**
+ * Calls per fixed slot `[k·slotMillis, (k+1)·slotMillis)` of the epoch, in time order, for a budget counted in such
+ * slots by the callers' clocks at the moment they take a call, which is a little before the call reaches the
+ * provider: a call that reached the provider less than `lagMillis` into a slot may have been counted in the slot
+ * before, and is moved there while that one has room under `limit`.
+ */
+export const callsPerSlot = (
   calls: ReadonlyArray<TimedCall>,
-  windowMillis: number
-): ReadonlyArray<{ readonly from: number; readonly calls: number }> => {
-  const counts = new Map<number, number>()
+  slotMillis: number,
+  { lagMillis, limit }: { readonly lagMillis: number; readonly limit: number }
+): ReadonlyArray<{ readonly from: number; readonly calls: number; readonly movedBack: number }> => {
+  const slots = new Map<number, { calls: number; early: number }>()
   for (const call of calls) {
-    const from = Math.floor(call.startedAt / windowMillis) * windowMillis
-    counts.set(from, (counts.get(from) ?? 0) + 1)
+    const from = Math.floor(call.startedAt / slotMillis) * slotMillis
+    const slot = slots.get(from) ?? { calls: 0, early: 0 }
+    slot.calls += 1
+    if (call.startedAt - from < lagMillis) slot.early += 1
+    slots.set(from, slot)
   }
-  return [...counts].map(([from, count]) => ({ from, calls: count })).sort((a, b) => b.calls - a.calls)
+  const ordered = [...slots].sort(([a], [b]) => a - b)
+  const result: Array<{ from: number; calls: number; movedBack: number }> = []
+  for (const [from, slot] of ordered) {
+    const previous = result.at(-1)
+    const room = previous !== undefined && previous.from === from - slotMillis ? Math.max(0, limit - previous.calls) : 0
+    const moved = Math.min(room, slot.early)
+    if (previous !== undefined && moved > 0) previous.calls += moved
+    result.push({ from, calls: slot.calls - moved, movedBack: moved })
+  }
+  return result
 }
