@@ -15,8 +15,8 @@ import { makeDynamoDbClientWithTable } from "@bg-ingest/adapters/dynamodb"
 import { newConnection, ProviderId, UserId } from "@bg-ingest/domain"
 import { DateTime, Effect } from "effect"
 import { connectionItem } from "../../packages/adapters/src/dynamodb/ConnectionItems.ts"
+import { type DynamoCounts, startDynamoCounter } from "../../test/support/dynamoCounter.ts"
 import { startDynalite } from "../../test/support/dynamodb.ts"
-import { type DynamoCounts, startDynamoCounter } from "./dynamoCounter.ts"
 import { REPOSITORY, SOURCE_CONDITION } from "./processes.ts"
 
 export interface ReplicaFigures {

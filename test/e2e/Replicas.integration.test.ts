@@ -7,6 +7,7 @@ import { afterAll, assert, it } from "@effect/vitest"
 import { type DexcomRecord, egvSeries } from "../fakes/dexcomRecords.ts"
 import { type FakeDexcom, type FakeRequest, startFakeDexcom } from "../fakes/FakeDexcomServer.ts"
 import { alignedFiveMinutes } from "../support/dexcom.ts"
+import { startDynamoCounter } from "../support/dynamoCounter.ts"
 import { startDynalite } from "../support/dynamodb.ts"
 import { connectDexcom, dexcomServiceEnv, isoSeconds, json } from "../support/e2e.ts"
 import { type ServiceProcess, spawnService } from "../support/processes.ts"
@@ -109,6 +110,8 @@ describeWithBroker("three replicas on one DynamoDB table and one RabbitMQ exchan
     task
   }) => {
     const dynamo = await startDynalite()
+    // The replicas reach dynalite through a proxy that counts their requests (the test's own reads go direct).
+    const counter = await startDynamoCounter(dynamo.endpoint)
     const fake: FakeDexcom = await startFakeDexcom({
       latency: (path) => (path === "/v3/users/self/egvs" ? EGV_LATENCY_MILLIS : 0)
     })
@@ -144,7 +147,7 @@ describeWithBroker("three replicas on one DynamoDB table and one RabbitMQ exchan
       const shared = {
         DEMO_USERS: "",
         LOG_FORMAT: "json",
-        DYNAMODB_ENDPOINT: dynamo.endpoint,
+        DYNAMODB_ENDPOINT: counter.endpoint,
         DYNAMODB_TABLE: table,
         AWS_REGION: "eu-west-1",
         RABBITMQ_URL: broker.url,
@@ -295,6 +298,15 @@ describeWithBroker("three replicas on one DynamoDB table and one RabbitMQ exchan
         `${calls.length} budgeted calls (${fake.requests.filter((r) => r.path === "/v3/users/self/egvs").length} EGV), ` +
           `by replica: ${NAMES.map((via) => `${via} ${calls.filter((call) => call.via === via).length}`).join(", ")}; no overlaps`
       )
+      const dynamoCounts = counter.take()
+      const requests = Object.values(dynamoCounts.requests).reduce((sum, count) => sum + count, 0)
+      report.push(
+        `DynamoDB, all replicas: ${requests} requests, ${dynamoCounts.itemsWritten} items written ` +
+          `(${(dynamoCounts.itemsWritten / storedTotal).toFixed(2)} per stored reading), ${dynamoCounts.itemsRead} read, ` +
+          `${dynamoCounts.conditionFailed} conditional writes refused; ${Object.entries(dynamoCounts.requests)
+            .map(([operation, count]) => `${operation} ${count}`)
+            .join(", ")}`
+      )
       // The survivors stop in order (SIGTERM: in-flight syncs finish, nothing is left half done).
       for (const service of replicas) {
         if (service !== victim) assert.strictEqual(await service.stop(), 0)
@@ -321,6 +333,7 @@ describeWithBroker("three replicas on one DynamoDB table and one RabbitMQ exchan
     } finally {
       await Promise.all(services.map((service) => service.stop("SIGKILL")))
       sdk.destroy()
+      await counter.close()
       await consumer.close()
       await fake.close()
       await dynamo.stop()
