@@ -303,7 +303,9 @@ describeWithBroker("three replicas on one DynamoDB table and one RabbitMQ exchan
       report.push(
         `DynamoDB, all replicas: ${requests} requests, ${dynamoCounts.itemsWritten} items written ` +
           `(${(dynamoCounts.itemsWritten / storedTotal).toFixed(2)} per stored reading), ${dynamoCounts.itemsRead} read, ` +
-          `${dynamoCounts.conditionFailed} conditional writes refused; ${Object.entries(dynamoCounts.requests)
+          `${dynamoCounts.conditionFailed} conditional writes refused (${Object.entries(dynamoCounts.refused)
+            .map(([operation, count]) => `${operation} ${count}`)
+            .join(", ")}); ${Object.entries(dynamoCounts.requests)
             .map(([operation, count]) => `${operation} ${count}`)
             .join(", ")}`
       )

@@ -14,6 +14,8 @@ export interface DynamoCounts {
   readonly itemsRead: number
   /** Conditional writes DynamoDB refused (`ConditionalCheckFailedException`): billed as writes all the same. */
   readonly conditionFailed: number
+  /** The refused ones, by operation (by kind of request with DYNAMO_COUNTER_DETAIL=1). */
+  readonly refused: Record<string, number>
 }
 
 const readAll = (stream: IncomingMessage): Promise<Buffer> =>
@@ -56,7 +58,14 @@ const read = (operation: string, answer: any): number => {
 export const startDynamoCounter = async (target: string) => {
   const upstream = new URL(target)
   const agent = new Agent({ keepAlive: true, maxSockets: 64 })
-  let counts = { requests: {} as Record<string, number>, itemsWritten: 0, itemsRead: 0, conditionFailed: 0 }
+  const fresh = () => ({
+    requests: {} as Record<string, number>,
+    itemsWritten: 0,
+    itemsRead: 0,
+    conditionFailed: 0,
+    refused: {} as Record<string, number>
+  })
+  let counts = fresh()
   const server = createServer(async (request, response) => {
     const body = await readAll(request)
     const operation = String(request.headers["x-amz-target"] ?? "").split(".")[1] ?? "unknown"
@@ -80,7 +89,10 @@ export const startDynamoCounter = async (target: string) => {
         counts.requests[detail] = (counts.requests[detail] ?? 0) + 1
         counts.itemsWritten += written(operation, parsedRequest)
         counts.itemsRead += read(operation, parsedAnswer)
-        if (String(parsedAnswer.__type ?? "").endsWith("ConditionalCheckFailedException")) counts.conditionFailed += 1
+        if (String(parsedAnswer.__type ?? "").endsWith("ConditionalCheckFailedException")) {
+          counts.conditionFailed += 1
+          counts.refused[detail] = (counts.refused[detail] ?? 0) + 1
+        }
       } catch {
         counts.requests[operation] = (counts.requests[operation] ?? 0) + 1
       }
@@ -98,7 +110,7 @@ export const startDynamoCounter = async (target: string) => {
     /** The counts since the last reset, and a fresh start. */
     take: (): DynamoCounts => {
       const taken = counts
-      counts = { requests: {}, itemsWritten: 0, itemsRead: 0, conditionFailed: 0 }
+      counts = fresh()
       return taken
     },
     close: () =>
