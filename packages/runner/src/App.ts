@@ -122,6 +122,18 @@ export const providersLayer = (
   ).pipe(Layer.provide(Layer.mergeAll(tokenCipherLayer(config), FetchHttpClient.layer)))
 }
 
+/**
+ * How long a publication keeps its owed events from other replicas' sweeps: four times the broker's confirm
+ * timeout (which bounds a wait without progress, not a whole publish), and at least two minutes.
+ */
+const publishClaimOf = (config: AppConfig): Duration.Duration => {
+  const confirmTimeout =
+    config.rabbitmq?.confirmTimeout === undefined
+      ? Duration.seconds(30)
+      : Duration.fromInputUnsafe(config.rabbitmq.confirmTimeout)
+  return Duration.max(Duration.minutes(2), Duration.times(confirmTimeout, 4))
+}
+
 export const settingsLayer = (config: AppConfig) =>
   Layer.mergeAll(
     Layer.succeed(SyncSettings, {
@@ -136,7 +148,8 @@ export const settingsLayer = (config: AppConfig) =>
       claimBatch: 500,
       syncTimeout: config.syncTimeout,
       lease: config.schedulerLease,
-      republishBatch: 5000
+      republishBatch: 5000,
+      publishClaim: publishClaimOf(config)
     }),
     Layer.succeed(ConnectSettings, {
       backfill: Duration.days(config.backfillDays),

@@ -5,9 +5,9 @@ import {
   makeDynamoDbClientWithTable,
   makeDynamoReadingStore
 } from "@bg-ingest/adapters/dynamodb"
-import { ConnectionStore, makeWindow, ProviderId, type Reading, ReadingStore } from "@bg-ingest/domain"
+import { ConnectionStore, makeWindow, ProviderId, type Reading, ReadingStore, readingKey } from "@bg-ingest/domain"
 import { assert, describe, it } from "@effect/vitest"
-import { DateTime, Effect, Layer } from "effect"
+import { DateTime, Duration, Effect, Layer } from "effect"
 import { callBudgetContract, ReplicaBudget } from "../../contracts/CallBudgetContract.ts"
 import { connectionStoreContract } from "../../contracts/ConnectionStoreContract.ts"
 import { nightscoutSiteStoreContract } from "../../contracts/NightscoutSiteStoreContract.ts"
@@ -220,6 +220,23 @@ export const dynamoDbSuites = (server: string, endpoint: () => string) => {
           assert.isTrue(stored.slice(600).every((r) => r.glucoseMgDl >= 200))
         })
       )
+    )
+
+    it.live("two replicas sweeping owed events at once take each one once", () =>
+      Effect.gen(function* () {
+        const a = yield* ReadingStore
+        const { readings: b } = yield* replicaOf()
+        yield* a.putMany(series("u1", 60))
+        yield* a.putMany(series("u2", 40))
+        const later = DateTime.add(yield* DateTime.now, { hours: 1 })
+        const sweep = (store: typeof a) =>
+          store.claimUnpublished({ limit: 1000, now: later, claim: Duration.minutes(1) })
+        const [first, second] = yield* Effect.all([sweep(a), sweep(b)], { concurrency: 2 })
+        const keys = [...first, ...second].map((change) => readingKey(change.reading))
+        assert.strictEqual(keys.length, 100)
+        assert.strictEqual(new Set(keys).size, 100, "an owed event was taken by both replicas")
+        assert.deepStrictEqual(yield* sweep(a), [])
+      }).pipe(Effect.provide(dynamoStoresLayer(endpoint())))
     )
 
     it.live("two replicas claiming due connections never take the same one", () =>

@@ -35,6 +35,8 @@ export const Attr = {
   pendingShard: "pending_shard",
   pendingSince: "pending_since",
   published: "published",
+  /** Who claimed the publication of an owed event last (a sweep's token), so a claim sent again knows its own. */
+  publishClaimant: "publish_claimant",
   /** Set on an item whose owed event could not be read and was taken out of the outbox (never published). */
   setAside: "set_aside",
   expiresAt: "expires_at",

@@ -100,5 +100,14 @@ export const migrations: ReadonlyArray<Migration> = [
         PRIMARY KEY (budget_key, window_start)
       ) WITHOUT ROWID;
     `
+  },
+  {
+    version: 7,
+    name: "readings remember when the publication of their owed event last started",
+    sql: `
+      -- epoch milliseconds of a sweep's claim (-2^53+1: released after a failed publish); NULL: since updated_at, when
+      -- the reading was written and its writer began publishing it
+      ALTER TABLE readings ADD COLUMN publish_claim INTEGER;
+    `
   }
 ]

@@ -162,8 +162,8 @@ export class Scheduler extends Context.Service<
     })
 
     const republish = Effect.fnUntraced(function* () {
-      const { republishBatch } = yield* SchedulerSettings
-      return yield* ingest.republishUnconfirmed(republishBatch).pipe(
+      const { republishBatch, publishClaim } = yield* SchedulerSettings
+      return yield* ingest.republishUnconfirmed(republishBatch, publishClaim).pipe(
         Effect.tap((count) => (count > 0 ? Effect.logInfo("Re-published unconfirmed events", { count }) : Effect.void)),
         Effect.catch((error) =>
           Effect.logWarning("Could not re-publish unconfirmed events", { reason: error.message }).pipe(Effect.as(0))
