@@ -62,7 +62,8 @@ export const makeDynamoOAuthStateStore = Effect.gen(function* () {
               TableName: dynamo.table,
               Key: key(stateHash),
               UpdateExpression: "SET consumed_by = :token",
-              ConditionExpression: "attribute_exists(pk) AND (attribute_not_exists(consumed_by) OR consumed_by = :token)",
+              ConditionExpression:
+                "attribute_exists(pk) AND (attribute_not_exists(consumed_by) OR consumed_by = :token)",
               ExpressionAttributeValues: { ":token": { S: token } },
               ReturnValues: "ALL_NEW"
             })
