@@ -77,6 +77,24 @@ describe("Dexcom configuration", () => {
     assert.strictEqual(three.maxCallsPerHour, 30_000)
   })
 
+  it("a development replica on a shared store with a generated token key is warned that others cannot read its tokens", () => {
+    const shared = Result.getOrThrow(loadAppConfig({ ...base, DYNAMODB_ENDPOINT: "http://127.0.0.1:8000" }))
+    assert.strictEqual(shared.store, "dynamodb")
+    assert.strictEqual(shared.warnings.length, 1)
+    assert.match(shared.warnings[0]!, /TOKEN_ENCRYPTION_KEY is not set/)
+    assert.match(shared.warnings[0]!, /other replicas/)
+    assert.match(shared.warnings[0]!, /Set the same TOKEN_ENCRYPTION_KEY on every replica/)
+    // With the key set, on SQLite (one process's file), or without a provider that keeps credentials: no warning.
+    const key = Buffer.alloc(32, 7).toString("base64")
+    for (const variables of [
+      { ...base, DYNAMODB_ENDPOINT: "http://127.0.0.1:8000", TOKEN_ENCRYPTION_KEY: key },
+      base,
+      { DYNAMODB_ENDPOINT: "http://127.0.0.1:8000" }
+    ]) {
+      assert.deepStrictEqual(Result.getOrThrow(loadAppConfig(variables)).warnings, [])
+    }
+  })
+
   it("the service turns Dexcom on with DEXCOM_CLIENT_ID and checks TOKEN_ENCRYPTION_KEY", () => {
     const on = Result.getOrThrow(loadAppConfig(base))
     assert.deepStrictEqual(on.providers, ["simulator", "dexcom"])

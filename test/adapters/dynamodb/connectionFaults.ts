@@ -179,7 +179,7 @@ export const connectionFaultSuites = (server: string, endpoint: () => string) =>
 
     it.live("an OAuth state under throttling is consumed exactly once", () => {
       const { armed, injected, layer } = faulty({
-        throttle: (command, n) => (command === "PutItem" || command === "DeleteItem") && n % 2 === 1,
+        throttle: (command, n) => ["PutItem", "UpdateItem", "DeleteItem"].includes(command) && n % 2 === 1,
         loseAnswer: () => false,
         partialBatch: () => false
       })
@@ -196,10 +196,10 @@ export const connectionFaultSuites = (server: string, endpoint: () => string) =>
       }).pipe(Effect.provide(layer))
     })
 
-    it.live("a consume whose answer was lost fails closed: the state is gone and never given out", () => {
+    it.live("a consume whose answer was lost is recognised by its retry: the state is given out once, not lost", () => {
       const { armed, injected, layer } = faulty({
         throttle: () => false,
-        loseAnswer: (command) => command === "DeleteItem",
+        loseAnswer: (command) => command === "UpdateItem" || command === "DeleteItem",
         partialBatch: () => false
       })
       return Effect.gen(function* () {
@@ -207,12 +207,89 @@ export const connectionFaultSuites = (server: string, endpoint: () => string) =>
         const hash = "f".repeat(64)
         yield* states.put(pending(hash))
         armed.on = true
-        // The delete landed and its answer was lost; the SDK's retry finds nothing to delete. The state is
-        // single-use, so the adapter answers "none" (the user starts the authorization again) rather than guess.
-        assert.isTrue(Option.isNone(yield* states.consume(hash)))
-        assert.strictEqual(injected.lostAnswers, 1)
+        // The take landed and its answer was lost; the SDK's retry finds this consume's own mark and gets the
+        // state. The delete's answer is lost too: its retry finds nothing to delete, which changes nothing.
+        assert.strictEqual(Option.getOrThrow(yield* states.consume(hash)).stateHash, hash)
+        assert.strictEqual(injected.lostAnswers, 2)
+        assert.isTrue(Option.isNone(yield* states.consume(hash)), "given out twice")
         armed.on = false
         assert.isTrue(Option.isNone(yield* states.consume(hash)))
+      }).pipe(Effect.provide(layer))
+    })
+
+    it.live("a state whose delete failed after it was taken is never given out again", () => {
+      const { armed, layer } = faulty({
+        // Every delete throttled past the adapter's retries.
+        throttle: (command) => command === "DeleteItem",
+        loseAnswer: () => false,
+        partialBatch: () => false
+      })
+      return Effect.gen(function* () {
+        const states = yield* OAuthStateStore
+        const hash = "e".repeat(64)
+        yield* states.put(pending(hash))
+        armed.on = true
+        assert.strictEqual(Option.getOrThrow(yield* states.consume(hash)).stateHash, hash)
+        armed.on = false
+        assert.isTrue(Option.isNone(yield* states.consume(hash)))
+      }).pipe(Effect.provide(layer))
+    })
+
+    it.live("cursor saves and outcomes under throttling and lost answers are kept, field for field", () => {
+      const { armed, injected, layer } = faulty({
+        throttle: (command, n) => ["GetItem", "UpdateItem"].includes(command) && n % 2 === 0,
+        loseAnswer: (command, n) => command === "UpdateItem" && n % 2 === 1,
+        partialBatch: () => false
+      })
+      return Effect.gen(function* () {
+        const store = yield* ConnectionStore
+        yield* store.upsert(connection("faulty-0", "dexcom", { nextPollAt: at(-1) }))
+        yield* store.claimDue({ now: T0, leaseUntil: at(15), providers: [dexcom], limit: 10, holder: "a" })
+        armed.on = true
+        // A backfill's cursor saves, piece by piece, then its outcome; and a status-only patch (read, then
+        // conditional on the next poll read), whose retry after a lost answer still finds it as read.
+        for (let piece = 1; piece <= 4; piece++) {
+          const saved = yield* store.update(user("faulty-0"), dexcom, {
+            syncedThrough: at(piece * 60),
+            lastReadingAt: at(piece * 60 - 5),
+            updatedAt: at(piece)
+          })
+          assert.strictEqual(
+            DateTime.toEpochMillis(Option.getOrThrow(saved).syncedThrough!),
+            DateTime.toEpochMillis(at(piece * 60))
+          )
+        }
+        yield* store.update(user("faulty-0"), dexcom, { status: "error", lastError: "HTTP 503" })
+        yield* store.update(user("faulty-0"), dexcom, {
+          status: "active",
+          lastError: null,
+          consecutiveFailures: 0,
+          nextPollAt: at(30),
+          lastSyncAt: at(5),
+          updatedAt: at(5)
+        })
+        assert.isAbove(injected.lostAnswers, 2)
+        assert.isAbove(injected.throttled, 2)
+        armed.on = false
+        const final = Option.getOrThrow(yield* store.get(user("faulty-0"), dexcom))
+        assert.deepStrictEqual(
+          [final.status, final.lastError, final.consecutiveFailures].concat(
+            [final.syncedThrough, final.lastReadingAt, final.nextPollAt, final.lastSyncAt].map((instant) =>
+              DateTime.toEpochMillis(instant!)
+            )
+          ),
+          ["active", null, 0, ...[at(240), at(235), at(30), at(5)].map(DateTime.toEpochMillis)]
+        )
+        // Due again at its next poll, not before, and for one replica.
+        assert.deepStrictEqual(
+          yield* store.claimDue({ now: at(29), leaseUntil: at(45), providers: [dexcom], limit: 10, holder: "b" }),
+          []
+        )
+        assert.strictEqual(
+          (yield* store.claimDue({ now: at(30), leaseUntil: at(45), providers: [dexcom], limit: 10, holder: "b" }))
+            .length,
+          1
+        )
       }).pipe(Effect.provide(layer))
     })
   })
