@@ -38,7 +38,7 @@ const CALLS_PER_HOUR = 5400
 const SLOT_MILLIS = 60_000
 const SLOT_LIMIT = Math.floor(CALLS_PER_HOUR / 61)
 /** The longest a call may take from the replica's count to the fake on this machine, for the fake's view of slots. */
-const LAG_MILLIS = 500
+const LAG_MILLIS = 2000
 /** An EGV call takes this long at the fake, so that calls are in flight when a replica is killed. */
 const EGV_LATENCY_MILLIS = 250
 
