@@ -29,7 +29,7 @@ const HOUR = 3_600_000
 const USERS = 24
 const NAMES = ["r1", "r2", "r3"] as const
 const REPLICAS = NAMES.length
-/** 65 days of records, one every two hours: a backfill of three EGV windows of at most 30 days per user. */
+/** 65 days of records, one every six hours: a backfill of three EGV windows of at most 30 days per user. */
 const SPAN_DAYS = 65
 const CADENCE_SECONDS = 6 * 3600
 /** Dexcom's per-application hourly limit, set low so that the budget binds during the backfill. */

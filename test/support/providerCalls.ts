@@ -61,7 +61,7 @@ export const busiestWindow = (
  * Calls per fixed slot `[k·slotMillis, (k+1)·slotMillis)` of the epoch, in time order, for a budget counted in such
  * slots by the callers' clocks at the moment they take a call, which is a little before the call reaches the
  * provider: a call that reached the provider less than `lagMillis` into a slot may have been counted in the slot
- * before, and is moved there while that one has room under `limit`.
+ * before; when a slot holds more than `limit`, such calls are moved there while that one has room.
  */
 export const callsPerSlot = (
   calls: ReadonlyArray<TimedCall>,
@@ -81,7 +81,8 @@ export const callsPerSlot = (
   for (const [from, slot] of ordered) {
     const previous = result.at(-1)
     const room = previous !== undefined && previous.from === from - slotMillis ? Math.max(0, limit - previous.calls) : 0
-    const moved = Math.min(room, slot.early)
+    // Only what the slot holds beyond the limit is moved: the counts stay the fake's own wherever they fit.
+    const moved = Math.min(room, slot.early, Math.max(0, slot.calls - limit))
     if (previous !== undefined && moved > 0) previous.calls += moved
     result.push({ from, calls: slot.calls - moved, movedBack: moved })
   }
