@@ -1,8 +1,8 @@
 import { DEXCOM_REGIONS, dexcomConfig } from "@bg-ingest/adapters/dexcom"
 import { decodeVariables, Strictness } from "@bg-ingest/adapters/environment"
-import { loadAppConfig } from "@bg-ingest/runner"
+import { loadAppConfig, startupSummary } from "@bg-ingest/runner"
 import { assert, describe, it } from "@effect/vitest"
-import { Option, Redacted, Result } from "effect"
+import { Effect, Layer, Logger, Option, Redacted, Result } from "effect"
 
 const base = {
   DEXCOM_CLIENT_ID: "client",
@@ -84,6 +84,17 @@ describe("Dexcom configuration", () => {
     assert.match(shared.warnings[0]!, /TOKEN_ENCRYPTION_KEY is not set/)
     assert.match(shared.warnings[0]!, /other replicas/)
     assert.match(shared.warnings[0]!, /Set the same TOKEN_ENCRYPTION_KEY on every replica/)
+    // The start-up summary says it, as a warning.
+    const logged: Array<{ readonly level: string; readonly message: unknown }> = []
+    const capture = Logger.make((options) => {
+      const message = Array.isArray(options.message) ? options.message[0] : options.message
+      logged.push({ level: options.logLevel, message })
+    })
+    Effect.runSync(Layer.build(startupSummary(shared)).pipe(Effect.scoped, Effect.provide(Logger.layer([capture]))))
+    assert.deepStrictEqual(
+      logged.filter((line) => line.level === "Warn"),
+      [{ level: "Warn", message: shared.warnings[0] }]
+    )
     // With the key set, on SQLite (one process's file), or without a provider that keeps credentials: no warning.
     const key = Buffer.alloc(32, 7).toString("base64")
     for (const variables of [
