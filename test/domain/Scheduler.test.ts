@@ -289,6 +289,41 @@ describe("Scheduler: leases between replicas", () => {
     )
   })
 
+  it.effect("a replica whose lease was taken (it stalled past its end) abandons that sync", () => {
+    const control = makeScriptedProvider()
+    return Effect.gen(function* () {
+      yield* TestClock.setTime(millis(NOW))
+      const [userId] = users(1) as [UserId]
+      control.setReadings(userId, dayOf(userId))
+      yield* addConnection(userId)
+      control.setLatency(Duration.minutes(4))
+      const cycle = yield* Effect.forkChild(Scheduler.use((scheduler) => scheduler.runCycle))
+      yield* TestClock.adjust("30 seconds")
+      // As if this replica had stalled past its lease: another one took the connection, with a lease of its own.
+      const store = yield* ConnectionStore
+      const taken = yield* store.claimDue({
+        now: DateTime.add(NOW, { hours: 1 }),
+        leaseUntil: DateTime.add(NOW, { hours: 2 }),
+        providers: [scripted],
+        limit: 1,
+        holder: "another replica"
+      })
+      assert.strictEqual(taken.length, 1)
+      // The next renewal (at a third of the 5-minute lease) finds the lease gone: the sync here stops.
+      yield* TestClock.adjust("80 seconds")
+      assert.deepStrictEqual(yield* Fiber.join(cycle), {
+        claimed: 0,
+        succeeded: 0,
+        failed: 0,
+        republished: 0,
+        deferred: 0
+      })
+      assert.strictEqual((yield* InMemoryEventLog.use((log) => log.events)).length, 0)
+      // The other replica's lease is untouched.
+      assert.strictEqual(millis((yield* connectionOf(userId)).nextPollAt!), millis(DateTime.add(NOW, { hours: 2 })))
+    }).pipe(Effect.provide(domainLayer([control.provider], { scheduler: { lease: Duration.minutes(5) } })))
+  })
+
   it.effect("a stopping replica gives back the connections it has not started: another takes them at once", () => {
     const control = makeScriptedProvider()
     return Effect.gen(function* () {

@@ -23,7 +23,9 @@ export interface CycleReport {
  * them with bounded concurrency and a timeout each, so that one slow or failing user never stalls the others.
  * The leases of a batch are renewed every third of a lease until each connection's sync has ended (a long
  * backfill, or a wait for a free slot, never lets another replica take a connection in use), and a stopping
- * scheduler gives back the leases of connections it has not started, so another replica takes them at once.
+ * scheduler gives back the leases of connections it has not started, so another replica takes them at once. A
+ * replica that finds a lease gone (it stalled past the lease's end and another replica took the connection)
+ * abandons that sync, so two replicas never call the provider for one connection at once.
  * Per-connection backoff, `RateLimited.retryAfter` and the stop on re-authorization live in `Sync`, which
  * records each outcome as the connection's next poll. Each cycle also re-publishes events that an earlier
  * attempt stored but never got confirmed.
@@ -50,6 +52,8 @@ export class Scheduler extends Context.Service<
     const holder = yield* Effect.sync(() => SecureRandom.uuidV4Unsafe())
     /** The leases held on connections claimed and not yet done with, by connection. */
     const held = new Map<string, HeldLease>()
+    /** Completed when a renewal finds the connection's lease gone (another replica took it), by connection. */
+    const lost = new Map<string, Deferred.Deferred<void>>()
     const keyOf = (connection: Connection) => `${connection.userId}\u0000${connection.provider}`
 
     /** Every lease still held, moved to a lease from now; a lease found lost (a sync recorded its outcome) is dropped. */
@@ -61,13 +65,16 @@ export class Scheduler extends Context.Service<
         [...held.entries()],
         ([key, current]) =>
           connections.renewLease(current, until).pipe(
-            Effect.tap((renewed) =>
-              Effect.sync(() => {
-                if (held.get(key) !== current) return
-                if (renewed) held.set(key, { ...current, until })
-                else held.delete(key)
-              })
-            ),
+            Effect.tap((renewed) => {
+              if (held.get(key) !== current) return Effect.void
+              if (renewed) {
+                held.set(key, { ...current, until })
+                return Effect.void
+              }
+              held.delete(key)
+              const signal = lost.get(key)
+              return signal === undefined ? Effect.void : Deferred.succeed(signal, undefined)
+            }),
             Effect.catch((error) =>
               Effect.logWarning("Could not renew a lease").pipe(
                 Effect.annotateLogs({ userId: current.userId, provider: current.provider, reason: error.message })
@@ -209,6 +216,7 @@ export class Scheduler extends Context.Service<
           })
         }
         let released = 0
+        let lostLeases = 0
         const renewer = yield* Effect.forkChild(keepLeases)
         const outcomes = yield* Effect.forEach(
           due,
@@ -220,17 +228,42 @@ export class Scheduler extends Context.Service<
                 yield* release(connection)
                 return "released" as const
               }
+              const key = keyOf(connection)
+              if (!held.has(key)) {
+                // Its lease ended while it waited for a slot, and another replica has it now.
+                lostLeases += 1
+                return "lost" as const
+              }
+              const signal = yield* Deferred.make<void>()
+              lost.set(key, signal)
               return yield* syncOne(connection).pipe(
+                // The lease went to another replica (this one stalled past it): stop calling the provider for it.
+                Effect.raceFirst(
+                  Deferred.await(signal).pipe(
+                    Effect.andThen(
+                      Effect.logWarning("Lease lost to another replica: its sync here was abandoned").pipe(
+                        Effect.annotateLogs({ userId: connection.userId, provider: connection.provider })
+                      )
+                    ),
+                    Effect.andThen(Effect.sync(() => (lostLeases += 1))),
+                    Effect.as("lost" as const)
+                  )
+                ),
                 // Cut short by a shutdown past its grace: the connection is given back too.
                 Effect.onInterrupt(() => release(connection)),
-                Effect.ensuring(Effect.sync(() => held.delete(keyOf(connection))))
+                Effect.ensuring(
+                  Effect.sync(() => {
+                    held.delete(key)
+                    lost.delete(key)
+                  })
+                )
               )
             }),
           { concurrency: settings.concurrency }
         ).pipe(Effect.ensuring(Fiber.interrupt(renewer)))
         if (released > 0)
           yield* Effect.logInfo("Stopping: gave back the leases of connections not started", { released })
-        claimed += due.length - released
+        claimed += due.length - released - lostLeases
         succeeded += outcomes.filter((outcome) => outcome === "succeeded").length
         deferred += outcomes.filter((outcome) => outcome === "deferred").length
         if (due.length < settings.claimBatch || !(yield* keepClaiming)) break
