@@ -1,6 +1,6 @@
 /**
  * Profiles the service under the load of one HTTP benchmark endpoint and prints where its CPU time went: the
- * tool for finding the hot path when a target is missed. Keeps the .cpuprofile (open it in Chrome DevTools).
+ * tool for finding the hot path when a target is missed (from the first request on: start-up is left out). Keeps the .cpuprofile (open it in Chrome DevTools).
  * The configuration is one of bench/http.ts's: `lean` (the default), `start` (`npm start` as is: demo users, the
  * scheduler, pretty logs) or `production` (API keys, JSON logs).
  *
@@ -48,4 +48,6 @@ const [file] = readdirSync(profileDir)
 process.stdout.write(
   `${which} (${configuration}): ${result.requestsPerSecond.toFixed(0)} req/s, p99 ${result.p99Ms} ms, ${result.errors} errors\n`
 )
-process.stdout.write(`${summarizeProfile(join(profileDir, file!))}\n\nprofile: ${join(profileDir, file!)}\n`)
+process.stdout.write(
+  `${summarizeProfile(join(profileDir, file!), 40, "parserOnIncoming")}\n\nprofile: ${join(profileDir, file!)}\n`
+)

@@ -33,7 +33,7 @@ import {
   Sync,
   SyncSettings
 } from "@bg-ingest/domain"
-import { ApiKeys, ApiRoutes, BodyLimit, routerConfig, ServerPolicy } from "@bg-ingest/http/server"
+import { ApiKeys, ApiRoutes, BodyLimit, HotReads, routerConfig, ServerPolicy } from "@bg-ingest/http/server"
 import { Deferred, Duration, Effect, Fiber, Layer } from "effect"
 import { FetchHttpClient, HttpRouter } from "effect/http"
 import { type CryptoServices, cryptoLayer } from "./Crypto.ts"
@@ -171,7 +171,12 @@ export const appLayer = (config: AppConfig) => {
   // confirms (eventsLayer), so that even one after the other they end within SHUTDOWN_TIMEOUT_SECONDS.
   const grace = Duration.times(config.shutdownTimeout, 0.4)
   const http = HttpRouter.serve(ApiRoutes, { routerConfig, disableLogger: true }).pipe(
-    Layer.provide(observedHttpServer({ port: config.port, host: config.host, gracefulShutdownTimeout: grace })),
+    Layer.provide(
+      observedHttpServer({ port: config.port, host: config.host, gracefulShutdownTimeout: grace }).pipe(
+        // latest and range answered at the server's edge when plainly valid (HotReads), the rest by the router
+        Layer.provide(HotReads.layer)
+      )
+    ),
     Layer.provide(BodyLimit)
   )
   return Layer.mergeAll(http, pollingLayer(grace)).pipe(
