@@ -38,8 +38,17 @@ const uuidV3 = (name: string): string => {
     input = new Uint8Array(needed * 2)
     input.set(NAMESPACE)
   }
-  const { written } = encoder.encodeInto(name, input.subarray(NAMESPACE.length))
-  const hash = md5(input, NAMESPACE.length + written)
+  // The names are ASCII (user ids, times, numbers, trend and status words): copied as they are, else UTF-8.
+  let length = NAMESPACE.length
+  for (let index = 0; index < name.length; index++) {
+    const code = name.charCodeAt(index)
+    if (code > 0x7f) {
+      length = NAMESPACE.length + encoder.encodeInto(name, input.subarray(NAMESPACE.length)).written
+      break
+    }
+    input[length++] = code
+  }
+  const hash = md5(input, length)
   const hex = (index: number) => HEX[hash[index]!]!
   const version = HEX[(hash[6]! & 0x0f) | 0x30]!
   const variant = HEX[(hash[8]! & 0x3f) | 0x80]!
