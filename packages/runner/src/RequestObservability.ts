@@ -10,7 +10,7 @@ import {
   SERVER_OPTIONS,
   serveHotReads
 } from "@bg-ingest/http/server"
-import { NodeHttpServer } from "@effect/platform-node"
+import * as NodeHttpServer from "@effect/platform-node/NodeHttpServer"
 import { type Context, type Duration, Effect, Layer, LogLevel, References } from "effect"
 
 const REQUEST_ID = /^[A-Za-z0-9._:-]{1,64}$/
