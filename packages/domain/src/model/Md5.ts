@@ -13,10 +13,21 @@ const WORD = Uint8Array.from({ length: 64 }, (_, index) =>
 )
 
 const block = new Int32Array(16)
+
+const writeWord = (out: Uint8Array, at: number, value: number) => {
+  out[at] = value & 0xff
+  out[at + 1] = (value >>> 8) & 0xff
+  out[at + 2] = (value >>> 16) & 0xff
+  out[at + 3] = (value >>> 24) & 0xff
+}
 let padded = new Uint8Array(128)
 
 /** The MD5 digest of `data[0, length)`. */
-export const md5 = (data: Uint8Array, length: number = data.length): Uint8Array => {
+export const md5 = (data: Uint8Array, length: number = data.length): Uint8Array =>
+  md5Into(new Uint8Array(16), data, length)
+
+/** The MD5 digest of `data[0, length)`, written into `out` (16 bytes), which it returns: no allocation. */
+export const md5Into = (out: Uint8Array, data: Uint8Array, length: number = data.length): Uint8Array => {
   const total = ((length + 8) >> 6) * 64 + 64
   if (padded.length < total) padded = new Uint8Array(total * 2)
   padded.set(data.subarray(0, length))
@@ -64,14 +75,9 @@ export const md5 = (data: Uint8Array, length: number = data.length): Uint8Array 
     c0 = (c0 + c) | 0
     d0 = (d0 + d) | 0
   }
-  const out = new Uint8Array(16)
-  const words = [a0, b0, c0, d0]
-  for (let word = 0; word < 4; word++) {
-    const value = words[word]!
-    out[word * 4] = value & 0xff
-    out[word * 4 + 1] = (value >>> 8) & 0xff
-    out[word * 4 + 2] = (value >>> 16) & 0xff
-    out[word * 4 + 3] = (value >>> 24) & 0xff
-  }
+  writeWord(out, 0, a0)
+  writeWord(out, 4, b0)
+  writeWord(out, 8, c0)
+  writeWord(out, 12, d0)
   return out
 }

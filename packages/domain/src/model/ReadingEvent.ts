@@ -1,5 +1,5 @@
 import { type DateTime, Schema } from "effect"
-import { md5 } from "./Md5.ts"
+import { md5Into } from "./Md5.ts"
 import { formatInstant, type Reading } from "./Reading.ts"
 
 export const ReadingEventTypes = ["bg.reading.created", "bg.reading.updated"] as const
@@ -32,6 +32,7 @@ const HEX = Array.from({ length: 256 }, (_, byte) => byte.toString(16).padStart(
 // Every stored reading gets one: one buffer for all ids (UTF-8 takes at most 3 bytes per UTF-16 unit), the
 // namespace kept at its start, and a table for hex.
 let input = Uint8Array.from(NAMESPACE)
+const digest = new Uint8Array(16)
 const uuidV3 = (name: string): string => {
   const needed = NAMESPACE.length + name.length * 3
   if (input.length < needed) {
@@ -48,7 +49,7 @@ const uuidV3 = (name: string): string => {
     }
     input[length++] = code
   }
-  const hash = md5(input, length)
+  const hash = md5Into(digest, input, length)
   const hex = (index: number) => HEX[hash[index]!]!
   const version = HEX[(hash[6]! & 0x0f) | 0x30]!
   const variant = HEX[(hash[8]! & 0x3f) | 0x80]!
