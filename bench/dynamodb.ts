@@ -4,22 +4,32 @@
  *   node --conditions=@bg-ingest/source bench/dynamodb.ts [dynalite|dynamodb-local|<endpoint>] [readings]
  *
  * Figures: readings/s through `putMany` (conditional writes: transactions where the server has them, one
- * conditional put per reading where it does not) against a bare `BatchWriteItem` loop of the same items; and a
+ * conditional put per reading where it does not) against a bare SDK loop making the same conditional writes in the
+ * same shape (groups, reads, concurrency: `bareConditionalWrite`); and a
  * 90-day `range` against a bare paginated `Query` of the same keys. Default: both local servers, 25,920 readings.
  */
 import { fork } from "node:child_process"
 import { randomUUID } from "node:crypto"
 import {
   type AttributeValue,
-  BatchWriteItemCommand,
+  BatchGetItemCommand,
   type DynamoDBClient,
+  PutItemCommand,
   QueryCommand,
-  type WriteRequest
+  TransactWriteItemsCommand
 } from "@aws-sdk/client-dynamodb"
 import { DynamoDbClient, DynamoReadingStore, TableSetup } from "@bg-ingest/adapters/dynamodb"
 import { makeReading, makeWindow, ProviderId, type Reading, ReadingStore, UserId } from "@bg-ingest/domain"
 import { DateTime, Effect, Layer } from "effect"
-import { newReadingItem, plan, readingProjection, readingSkAt } from "../packages/adapters/src/dynamodb/ReadingItems.ts"
+import {
+  keyOf,
+  newReadingItem,
+  plan,
+  readingProjection,
+  readingSkAt,
+  stateProjection
+} from "../packages/adapters/src/dynamodb/ReadingItems.ts"
+import { GROUP_SIZE, GROUPS_IN_FLIGHT } from "../packages/adapters/src/dynamodb/ReadingTable.ts"
 
 interface Server {
   readonly name: string
@@ -69,19 +79,87 @@ const seconds = async <A>(body: () => Promise<A>): Promise<[number, A]> => {
   return [(performance.now() - started) / 1000, result]
 }
 
-/** The baseline writer: the same items, 25 per BatchWriteItem, one request after the other. */
-async function bareBatchWrite(sdk: DynamoDBClient, table: string, readings: ReadonlyArray<Reading>) {
+/** At most `limit` of `tasks` running at once. */
+const inParallel = async (tasks: ReadonlyArray<() => Promise<unknown>>, limit: number) => {
+  let next = 0
+  const worker = async () => {
+    while (next < tasks.length) await tasks[next++]!()
+  }
+  await Promise.all(Array.from({ length: Math.min(limit, tasks.length) }, worker))
+}
+
+/** Whether the server runs TransactWriteItems (DynamoDB Local does, dynalite does not). */
+async function hasTransactions(sdk: DynamoDBClient, table: string) {
+  const item = newReadingItem(plan(readingsOf("probe-transactions", 1)[0]!), Date.now(), "bench", null)
+  try {
+    await sdk.send(new TransactWriteItemsCommand({ TransactItems: [{ Put: { TableName: table, Item: item } }] }))
+    return true
+  } catch (error) {
+    if ((error as { readonly name?: string }).name === "UnknownOperationException") return false
+    throw error
+  }
+}
+
+/**
+ * The baseline writer: the same conditional writes as the adapter's for new readings, made with the bare SDK
+ * in the same shape — groups of 100, the first read first (BatchGetItem of its keys: nothing is there, so the
+ * others are not read), 4 groups in flight; each group one TransactWriteItems of puts conditional on the item
+ * being absent where the server has transactions, else one conditional PutItem per reading, 32 at once.
+ */
+async function bareConditionalWrite(
+  sdk: DynamoDBClient,
+  table: string,
+  readings: ReadonlyArray<Reading>,
+  transactions: boolean
+) {
   const now = Date.now()
-  const requests: Array<WriteRequest> = readings.map((reading) => ({
-    PutRequest: { Item: newReadingItem(plan(reading), now, "bench", null) }
-  }))
-  for (let start = 0; start < requests.length; start += 25) {
-    let pending = requests.slice(start, start + 25)
-    while (pending.length > 0) {
-      const output = await sdk.send(new BatchWriteItemCommand({ RequestItems: { [table]: pending } }))
-      pending = output.UnprocessedItems?.[table] ?? []
+  const planned = readings.map(plan)
+  const condition = "attribute_not_exists(pk)"
+  let single = 0
+  const waiting: Array<() => void> = []
+  const put = async (item: Record<string, AttributeValue>) => {
+    while (single >= 32) await new Promise<void>((resolve) => waiting.push(resolve))
+    single += 1
+    try {
+      await sdk.send(new PutItemCommand({ TableName: table, Item: item, ConditionExpression: condition }))
+    } finally {
+      single -= 1
+      waiting.shift()?.()
     }
   }
+  const write = async (group: typeof planned) => {
+    const items = group.map((reading) => newReadingItem(reading, now, "bench", null))
+    if (transactions) {
+      await sdk.send(
+        new TransactWriteItemsCommand({
+          TransactItems: items.map((Item) => ({ Put: { TableName: table, Item, ConditionExpression: condition } })),
+          ClientRequestToken: randomUUID()
+        })
+      )
+    } else await Promise.all(items.map(put))
+  }
+  const groups = Array.from({ length: Math.ceil(planned.length / GROUP_SIZE) }, (_, index) =>
+    planned.slice(index * GROUP_SIZE, (index + 1) * GROUP_SIZE)
+  )
+  const [first = [], ...rest] = groups
+  const read = await sdk.send(
+    new BatchGetItemCommand({
+      RequestItems: {
+        [table]: {
+          Keys: first.map((reading) => keyOf(reading.pk, reading.sk)),
+          ConsistentRead: true,
+          ProjectionExpression: stateProjection.expression,
+          ...(stateProjection.names === undefined ? {} : { ExpressionAttributeNames: stateProjection.names })
+        }
+      }
+    })
+  )
+  if ((read.Responses?.[table]?.length ?? 0) > 0) throw new Error("the baseline's readings were already stored")
+  await write(first)
+  await inParallel(
+    rest.map((group) => () => write(group)),
+    GROUPS_IN_FLIGHT
+  )
 }
 
 /** The baseline reader: the same query the adapter makes, paginated, items left as the SDK gives them. */
@@ -136,12 +214,13 @@ async function measure(server: Server, count: number): Promise<Array<Row>> {
         Effect.promise(() => seconds(() => Effect.runPromise(store.putMany(readingsOf(userId, count)))))
 
       // Warm both paths (JIT, connections) on a small batch first.
+      const transactions = yield* Effect.promise(() => hasTransactions(sdk, table))
       yield* put("warm-adapter").pipe(
-        Effect.andThen(run(() => bareBatchWrite(sdk, table, readingsOf("warm-bare", 500))))
+        Effect.andThen(run(() => bareConditionalWrite(sdk, table, readingsOf("warm-bare", 500), transactions)))
       )
       const [adapterPut, result] = yield* put("adapter")
       if (result.inserted !== count) throw new Error(`putMany inserted ${result.inserted} of ${count}`)
-      const [barePut] = yield* run(() => bareBatchWrite(sdk, table, readingsOf("bare", count)))
+      const [barePut] = yield* run(() => bareConditionalWrite(sdk, table, readingsOf("bare", count), transactions))
 
       const window = makeWindow(T0, DateTime.add(T0, { minutes: count * 5 }))
       const ranges: Array<number> = []

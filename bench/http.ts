@@ -1,8 +1,13 @@
 /**
  * The read endpoints under load: `GET /api/bg/:userId/latest`, the 24-hour range (288 readings) and the 90-day
- * range (25,920 readings), served by the service's own composition root (`appLayer`, SQLite, in its own process)
- * next to a bare `node:http` + `node:sqlite` server answering byte-identical JSON from the same database file.
- * Load comes from wrk in a third process on loopback; rounds alternate between the two servers.
+ * range (25,920 readings), next to a bare `node:http` + `node:sqlite` server answering the same bytes (body and
+ * headers) from the same database file, in the configurations users run:
+ * - **lean**: the composition root (`appLayer`, SQLite, in its own process) without demo users (support/serviceServer.ts);
+ * - **npm start**: the real entry point as `npm start` runs it, development defaults: three demo users seeded and
+ *   polled, the scheduler on, pretty logs at Info;
+ * - **production**: as production serves reads: API keys required (every request presents one), JSON logs at
+ *   Info, secure cookies, the scheduler on; on SQLite (see support/serviceServer.ts).
+ * Load comes from wrk (`-t2 -c50`) in a third process on loopback; rounds alternate between the two servers.
  *
  *   node --conditions=@bg-ingest/source bench/http.ts [--record]
  */
@@ -21,7 +26,7 @@ import { recordRequested, runBenchmarks } from "./support/main.ts"
 import { cpuMillis, freePort, type NodeProcess, startNode, waitUntilOk } from "./support/processes.ts"
 import { atLeast, atMost, duration, formatRatio, type Row, rate, show, spread } from "./support/report.ts"
 import { alternate, type Paired, settings } from "./support/rounds.ts"
-import { startService } from "./support/service.ts"
+import { BENCH_API_KEY_HEADER, startDevelopment, startProduction, startService } from "./support/service.ts"
 import { median, pairedRatios } from "./support/stats.ts"
 
 /** BENCH_HTTP=latest,24h,90d (the default) chooses the endpoints. */
@@ -34,6 +39,8 @@ const OTHER_USERS = Number(process.env.BENCH_OTHER_USERS ?? 9)
 interface Server {
   readonly url: string
   readonly pid: number
+  /** Headers every request carries (the production configuration's API key). */
+  readonly headers: ReadonlyArray<string>
 }
 
 interface Servers {
@@ -41,31 +48,82 @@ interface Servers {
   readonly service: Server
 }
 
-const startServers = async (dataDir: string): Promise<{ servers: Servers; processes: Array<NodeProcess> }> => {
-  const barePort = await freePort()
-  const bare = startNode([], "bench/support/bareServer.ts", [join(dataDir, "bg-ingest.db"), String(barePort)])
-  const processes = [bare]
-  try {
-    await waitUntilOk(bare, `http://127.0.0.1:${barePort}/ready`, performance.now())
-    const service = await startService(dataDir)
-    processes.push(service.process)
-    const servers = {
-      bare: { url: `http://127.0.0.1:${barePort}`, pid: bare.pid },
-      service: { url: service.url, pid: service.process.pid }
-    }
-    return { servers, processes }
-  } catch (error) {
-    await Promise.all(processes.map((process) => process.stop()))
-    throw error
-  }
+/** A configuration of the service, started over the prepared data directory. */
+interface Configuration {
+  /** How rows name it. */
+  readonly label: string
+  /** BENCH_CONFIGS=lean,start,production (the default) chooses the configurations. */
+  readonly key: "lean" | "start" | "production"
+  readonly start: (dataDir: string) => Promise<{ readonly process: NodeProcess; readonly url: string }>
+  readonly headers: ReadonlyArray<string>
+  /** Whether the 90-day range is measured on it too (1 connection: the JSON of 25,920 rows, the same path). */
+  readonly ninetyDays: boolean
 }
 
-/** Both servers must answer the same bytes, or the comparison means nothing. */
-const compareAnswers = async (servers: Servers, path: string, expectedReadings: number) => {
+export const CONFIGURATIONS: ReadonlyArray<Configuration> = [
+  { label: "lean", key: "lean", start: (dataDir) => startService(dataDir), headers: [], ninetyDays: true },
+  {
+    label: "npm start",
+    key: "start",
+    start: (dataDir) => startDevelopment(dataDir),
+    headers: [],
+    ninetyDays: false
+  },
+  {
+    label: "production",
+    key: "production",
+    start: (dataDir) => startProduction(dataDir),
+    headers: [BENCH_API_KEY_HEADER],
+    ninetyDays: false
+  }
+]
+
+const chosenConfigurations = () => {
+  const keys = (process.env.BENCH_CONFIGS ?? "lean,start,production").split(",")
+  return CONFIGURATIONS.filter((configuration) => keys.includes(configuration.key))
+}
+
+const startBare = async (dataDir: string): Promise<{ server: Server; process: NodeProcess }> => {
+  const port = await freePort()
+  const bare = startNode([], "bench/support/bareServer.ts", [join(dataDir, "bg-ingest.db"), String(port)])
+  try {
+    await waitUntilOk(bare, `http://127.0.0.1:${port}/ready`, performance.now())
+  } catch (error) {
+    await bare.stop()
+    throw error
+  }
+  return { server: { url: `http://127.0.0.1:${port}`, pid: bare.pid, headers: [] }, process: bare }
+}
+
+/** Headers whose value is per connection or per moment: the rest must be the same names on both servers. */
+const TRANSPORT_HEADERS = new Set(["date", "connection", "keep-alive"])
+
+const headerObject = (headers: ReadonlyArray<string>) =>
+  Object.fromEntries(
+    headers.map((header) => {
+      const at = header.indexOf(":")
+      return [header.slice(0, at).trim(), header.slice(at + 1).trim()]
+    })
+  )
+
+/**
+ * Both servers must answer the same bytes, or the comparison means nothing: the same status, the same body
+ * bytes, and the same headers (names; their values too but for the request id, which is each answer's own).
+ * Returns what differs, or undefined.
+ */
+export const compareAnswers = async (servers: Servers, path: string, expectedReadings: number) => {
   const [bare, service] = await Promise.all(
     [servers.bare, servers.service].map(async (server) => {
-      const response = await fetch(`${server.url}${path}`)
-      return { status: response.status, type: response.headers.get("content-type"), body: await response.text() }
+      const response = await fetch(`${server.url}${path}`, { headers: headerObject(server.headers) })
+      const headers = new Map(
+        [...response.headers].filter(([name]) => !TRANSPORT_HEADERS.has(name) && name !== "x-request-id")
+      )
+      return {
+        status: response.status,
+        headers,
+        requestId: response.headers.get("x-request-id"),
+        body: await response.text()
+      }
     })
   )
   if (bare!.status !== 200 || service!.status !== 200) {
@@ -78,7 +136,10 @@ const compareAnswers = async (servers: Servers, path: string, expectedReadings: 
     const at = [...bare!.body].findIndex((char, index) => char !== service!.body[index])
     return `the bodies differ from byte ${at}: bare …${bare!.body.slice(at, at + 60)}… service …${service!.body.slice(at, at + 60)}…`
   }
-  if (bare!.type !== service!.type) return `content types differ: ${bare!.type} and ${service!.type}`
+  const names = new Set([...bare!.headers.keys(), ...service!.headers.keys()])
+  const differing = [...names].filter((name) => bare!.headers.get(name) !== service!.headers.get(name))
+  if (differing.length > 0) return `headers differ: ${differing.join(", ")}`
+  if ((bare!.requestId === null) !== (service!.requestId === null)) return "only one answer carries a request id"
   return undefined
 }
 
@@ -97,15 +158,17 @@ interface Measurement extends LoadResult {
 const measureEndpoint = async (servers: Servers, endpoint: Endpoint) => {
   const measure = (server: Server) => async (): Promise<Measurement> => {
     const url = `${server.url}${endpoint.path}`
-    await load({ url, connections: endpoint.connections, seconds: 1 })
+    const options = { url, connections: endpoint.connections, headers: server.headers }
+    await load({ ...options, seconds: 1 })
     const cpuBefore = cpuMillis(server.pid)
-    const result = await load({ url, connections: endpoint.connections, seconds: settings.seconds })
+    const result = await load({ ...options, seconds: settings.seconds })
     return { ...result, cpuMsPerRequest: (cpuMillis(server.pid) - cpuBefore) / result.requests }
   }
   for (const server of [servers.bare, servers.service]) {
     await load({
       url: `${server.url}${endpoint.path}`,
       connections: endpoint.connections,
+      headers: server.headers,
       seconds: settings.warmupSeconds
     })
   }
@@ -125,7 +188,7 @@ const joinNotes = (...notes: ReadonlyArray<string | undefined>) => {
 
 type Results = Paired<Measurement>
 
-const throughputRow = (name: string, results: Results, extraNote?: string): Row => {
+const throughputRow = (name: string, results: Results, difference?: string): Row => {
   const target = results.target.map((result) => result.requestsPerSecond)
   const baseline = results.baseline.map((result) => result.requestsPerSecond)
   const ratio = median(pairedRatios(target, baseline))
@@ -136,8 +199,9 @@ const throughputRow = (name: string, results: Results, extraNote?: string): Row 
     baseline: show(quantity, median(baseline)),
     ratio: formatRatio(ratio),
     target: "≥ 0.60×",
-    verdict: atLeast(ratio, 0.6),
-    ...joinNotes(errorNote(results), extraNote)
+    // Answers that are not the same bytes are not a comparison: a miss whatever the ratio.
+    verdict: difference === undefined ? atLeast(ratio, 0.6) : "miss",
+    ...joinNotes(errorNote(results), difference === undefined ? "same status, headers and body bytes" : difference)
   }
 }
 
@@ -170,9 +234,8 @@ export const httpBenchmark = async (): Promise<ReadonlyArray<Row>> => {
   try {
     const anchor = currentAnchorSeconds()
     prefillDatabase(join(dataDir, "bg-ingest.db"), anchor, OTHER_USERS)
-    const started = await startServers(dataDir)
-    processes.push(...started.processes)
-    const { servers } = started
+    const bare = await startBare(dataDir)
+    processes.push(bare.process)
     const range = `/api/bg/${BENCH_USER}`
     const latest: Endpoint = { name: "latest", path: `${range}/latest`, readings: 1, connections: 50 }
     const day: Endpoint = { name: "24 h", path: `${range}?${windowQuery(anchor, 24)}`, readings: 288, connections: 50 }
@@ -182,40 +245,55 @@ export const httpBenchmark = async (): Promise<ReadonlyArray<Row>> => {
       readings: NINETY_DAYS_OF_READINGS,
       connections: 1
     }
-    const differences = new Map<Endpoint, string | undefined>()
-    for (const endpoint of [latest, day, ninety]) {
-      differences.set(endpoint, await compareAnswers(servers, endpoint.path, endpoint.readings))
-    }
-
     const rows: Array<Row> = []
-    if (selected("latest")) {
-      const results = await measureEndpoint(servers, latest)
-      const name = "GET latest, 50 connections"
-      rows.push(
-        throughputRow(name, results, differences.get(latest)),
-        timeRow(`${name}, p99`, results, (result) => result.p99Ms, 2),
-        cpuRow(name, results)
-      )
-    }
-    if (selected("24h")) {
-      const results = await measureEndpoint(servers, day)
-      const name = "GET 24 h (288 readings), 50 connections"
-      rows.push(
-        throughputRow(name, results, differences.get(day)),
-        timeRow(`${name}, p99`, results, (result) => result.p99Ms, undefined),
-        cpuRow(name, results)
-      )
-    }
-    if (selected("90d")) {
-      const results = await measureEndpoint(servers, ninety)
-      const name = "GET 90 days (25,920 readings), 1 connection"
-      rows.push(
-        {
-          ...timeRow(`${name}, time per response (median)`, results, (result) => result.p50Ms, 2),
-          ...joinNotes(differences.get(ninety), errorNote(results))
-        },
-        cpuRow(name, results)
-      )
+    // One configuration at a time beside the one bare server, so that an idle configuration's scheduler is not
+    // in another's measurement.
+    for (const configuration of chosenConfigurations()) {
+      const started = await configuration.start(dataDir)
+      processes.push(started.process)
+      try {
+        const servers: Servers = {
+          bare: bare.server,
+          service: { url: started.url, pid: started.process.pid, headers: configuration.headers }
+        }
+        const endpoints = [latest, day, ...(configuration.ninetyDays ? [ninety] : [])]
+        const differences = new Map<Endpoint, string | undefined>()
+        for (const endpoint of endpoints) {
+          differences.set(endpoint, await compareAnswers(servers, endpoint.path, endpoint.readings))
+        }
+        const label = configuration.label
+        if (selected("latest")) {
+          const results = await measureEndpoint(servers, latest)
+          const name = `GET latest, ${label}, 50 connections`
+          rows.push(
+            throughputRow(name, results, differences.get(latest)),
+            timeRow(`${name}, p99`, results, (result) => result.p99Ms, 2),
+            cpuRow(name, results)
+          )
+        }
+        if (selected("24h")) {
+          const results = await measureEndpoint(servers, day)
+          const name = `GET 24 h (288 readings), ${label}, 50 connections`
+          rows.push(
+            throughputRow(name, results, differences.get(day)),
+            timeRow(`${name}, p99`, results, (result) => result.p99Ms, 2),
+            cpuRow(name, results)
+          )
+        }
+        if (configuration.ninetyDays && selected("90d")) {
+          const results = await measureEndpoint(servers, ninety)
+          const name = `GET 90 days (25,920 readings), ${label}, 1 connection`
+          rows.push(
+            {
+              ...timeRow(`${name}, time per response (median)`, results, (result) => result.p50Ms, 2),
+              ...joinNotes(differences.get(ninety), errorNote(results))
+            },
+            cpuRow(name, results)
+          )
+        }
+      } finally {
+        await started.process.stop()
+      }
     }
     return rows
   } finally {

@@ -23,7 +23,7 @@ const where = (frame: ProfileNode["callFrame"]) => {
  * The functions a `--cpu-prof` profile spent its samples in: self time (in the function itself) and total time
  * (with what it called), each as a share of all samples, heaviest first.
  */
-export const summarizeProfile = (path: string, top = 25) => {
+export const summarizeProfile = (path: string, top = 25, from?: string) => {
   const profile = JSON.parse(readFileSync(path, "utf8")) as Profile
   const byId = new Map(profile.nodes.map((node) => [node.id, node]))
   const parent = new Map<number, number>()
@@ -31,7 +31,23 @@ export const summarizeProfile = (path: string, top = 25) => {
   const self = new Map<string, number>()
   const total = new Map<string, number>()
   let all = 0
+  // With `from`, only the samples from the first one whose stack holds a frame named so (a load's first request,
+  // say): start-up's module loading is left out of a profile of serving.
+  const holds = (id: number, name: string) => {
+    for (let current: number | undefined = id; current !== undefined; current = parent.get(current)) {
+      if (byId.get(current)!.callFrame.functionName === name) return true
+    }
+    return false
+  }
+  const first =
+    from === undefined
+      ? 0
+      : Math.max(
+          0,
+          profile.samples.findIndex((id) => holds(id, from))
+        )
   profile.samples.forEach((id, index) => {
+    if (index < first) return
     const micros = profile.timeDeltas[index] ?? 0
     all += micros
     const leaf = byId.get(id)!

@@ -48,3 +48,44 @@ export const startService = async (
   await waitUntilOk(process, `${url}/ready`, performance.now())
   return { process, url }
 }
+
+/**
+ * Starts the service exactly as `npm start` does (`packages/runner/bin/bg-ingest.mjs`, from TypeScript source):
+ * development defaults, the three demo users seeded and polled, the scheduler on, pretty logs at Info; only
+ * where it listens and its data directory are given.
+ */
+export const startDevelopment = async (
+  dataDir: string,
+  nodeArgs: ReadonlyArray<string> = []
+): Promise<{ readonly process: NodeProcess; readonly url: string }> => {
+  const port = await freePort()
+  const process = startNode([SOURCE_CONDITION, ...nodeArgs], "packages/runner/bin/bg-ingest.mjs", [], {
+    HOST: "127.0.0.1",
+    PORT: String(port),
+    DATA_DIR: dataDir
+  })
+  const url = `http://127.0.0.1:${port}`
+  await waitUntilOk(process, `${url}/ready`, performance.now())
+  return { process, url }
+}
+
+/** The API key the production configuration requires, and the header that presents it. */
+export const BENCH_API_KEY = "bench-api-key-0123456789abcdef"
+export const BENCH_API_KEY_HEADER = `Authorization: Bearer ${BENCH_API_KEY}`
+
+/**
+ * Starts the service as production serves reads (support/serviceServer.ts with `BENCH_AS_PRODUCTION=1`): API
+ * keys required, JSON logs at Info, secure cookies, no demo users, the scheduler on; on SQLite.
+ */
+export const startProduction = (dataDir: string, nodeArgs: ReadonlyArray<string> = []) =>
+  startService(
+    dataDir,
+    {
+      BENCH_AS_PRODUCTION: "1",
+      API_KEYS: BENCH_API_KEY,
+      LOG_FORMAT: "json",
+      LOG_LEVEL: "Info",
+      WEBHOOK_SECRET: "bench-webhook-secret-0123456789abcdef"
+    },
+    nodeArgs
+  )

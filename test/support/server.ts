@@ -2,6 +2,7 @@ import {
   ApiKeys,
   ApiRoutes,
   BodyLimit,
+  HotReads,
   routerConfig,
   ServerPolicy,
   WebhookConfig,
@@ -24,15 +25,19 @@ export const observedTestServer = HttpServer.layerTestClient.pipe(
 
 /**
  * The service's routes on a real Node server on an ephemeral loopback port, with an `HttpClient` aimed at it.
- * `core` provides the domain services the handlers need.
+ * `core` provides the domain services the handlers need. As the service does (App.ts), the hot reads are answered
+ * at the server's edge when plainly valid (`HotReads`); `hotReads: false` leaves every request to the router.
  */
 export const testServer = <E, R>(
   core: Layer.Layer<R, E>,
   webhook: { readonly secrets?: ReadonlyArray<string>; readonly formats?: ReadonlyArray<WebhookFormat> } = {},
-  apiKeys: ReadonlyArray<string> = []
+  apiKeys: ReadonlyArray<string> = [],
+  options: { readonly hotReads?: boolean } = {}
 ) =>
   HttpRouter.serve(ApiRoutes, { disableLogger: true, disableListenLog: true, routerConfig }).pipe(
-    L.provideMerge(observedTestServer),
+    L.provideMerge(
+      options.hotReads === false ? observedTestServer : observedTestServer.pipe(L.provide(HotReads.layer))
+    ),
     L.provide(BodyLimit),
     L.provide(core),
     L.provide(

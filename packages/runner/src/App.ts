@@ -1,7 +1,6 @@
 import { join } from "node:path"
 import { loadTokenEncryptionKey, TokenCipher } from "@bg-ingest/adapters/crypto"
 import { dexcomWebhookFormat } from "@bg-ingest/adapters/dexcom"
-import { DynamoStores } from "@bg-ingest/adapters/dynamodb"
 import {
   InMemoryCallBudget,
   InMemoryConnectionStore,
@@ -10,7 +9,6 @@ import {
   InMemoryOAuthStateStore,
   InMemoryReadingStore
 } from "@bg-ingest/adapters/memory"
-import { RabbitMqEventPublisher } from "@bg-ingest/adapters/rabbitmq"
 import {
   SqliteCallBudget,
   SqliteConnectionStore,
@@ -36,7 +34,7 @@ import {
   Sync,
   SyncSettings
 } from "@bg-ingest/domain"
-import { ApiKeys, ApiRoutes, BodyLimit, routerConfig, ServerPolicy } from "@bg-ingest/http/server"
+import { ApiKeys, ApiRoutes, BodyLimit, HotReads, routerConfig, ServerPolicy } from "@bg-ingest/http/server"
 import { Deferred, Duration, Effect, Fiber, Layer } from "effect"
 import { FetchHttpClient, HttpRouter } from "effect/http"
 import { type CryptoServices, cryptoLayer } from "./Crypto.ts"
@@ -77,9 +75,13 @@ export const storesLayer = (
         Layer.catchTag("SqliteOpenError", (error) => failStartup(error.message))
       )
     case "dynamodb":
-      return DynamoStores.layer(config.dynamodb).pipe(
-        Layer.catchTag("DynamoDbSetupError", (error) => failStartup(error.message))
-      )
+      // Loaded only when configured: the AWS SDK is a fifth of the modules a start would otherwise load.
+      return Layer.unwrap(
+        Effect.map(
+          Effect.promise(() => import("@bg-ingest/adapters/dynamodb")),
+          ({ DynamoStores }) => DynamoStores.layer(config.dynamodb)
+        )
+      ).pipe(Layer.catchTag("DynamoDbSetupError", (error) => failStartup(error.message)))
   }
 }
 
@@ -88,13 +90,22 @@ export const eventsLayer = (config: AppConfig): Layer.Layer<EventPublisher, Star
   switch (config.events) {
     case "memory":
       return InMemoryEventPublisher.layer()
-    case "rabbitmq":
-      if (config.rabbitmq === null) return failStartup("RABBITMQ_URL is required when EVENTS=rabbitmq")
-      return RabbitMqEventPublisher.layer({
-        ...config.rabbitmq,
-        // Releasing the publisher waits for outstanding confirms; it runs after the server and the poller stopped.
-        shutdownTimeout: Duration.times(config.shutdownTimeout, 0.15)
-      }).pipe(Layer.catchTag("BrokerConnectError", (error) => failStartup(error.message)))
+    case "rabbitmq": {
+      const rabbitmq = config.rabbitmq
+      if (rabbitmq === null) return failStartup("RABBITMQ_URL is required when EVENTS=rabbitmq")
+      // Loaded only when configured, as the DynamoDB adapter is.
+      return Layer.unwrap(
+        Effect.map(
+          Effect.promise(() => import("@bg-ingest/adapters/rabbitmq")),
+          ({ RabbitMqEventPublisher }) =>
+            RabbitMqEventPublisher.layer({
+              ...rabbitmq,
+              // Releasing the publisher waits for outstanding confirms; it runs after the server and the poller stopped.
+              shutdownTimeout: Duration.times(config.shutdownTimeout, 0.15)
+            })
+        )
+      ).pipe(Layer.catchTag("BrokerConnectError", (error) => failStartup(error.message)))
+    }
   }
 }
 
@@ -192,7 +203,12 @@ export const appLayer = (config: AppConfig) => {
   // confirms (eventsLayer), so that even one after the other they end within SHUTDOWN_TIMEOUT_SECONDS.
   const grace = Duration.times(config.shutdownTimeout, 0.4)
   const http = HttpRouter.serve(ApiRoutes, { routerConfig, disableLogger: true }).pipe(
-    Layer.provide(observedHttpServer({ port: config.port, host: config.host, gracefulShutdownTimeout: grace })),
+    Layer.provide(
+      observedHttpServer({ port: config.port, host: config.host, gracefulShutdownTimeout: grace }).pipe(
+        // latest and range answered at the server's edge when plainly valid (HotReads), the rest by the router
+        Layer.provide(HotReads.layer)
+      )
+    ),
     Layer.provide(BodyLimit)
   )
   return Layer.mergeAll(http, pollingLayer(grace)).pipe(

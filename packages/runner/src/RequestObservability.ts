@@ -1,15 +1,17 @@
+import { randomUUID } from "node:crypto"
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http"
 import {
   applyDefaultHeaders,
   type DurationHistogram,
+  HotReads,
   limitResources,
   RequestDurations,
   routeOf,
-  SERVER_OPTIONS
+  SERVER_OPTIONS,
+  serveHotReads
 } from "@bg-ingest/http/server"
-import { NodeHttpServer } from "@effect/platform-node"
+import * as NodeHttpServer from "@effect/platform-node/NodeHttpServer"
 import { type Context, type Duration, Effect, Layer, LogLevel, References } from "effect"
-import { SecureRandom } from "effect/crypto"
 
 const REQUEST_ID = /^[A-Za-z0-9._:-]{1,64}$/
 
@@ -47,7 +49,7 @@ export const observeRequests = (server: Server, options: RequestObservabilityOpt
     const path = queryAt === -1 ? url : url.slice(0, queryAt)
     if (AMBIGUOUS.test(path)) request.url = escapeAmbiguous(path) + (queryAt === -1 ? "" : url.slice(queryAt))
     const given = request.headers["x-request-id"]
-    const requestId = typeof given === "string" && REQUEST_ID.test(given) ? given : SecureRandom.uuidV4Unsafe()
+    const requestId = typeof given === "string" && REQUEST_ID.test(given) ? given : randomUUID() // node:crypto, from a cached pool of random bytes
     request.headers["x-request-id"] = requestId
     response.setHeader("x-request-id", requestId)
     const method = request.method ?? "GET"
@@ -76,7 +78,8 @@ export const observeRequests = (server: Server, options: RequestObservabilityOpt
 /**
  * The Node HTTP server, with every request observed at its edge (`observeRequests`: request ids, the duration
  * histogram, the request log), writing with the context the service runs in (its loggers and metrics), and its
- * resources bounded there (`limitResources`, `SERVER_OPTIONS`).
+ * resources bounded there (`limitResources`, `SERVER_OPTIONS`). With a `HotReads` in the context, the hot reads
+ * are answered at the edge too (`serveHotReads`), the rest by the router.
  */
 export const observedHttpServer = (options: {
   readonly port: number
@@ -88,11 +91,14 @@ export const observedHttpServer = (options: {
       const context = yield* Effect.context<never>()
       const durations = yield* RequestDurations
       const logReads = LogLevel.isLessThanOrEqualTo(yield* References.MinimumLogLevel, "Debug")
+      const hotReads = yield* Effect.serviceOption(HotReads)
       return NodeHttpServer.layer(() => {
         const server = createServer(SERVER_OPTIONS)
         observeRequests(server, { context, logReads, routeOf, durations })
         // Answers carry no-store and nosniff; bodies, connections and slow clients are bounded at the edge.
         applyDefaultHeaders(server)
+        // The hot reads (latest, range) answered here when plainly valid, after the listeners above.
+        if (hotReads._tag === "Some") serveHotReads(server, hotReads.value)
         limitResources(server, { onRefused: (method, status) => durations.observe(method, "/*", status, 0) })
         return server
       }, options)

@@ -1,4 +1,6 @@
-import { NodeFileSystem, NodeRuntime } from "@effect/platform-node"
+// Each module by its own path: the package's index also loads Redis, sockets and the rest (1,400+ modules).
+import * as NodeFileSystem from "@effect/platform-node/NodeFileSystem"
+import * as NodeRuntime from "@effect/platform-node/NodeRuntime"
 import { Cause, Duration, Effect, Exit, Layer, Runtime } from "effect"
 import { appLayer } from "./App.ts"
 import { loadConfiguration, localVariables } from "./config/LoadConfiguration.ts"

@@ -1,4 +1,3 @@
-import { GetSecretValueCommand, SecretsManagerClient } from "@aws-sdk/client-secrets-manager"
 import { Config, Effect, Option, Schema } from "effect"
 import * as Environment from "../environment/index.ts"
 
@@ -74,6 +73,10 @@ export const secretSourceConfig: Config.Config<Option.Option<SecretSource>> = En
  * what went wrong, never a value.
  */
 export const readSecretVariables = Effect.fn("SecretsManager.readSecretVariables")(function* (options: SecretSource) {
+  // The SDK is loaded only by the starts that read a secret.
+  const { GetSecretValueCommand, SecretsManagerClient } = yield* Effect.promise(
+    () => import("@aws-sdk/client-secrets-manager")
+  )
   const client = yield* Effect.acquireRelease(
     Effect.sync(
       () =>

@@ -46,6 +46,35 @@ const toReading = (row: ReadingRow): Reading => ({
   displayTime: row.display_time
 })
 
+/** A row of `READING_COLUMNS` as an array, in that order (`setReturnArrays`). */
+type ReadingArray = readonly [
+  user_id: string,
+  ts: number,
+  glucose_mg_dl: number,
+  trend: string,
+  trend_rate: number | null,
+  status: string,
+  provider: string,
+  record_id: string | null,
+  display_time: string | null
+]
+
+/**
+ * The read path's rows come as arrays: node:sqlite builds a row object property by property, and reading those
+ * objects is slow too; arrays halve the time of a 24-hour range's SELECT and make this mapping 3× faster
+ * (bench/http.ts).
+ */
+const arrayToReading = (row: ReadingArray): Reading => ({
+  userId: row[0] as UserId,
+  timestamp: DateTime.fromEpochSeconds(row[1]),
+  glucoseMgDl: row[2],
+  trend: row[3] as Trend,
+  trendRate: row[4],
+  status: row[5] as GlucoseStatus,
+  source: { provider: row[6] as ProviderId, recordId: row[7] },
+  displayTime: row[8]
+})
+
 const failure = sqliteFailure(
   (fields: ConstructorParameters<typeof ReadingStoreError>[0]) => new ReadingStoreError(fields)
 )
@@ -80,6 +109,7 @@ export const makeSqliteReadingStore = Effect.gen(function* () {
   const rangeNewestFirst = db.prepare(
     `SELECT ${COLUMNS} FROM readings WHERE user_id = ? AND ts >= ? AND ts < ? ORDER BY ts DESC LIMIT ?`
   )
+  for (const statement of [latest, range, rangeNewestFirst]) statement.setReturnArrays(true)
   const deleteUser = db.prepare("DELETE FROM readings WHERE user_id = ?")
   const ping = db.prepare("SELECT 1")
 
@@ -194,8 +224,8 @@ export const makeSqliteReadingStore = Effect.gen(function* () {
       })
     ),
     latest: method("latest", (userId) => {
-      const row = latest.get(userId) as ReadingRow | undefined
-      return row === undefined ? Option.none() : Option.some(toReading(row))
+      const row = latest.get(userId) as unknown as ReadingArray | undefined
+      return row === undefined ? Option.none() : Option.some(arrayToReading(row))
     }),
     range: method("range", (userId, window, limit, order = "oldestFirst") =>
       (
@@ -204,8 +234,8 @@ export const makeSqliteReadingStore = Effect.gen(function* () {
           Math.ceil(DateTime.toEpochMillis(window.from) / 1000),
           Math.ceil(DateTime.toEpochMillis(window.to) / 1000),
           limit
-        ) as unknown as ReadonlyArray<ReadingRow>
-      ).map(toReading)
+        ) as unknown as ReadonlyArray<ReadingArray>
+      ).map(arrayToReading)
     ),
     deleteUser: method("deleteUser", (userId) => Number(deleteUser.run(userId).changes)),
     ping: method("ping", () => void ping.get())()

@@ -1,5 +1,5 @@
 import { type DateTime, Schema } from "effect"
-import { Digest } from "effect/crypto"
+import { md5Into } from "./Md5.ts"
 import { formatInstant, type Reading } from "./Reading.ts"
 
 export const ReadingEventTypes = ["bg.reading.created", "bg.reading.updated"] as const
@@ -27,15 +27,29 @@ const NAMESPACE = Uint8Array.from([
   0x6b, 0xa7, 0xb8, 0x11, 0x9d, 0xad, 0x11, 0xd1, 0x80, 0xb4, 0x00, 0xc0, 0x4f, 0xd4, 0x30, 0xc8
 ])
 const encoder = new TextEncoder()
-const md5 = Digest.md5.implementation!
 const HEX = Array.from({ length: 256 }, (_, byte) => byte.toString(16).padStart(2, "0"))
 
-// Every stored reading gets one: one buffer per id (UTF-8 takes at most 3 bytes per UTF-16 unit), a table for hex.
+// Every stored reading gets one: one buffer for all ids (UTF-8 takes at most 3 bytes per UTF-16 unit), the
+// namespace kept at its start, and a table for hex.
+let input = Uint8Array.from(NAMESPACE)
+const digest = new Uint8Array(16)
 const uuidV3 = (name: string): string => {
-  const input = new Uint8Array(NAMESPACE.length + name.length * 3)
-  input.set(NAMESPACE)
-  const { written } = encoder.encodeInto(name, input.subarray(NAMESPACE.length))
-  const hash = md5(input.subarray(0, NAMESPACE.length + written))
+  const needed = NAMESPACE.length + name.length * 3
+  if (input.length < needed) {
+    input = new Uint8Array(needed * 2)
+    input.set(NAMESPACE)
+  }
+  // The names are ASCII (user ids, times, numbers, trend and status words): copied as they are, else UTF-8.
+  let length = NAMESPACE.length
+  for (let index = 0; index < name.length; index++) {
+    const code = name.charCodeAt(index)
+    if (code > 0x7f) {
+      length = NAMESPACE.length + encoder.encodeInto(name, input.subarray(NAMESPACE.length)).written
+      break
+    }
+    input[length++] = code
+  }
+  const hash = md5Into(digest, input, length)
   const hex = (index: number) => HEX[hash[index]!]!
   const version = HEX[(hash[6]! & 0x0f) | 0x30]!
   const variant = HEX[(hash[8]! & 0x3f) | 0x80]!

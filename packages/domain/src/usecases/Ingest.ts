@@ -1,7 +1,7 @@
 import { Context, DateTime, Duration, Effect, Layer, Metric } from "effect"
 import type { UserId } from "../model/Identifiers.ts"
 import { isHoldableInstant } from "../model/Instant.ts"
-import { type Reading, readingKey } from "../model/Reading.ts"
+import type { Reading } from "../model/Reading.ts"
 import { makeReadingEvent, type ReadingChange } from "../model/ReadingEvent.ts"
 import { countIngested, countSetAside, eventPublishFailures, eventsPublished } from "../observability/Metrics.ts"
 import { type EventPublishError, EventPublisher } from "../ports/EventPublisher.ts"
@@ -105,11 +105,13 @@ export class Ingest extends Context.Service<
         return yield* Effect.die(new Error(`Ingest.ingest: a reading of ${foreign.userId} was given for ${userId}`))
       }
       yield* Effect.annotateCurrentSpan({ userId, readings: readings.length })
-      // Within one batch the last reading for an instant wins, as it would across two batches.
-      const distinct = new Map<string, Reading>()
+      // Within one batch the last reading for an instant wins, as it would across two batches. All are the user's
+      // (checked above), so a reading's identity within the batch is its second (`readingKey` without the user).
+      const distinct = new Map<number, Reading>()
       let unholdable = 0
       for (const reading of readings) {
-        if (isHoldableInstant(DateTime.toEpochMillis(reading.timestamp))) distinct.set(readingKey(reading), reading)
+        const millis = DateTime.toEpochMillis(reading.timestamp)
+        if (isHoldableInstant(millis)) distinct.set(Math.floor(millis / 1000), reading)
         else unholdable += 1
       }
       if (unholdable > 0) {

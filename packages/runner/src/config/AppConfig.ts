@@ -1,7 +1,9 @@
 import { tokenEncryptionKeyConfig } from "@bg-ingest/adapters/crypto"
-import { type DynamoDbOptions, dynamoDbConfig } from "@bg-ingest/adapters/dynamodb"
+import type { DynamoDbOptions } from "@bg-ingest/adapters/dynamodb"
+// The configuration parts alone: the adapters themselves (the AWS SDK, amqplib) load only when configured (App.ts).
+import { dynamoDbConfig } from "@bg-ingest/adapters/dynamodb/config"
 import * as Environment from "@bg-ingest/adapters/environment"
-import { type RabbitMqPublisherOptions, rabbitMqPublisherConfigFor } from "@bg-ingest/adapters/rabbitmq"
+import { type RabbitMqPublisherOptions, rabbitMqPublisherConfigFor } from "@bg-ingest/adapters/rabbitmq/settings"
 import { UserId } from "@bg-ingest/domain"
 import { Config, Effect, Option, Record as Rec, type Redacted, Result, Schema } from "effect"
 import { type ProviderKind, ProviderKinds, type ProviderSettings, providerRegistry } from "./Providers.ts"
