@@ -61,7 +61,13 @@ const everyStoreCall = Effect.gen(function* () {
   yield* connections.listForUser(alice)
   yield* connections.update(alice, simulator, {})
   yield* connections.remove(alice, simulator)
-  yield* connections.claimDue({ now: window.to, leaseUntil: window.to, providers: [simulator], limit: 1 })
+  yield* connections.claimDue({
+    now: window.to,
+    leaseUntil: window.to,
+    providers: [simulator],
+    limit: 1,
+    holder: "spans"
+  })
   yield* connections.countByStatus
   yield* states.consume("0".repeat(64))
   yield* sites.get(alice)

@@ -192,6 +192,76 @@ export const readingStoreContract = (name: string, makeLayer: () => Layer.Layer<
         )
       }))
 
+    test("claimUnpublished leaves a writer's publication alone for the claim, then takes it once per claim", (clock) =>
+      Effect.gen(function* () {
+        const store = yield* ReadingStore
+        const claim = Duration.minutes(1)
+        const sweep = () => store.claimUnpublished({ limit: 10, now: clock.nowUtc(), claim })
+        const users = (changes: ReadonlyArray<{ readonly reading: { readonly userId: string } }>) =>
+          changes.map((change) => change.reading.userId)
+        yield* store.putMany([reading("u1", 0, 100)])
+        clock.adjust("30 seconds")
+        yield* store.putMany([reading("u2", 0, 100)])
+        // The writers are still publishing (their claims run until T0 + 60 s and T0 + 90 s).
+        assert.deepStrictEqual(yield* sweep(), [])
+        clock.adjust("30 seconds")
+        assert.deepStrictEqual(users(yield* sweep()), ["u1"])
+        // Claimed by that sweep: nobody else takes it before its claim ends, while u2's writer claim ends.
+        clock.adjust("30 seconds")
+        assert.deepStrictEqual(users(yield* sweep()), ["u2"])
+        clock.adjust("29 seconds")
+        assert.deepStrictEqual(yield* sweep(), [])
+        clock.adjust("1 second")
+        assert.deepStrictEqual(users(yield* sweep()), ["u1"])
+        // Confirmed: owed no more. Still owed, unchanged: the sweep claimed it, so it waits for that claim.
+        yield* store.markPublished([reading("u1", 0, 100)])
+        clock.adjust("5 minutes")
+        const last = yield* sweep()
+        assert.deepStrictEqual(users(last), ["u2"])
+        assert.deepStrictEqual(
+          last.map((change) => [change.kind, change.reading.glucoseMgDl]),
+          [["created", 100]]
+        )
+        assert.deepStrictEqual(yield* sweep(), [])
+        // `unpublished` still answers every owed event, claimed or not.
+        assert.deepStrictEqual(users(yield* store.unpublished(10)), ["u2"])
+      }))
+
+    test("a writer's update starts a new publication: the sweep leaves the new measurement to it", (clock) =>
+      Effect.gen(function* () {
+        const store = yield* ReadingStore
+        const claim = Duration.minutes(1)
+        const sweep = () => store.claimUnpublished({ limit: 10, now: clock.nowUtc(), claim })
+        yield* store.putMany([reading("u1", 0, 100)])
+        clock.adjust("2 minutes")
+        assert.strictEqual((yield* sweep()).length, 1)
+        clock.adjust("2 minutes")
+        const update = yield* store.putMany([reading("u1", 0, 105)])
+        assert.strictEqual(update.updated, 1)
+        clock.adjust("59 seconds")
+        assert.deepStrictEqual(yield* sweep(), [])
+        clock.adjust("1 second")
+        assert.deepStrictEqual(
+          (yield* sweep()).map((change) => [change.kind, change.reading.glucoseMgDl]),
+          [["created", 105]]
+        )
+      }))
+
+    test("releaseUnpublished frees a failed publication for the next sweep at once, unless it changed since", (clock) =>
+      Effect.gen(function* () {
+        const store = yield* ReadingStore
+        const sweep = () => store.claimUnpublished({ limit: 10, now: clock.nowUtc(), claim: Duration.minutes(1) })
+        yield* store.putMany([reading("u1", 0, 100), reading("u2", 0, 100), reading("u3", 0, 100)])
+        yield* store.markPublished([reading("u3", 0, 100)])
+        // u2 changed since the failed publication (another writer publishes the new value); u3 is confirmed.
+        yield* store.releaseUnpublished([reading("u1", 0, 100), reading("u2", 0, 90), reading("u3", 0, 100)])
+        assert.deepStrictEqual(
+          (yield* sweep()).map((change) => change.reading.userId),
+          [user("u1")]
+        )
+        assert.deepStrictEqual(yield* sweep(), [])
+      }))
+
     test(
       "range: from inclusive, to exclusive, limit from the oldest, other users apart",
       Effect.gen(function* () {

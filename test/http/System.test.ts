@@ -23,6 +23,8 @@ const downStore = Layer.succeed(ReadingStore, {
     Effect.fail(new ReadingStoreError({ operation: "putMany", message: "SQLite putMany failed: disk I/O" })),
   markPublished: () => Effect.fail(new ReadingStoreError({ operation: "markPublished", message: "down" })),
   unpublished: () => Effect.fail(new ReadingStoreError({ operation: "unpublished", message: "down" })),
+  claimUnpublished: () => Effect.fail(new ReadingStoreError({ operation: "claimUnpublished", message: "down" })),
+  releaseUnpublished: () => Effect.fail(new ReadingStoreError({ operation: "releaseUnpublished", message: "down" })),
   latest: () => Effect.fail(new ReadingStoreError({ operation: "latest", message: "down" })),
   range: () => Effect.fail(new ReadingStoreError({ operation: "range", message: "down" })),
   deleteUser: () => Effect.fail(new ReadingStoreError({ operation: "deleteUser", message: "down" })),

@@ -16,7 +16,7 @@ const parseDotEnv = (text: string): Record<string, string> => {
   return variables
 }
 
-const problemsOf = (env: Record<string, string>) => {
+const problemsOf = (env: Record<string, string | undefined>) => {
   const result = loadAppConfig(env)
   assert.isTrue(Result.isFailure(result), "expected the configuration to be refused")
   return Result.isFailure(result) ? result.failure.problems : []
@@ -66,6 +66,44 @@ describe("configuration", () => {
     }
     assert.notInclude(text, "s3cr3t")
     assert.strictEqual(problems.length, 6)
+  })
+
+  it("the scheduler's lease and sync timeout: defaults, and the lease must outlive the sync", () => {
+    const defaults = loadAppConfig({})
+    assert.isTrue(Result.isSuccess(defaults))
+    if (Result.isSuccess(defaults)) {
+      assert.deepStrictEqual(
+        [Duration.toSeconds(defaults.success.schedulerLease), Duration.toSeconds(defaults.success.syncTimeout)],
+        [900, 600]
+      )
+    }
+    const set = loadAppConfig({ SCHEDULER_LEASE_SECONDS: "120", SCHEDULER_SYNC_TIMEOUT_SECONDS: "90" })
+    assert.isTrue(Result.isSuccess(set))
+    if (Result.isSuccess(set)) {
+      assert.deepStrictEqual(
+        [Duration.toSeconds(set.success.schedulerLease), Duration.toSeconds(set.success.syncTimeout)],
+        [120, 90]
+      )
+    }
+    for (const [lease, timeout] of [
+      ["600", "600"],
+      ["300", undefined],
+      [undefined, "900"]
+    ] as const) {
+      // Reported with every other problem, naming both variables.
+      const problems = problemsOf({
+        SCHEDULER_LEASE_SECONDS: lease,
+        SCHEDULER_SYNC_TIMEOUT_SECONDS: timeout,
+        PORT: "-1"
+      })
+      assert.strictEqual(problems.length, 2)
+      assert.match(problems.join("\n"), /SCHEDULER_LEASE_SECONDS must be greater than SCHEDULER_SYNC_TIMEOUT_SECONDS/)
+    }
+    const outOfRange = problemsOf({ SCHEDULER_LEASE_SECONDS: "5", SCHEDULER_SYNC_TIMEOUT_SECONDS: "soon" })
+    assert.deepStrictEqual(outOfRange, [
+      "SCHEDULER_LEASE_SECONDS must be an integer from 30 to 86400",
+      "SCHEDULER_SYNC_TIMEOUT_SECONDS must be an integer from 10 to 86400"
+    ])
   })
 
   it("production is strict: it names every missing requirement together", () => {

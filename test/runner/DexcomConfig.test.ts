@@ -1,8 +1,8 @@
 import { DEXCOM_REGIONS, dexcomConfig } from "@bg-ingest/adapters/dexcom"
 import { decodeVariables, Strictness } from "@bg-ingest/adapters/environment"
-import { loadAppConfig } from "@bg-ingest/runner"
+import { loadAppConfig, startupSummary } from "@bg-ingest/runner"
 import { assert, describe, it } from "@effect/vitest"
-import { Option, Redacted, Result } from "effect"
+import { Effect, Layer, Logger, Option, Redacted, Result } from "effect"
 
 const base = {
   DEXCOM_CLIENT_ID: "client",
@@ -67,13 +67,43 @@ describe("Dexcom configuration", () => {
     )
   })
 
-  it("shares the application's call budget between replicas", () => {
+  it("the application's call budget is the whole application's, whatever the number of replicas", () => {
     const one = Result.getOrThrow(dexcomSettingsFromEnvironment(base, "development"))
     assert.strictEqual(one.maxCallsPerHour, 48_000)
+    // REPLICAS is gone: the budget is shared through the store, so the setting no longer divides it.
     const three = Result.getOrThrow(
       dexcomSettingsFromEnvironment({ ...base, DEXCOM_MAX_CALLS_PER_HOUR: "30000", REPLICAS: "3" }, "development")
     )
-    assert.strictEqual(three.maxCallsPerHour, 10_000)
+    assert.strictEqual(three.maxCallsPerHour, 30_000)
+  })
+
+  it("a development replica on a shared store with a generated token key is warned that others cannot read its tokens", () => {
+    const shared = Result.getOrThrow(loadAppConfig({ ...base, DYNAMODB_ENDPOINT: "http://127.0.0.1:8000" }))
+    assert.strictEqual(shared.store, "dynamodb")
+    assert.strictEqual(shared.warnings.length, 1)
+    assert.match(shared.warnings[0]!, /TOKEN_ENCRYPTION_KEY is not set/)
+    assert.match(shared.warnings[0]!, /other replicas/)
+    assert.match(shared.warnings[0]!, /Set the same TOKEN_ENCRYPTION_KEY on every replica/)
+    // The start-up summary says it, as a warning.
+    const logged: Array<{ readonly level: string; readonly message: unknown }> = []
+    const capture = Logger.make((options) => {
+      const message = Array.isArray(options.message) ? options.message[0] : options.message
+      logged.push({ level: options.logLevel, message })
+    })
+    Effect.runSync(Layer.build(startupSummary(shared)).pipe(Effect.scoped, Effect.provide(Logger.layer([capture]))))
+    assert.deepStrictEqual(
+      logged.filter((line) => line.level === "Warn"),
+      [{ level: "Warn", message: shared.warnings[0] }]
+    )
+    // With the key set, on SQLite (one process's file), or without a provider that keeps credentials: no warning.
+    const key = Buffer.alloc(32, 7).toString("base64")
+    for (const variables of [
+      { ...base, DYNAMODB_ENDPOINT: "http://127.0.0.1:8000", TOKEN_ENCRYPTION_KEY: key },
+      base,
+      { DYNAMODB_ENDPOINT: "http://127.0.0.1:8000" }
+    ]) {
+      assert.deepStrictEqual(Result.getOrThrow(loadAppConfig(variables)).warnings, [])
+    }
   })
 
   it("the service turns Dexcom on with DEXCOM_CLIENT_ID and checks TOKEN_ENCRYPTION_KEY", () => {

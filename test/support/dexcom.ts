@@ -2,6 +2,7 @@ import {
   DEXCOM_PROVIDER_ID,
   DexcomProvider,
   type DexcomSettings,
+  InMemoryCallBudget,
   InMemoryConnectionStore,
   InMemoryEventPublisher,
   InMemoryOAuthStateStore,
@@ -53,7 +54,9 @@ export const dexcomTestSettings = (fake: FakeDexcom, overrides: Partial<DexcomSe
 /** The Dexcom provider on the fake, with an in-memory connection store and the test key. */
 export const dexcomProviderLayer = (fake: FakeDexcom, overrides: Partial<DexcomSettings> = {}) =>
   DexcomProvider.layer(dexcomTestSettings(fake, overrides)).pipe(
-    Layer.provideMerge(Layer.mergeAll(InMemoryConnectionStore.layer, testTokenCipher, FetchHttpClient.layer))
+    Layer.provideMerge(
+      Layer.mergeAll(InMemoryConnectionStore.layer, InMemoryCallBudget.layer, testTokenCipher, FetchHttpClient.layer)
+    )
   )
 
 /**
@@ -103,6 +106,7 @@ export const dexcomServiceLayer = (
   const base = Layer.mergeAll(
     InMemoryReadingStore.layer,
     InMemoryConnectionStore.layer,
+    InMemoryCallBudget.layer,
     InMemoryEventPublisher.layer(),
     InMemoryOAuthStateStore.layer,
     testTokenCipher,

@@ -4,6 +4,7 @@ import { createServer } from "node:net"
 import { Worker } from "node:worker_threads"
 import { DeleteTableCommand, type DynamoDBClient } from "@aws-sdk/client-dynamodb"
 import {
+  DynamoCallBudget,
   DynamoConnectionStore,
   DynamoDbClient,
   type DynamoDbOptions,
@@ -170,7 +171,8 @@ export const dynamoStoresLayer = (endpoint: string, scratch: ScratchOptions = {}
     DynamoReadingStore.layer,
     DynamoConnectionStore.layer,
     DynamoOAuthStateStore.layer,
-    DynamoNightscoutSiteStore.layer
+    DynamoNightscoutSiteStore.layer,
+    DynamoCallBudget.layer
   ).pipe(Layer.provideMerge(scratchClient(endpoint, scratch)))
 
 /** Whether a DynamoDB server started, for `describeNeeding`. */

@@ -2,6 +2,7 @@ import { join } from "node:path"
 import { loadTokenEncryptionKey, TokenCipher } from "@bg-ingest/adapters/crypto"
 import { dexcomWebhookFormat } from "@bg-ingest/adapters/dexcom"
 import {
+  InMemoryCallBudget,
   InMemoryConnectionStore,
   InMemoryEventPublisher,
   InMemoryNightscoutSiteStore,
@@ -9,6 +10,7 @@ import {
   InMemoryReadingStore
 } from "@bg-ingest/adapters/memory"
 import {
+  SqliteCallBudget,
   SqliteConnectionStore,
   SqliteDatabase,
   SqliteNightscoutSiteStore,
@@ -16,6 +18,7 @@ import {
   SqliteReadingStore
 } from "@bg-ingest/adapters/sqlite"
 import {
+  type CallBudget,
   CgmProviders,
   Connect,
   type ConnectionStore,
@@ -44,24 +47,29 @@ import { webhookConfigLayer } from "./WebhookSecrets.ts"
 
 const failStartup = (message: string) => Layer.effectContext(Effect.fail(new StartupError({ message })))
 
-/** The configured `ReadingStore`, `ConnectionStore`, `OAuthStateStore` and `NightscoutSiteStore`. */
+/**
+ * The configured `ReadingStore`, `ConnectionStore`, `OAuthStateStore`, `NightscoutSiteStore` and the providers'
+ * `CallBudget` (in the store, so that replicas sharing it share the budget).
+ */
 export const storesLayer = (
   config: AppConfig
-): Layer.Layer<ReadingStore | ConnectionStore | OAuthStateStore | NightscoutSiteStore, StartupError> => {
+): Layer.Layer<ReadingStore | ConnectionStore | OAuthStateStore | NightscoutSiteStore | CallBudget, StartupError> => {
   switch (config.store) {
     case "memory":
       return Layer.mergeAll(
         InMemoryReadingStore.layer,
         InMemoryConnectionStore.layer,
         InMemoryOAuthStateStore.layer,
-        InMemoryNightscoutSiteStore.layer
+        InMemoryNightscoutSiteStore.layer,
+        InMemoryCallBudget.layer
       )
     case "sqlite":
       return Layer.mergeAll(
         SqliteReadingStore.layer,
         SqliteConnectionStore.layer,
         SqliteOAuthStateStore.layer,
-        SqliteNightscoutSiteStore.layer
+        SqliteNightscoutSiteStore.layer,
+        SqliteCallBudget.layer
       ).pipe(
         Layer.provide(SqliteDatabase.layer({ filename: join(config.dataDir, "bg-ingest.db") })),
         Layer.catchTag("SqliteOpenError", (error) => failStartup(error.message))
@@ -116,13 +124,25 @@ export const tokenCipherLayer = (config: AppConfig): Layer.Layer<TokenCipher, St
  */
 export const providersLayer = (
   config: AppConfig
-): Layer.Layer<CgmProviders, StartupError, ConnectionStore | ReadingStore | CryptoServices> => {
+): Layer.Layer<CgmProviders, StartupError, ConnectionStore | ReadingStore | CallBudget | CryptoServices> => {
   const { plain, keepsCredentials, keeping } = makeProviders(config.providers, config.providerSettings)
   if (!keepsCredentials) return Layer.effect(CgmProviders, Effect.map(plain, CgmProviders.fromProviders))
   return Layer.effect(
     CgmProviders,
     Effect.map(Effect.all([plain, keeping]), ([made, keepers]) => CgmProviders.fromProviders([...made, ...keepers]))
   ).pipe(Layer.provide(Layer.mergeAll(tokenCipherLayer(config), FetchHttpClient.layer)))
+}
+
+/**
+ * How long a publication keeps its owed events from other replicas' sweeps: four times the broker's confirm
+ * timeout (which bounds a wait without progress, not a whole publish), and at least two minutes.
+ */
+const publishClaimOf = (config: AppConfig): Duration.Duration => {
+  const confirmTimeout =
+    config.rabbitmq?.confirmTimeout === undefined
+      ? Duration.seconds(30)
+      : Duration.fromInputUnsafe(config.rabbitmq.confirmTimeout)
+  return Duration.max(Duration.minutes(2), Duration.times(confirmTimeout, 4))
 }
 
 export const settingsLayer = (config: AppConfig) =>
@@ -137,9 +157,10 @@ export const settingsLayer = (config: AppConfig) =>
       tick: config.schedulerTick,
       concurrency: config.schedulerConcurrency,
       claimBatch: 500,
-      syncTimeout: Duration.minutes(10),
-      lease: Duration.minutes(15),
-      republishBatch: 5000
+      syncTimeout: config.syncTimeout,
+      lease: config.schedulerLease,
+      republishBatch: 5000,
+      publishClaim: publishClaimOf(config)
     }),
     Layer.succeed(ConnectSettings, {
       backfill: Duration.days(config.backfillDays),

@@ -10,6 +10,7 @@ export const startupSummary = (config: AppConfig) =>
           ` · store ${config.store} · events ${config.events} · providers ${config.providers.join(", ") || "none"}`
       )
       for (const note of config.notes) yield* Effect.logInfo(`Development default: ${note}`)
+      for (const warning of config.warnings) yield* Effect.logWarning(warning)
       if (config.store === "sqlite") yield* Effect.logInfo(`SQLite database: ${config.dataDir}/bg-ingest.db`)
       if (config.store === "dynamodb") {
         const { table, endpoint, region } = config.dynamodb

@@ -71,7 +71,7 @@ describe("Dexcom's dataRange with lastSyncTime", () => {
 
           // Nothing new: one call, the one that says so.
           const quiet = yield* nextScheduledPoll(fake)
-          assert.deepStrictEqual(quiet.result, { claimed: 1, succeeded: 1, failed: 0, republished: 0 })
+          assert.deepStrictEqual(quiet.result, { claimed: 1, succeeded: 1, failed: 0, republished: 0, deferred: 0 })
           assert.deepStrictEqual(
             quiet.requests.map((r) => `${r.path} ${r.lastSyncTime}`),
             [`${DATA_RANGE} ${dexcomDate(DateTime.toEpochMillis(pulledAt))}`]

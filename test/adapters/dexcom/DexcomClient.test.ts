@@ -1,4 +1,4 @@
-import { makeCallBudget, makeDexcomClient, makeDexcomSettings } from "@bg-ingest/adapters"
+import { makeCallBudget, makeDexcomClient, makeDexcomSettings, makeInMemoryCallBudget } from "@bg-ingest/adapters"
 import { ProviderId } from "@bg-ingest/domain"
 import { assert, describe, it } from "@effect/vitest"
 import { Duration, Effect, Exit, Fiber, Redacted } from "effect"
@@ -24,7 +24,9 @@ const run = (script: ReadonlyArray<Scripted>, advance: Duration.Input = "1 hour"
   Effect.gen(function* () {
     const http = scriptedHttpClient(script)
     const budget = yield* makeCallBudget({ provider, callsPerHour: 36_000, burst: 100, maxWait: "2 seconds" })
-    const client = yield* makeDexcomClient(provider, settings, budget).pipe(Effect.provide(http.layer))
+    const client = yield* makeDexcomClient(provider, settings, budget, yield* makeInMemoryCallBudget).pipe(
+      Effect.provide(http.layer)
+    )
     const exits = []
     for (let i = 0; i < sends; i++) {
       const fiber = yield* client.send("egvs", HttpClientRequest.get("/v3/users/self/egvs")).pipe(Effect.forkChild)
@@ -110,7 +112,9 @@ describe("Dexcom client", () => {
     Effect.gen(function* () {
       const http = scriptedHttpClient([{ status: 429, headers: { "retry-after": "120" } }, { status: 200 }])
       const budget = yield* makeCallBudget({ provider, callsPerHour: 36_000, burst: 100, maxWait: "2 seconds" })
-      const client = yield* makeDexcomClient(provider, settings, budget).pipe(Effect.provide(http.layer))
+      const client = yield* makeDexcomClient(provider, settings, budget, yield* makeInMemoryCallBudget).pipe(
+        Effect.provide(http.layer)
+      )
       const send = client.send("egvs", HttpClientRequest.get("/v3/users/self/egvs"))
       const first = failureOf(yield* Effect.exit(send))
       assert.strictEqual(first._tag, "RateLimited")
@@ -145,7 +149,9 @@ describe("Dexcom client", () => {
         { status: 429, headers: { "retry-after": "bogus" } }
       ])
       const budget = yield* makeCallBudget({ provider, callsPerHour: 36_000, burst: 100, maxWait: "2 seconds" })
-      const client = yield* makeDexcomClient(provider, settings, budget).pipe(Effect.provide(http.layer))
+      const client = yield* makeDexcomClient(provider, settings, budget, yield* makeInMemoryCallBudget).pipe(
+        Effect.provide(http.layer)
+      )
       const delays: Array<number> = []
       for (let i = 0; i < 3; i++) {
         const error = failureOf(yield* Effect.exit(client.send("egvs", HttpClientRequest.get("/x"))))
@@ -158,6 +164,44 @@ describe("Dexcom client", () => {
         assert.isAtLeast(delay, 30_000 * 2 ** i)
         assert.isAtMost(delay, 60_000 * 2 ** i)
       })
+    })
+  )
+})
+
+describe("Dexcom client: the budget all replicas share", () => {
+  it.effect("three replicas' clients on one budget never send more than a window allows; the others are deferred", () =>
+    Effect.gen(function* () {
+      yield* TestClock.setTime(Date.UTC(2026, 1, 1, 10, 0, 30))
+      // 610 calls an hour: windows of one minute, 10 calls each (610 / 61).
+      const small = { ...settings, maxCallsPerHour: 610 }
+      const shared = yield* makeInMemoryCallBudget
+      const http = scriptedHttpClient([{ status: 200, body: "{}" }])
+      const replicas = yield* Effect.forEach([1, 2, 3], () =>
+        Effect.gen(function* () {
+          const local = yield* makeCallBudget({ provider, callsPerHour: 36_000, burst: 100, maxWait: "2 seconds" })
+          return yield* makeDexcomClient(provider, small, local, shared).pipe(Effect.provide(http.layer))
+        })
+      )
+      const exits = yield* Effect.forEach(
+        Array.from({ length: 30 }, (_, index) => replicas[index % 3]!),
+        (client) => Effect.exit(client.send("egvs", HttpClientRequest.get("/v3/users/self/egvs"))),
+        { concurrency: "unbounded" }
+      )
+      assert.strictEqual(http.calls.length, 10, "calls sent in the window")
+      const refused = exits.filter(Exit.isFailure).map(failureOf)
+      assert.strictEqual(refused.length, 20)
+      for (const error of refused) {
+        assert.strictEqual(error._tag, "RateLimited")
+        if (error._tag === "RateLimited") {
+          assert.isTrue(error.budgetSpent)
+          // Until the window's end, 30 s later.
+          assert.strictEqual(Duration.toMillis(error.retryAfter), 30_000)
+        }
+      }
+      // The next window has room again.
+      yield* TestClock.adjust("30 seconds")
+      assert.isTrue(Exit.isSuccess(yield* Effect.exit(replicas[0]!.send("egvs", HttpClientRequest.get("/x")))))
+      assert.strictEqual(http.calls.length, 11)
     })
   )
 })

@@ -1,4 +1,9 @@
-import { DEXCOM_PROVIDER_ID, makeDexcomProvider, makeInMemoryConnectionStore } from "@bg-ingest/adapters"
+import {
+  DEXCOM_PROVIDER_ID,
+  InMemoryCallBudget,
+  makeDexcomProvider,
+  makeInMemoryConnectionStore
+} from "@bg-ingest/adapters"
 import { CgmProvider, ConnectionStore, ConnectionStoreError, UserId } from "@bg-ingest/domain"
 import { assert, describe, it } from "@effect/vitest"
 import { Effect, Layer, Option } from "effect"
@@ -93,7 +98,7 @@ describe("Dexcom token lifecycle", () => {
         )
       )
       const layer = Layer.effect(CgmProvider, makeDexcomProvider(dexcomTestSettings(fake))).pipe(
-        Layer.provideMerge(Layer.mergeAll(flakyStore, testTokenCipher, FetchHttpClient.layer))
+        Layer.provideMerge(Layer.mergeAll(flakyStore, InMemoryCallBudget.layer, testTokenCipher, FetchHttpClient.layer))
       )
       yield* Effect.gen(function* () {
         const provider = yield* CgmProvider
@@ -136,7 +141,9 @@ describe("Dexcom token lifecycle", () => {
         )
       )
       const layer = Layer.effect(CgmProvider, makeDexcomProvider(dexcomTestSettings(fake))).pipe(
-        Layer.provideMerge(Layer.mergeAll(racingStore, testTokenCipher, FetchHttpClient.layer))
+        Layer.provideMerge(
+          Layer.mergeAll(racingStore, InMemoryCallBudget.layer, testTokenCipher, FetchHttpClient.layer)
+        )
       )
       yield* Effect.gen(function* () {
         const provider = yield* CgmProvider
@@ -230,6 +237,7 @@ describe("Dexcom token lifecycle", () => {
         makeDexcomProvider(dexcomTestSettings(fake)).pipe(
           Effect.provideService(ConnectionStore, connections),
           Effect.provide(FetchHttpClient.layer),
+          Effect.provide(InMemoryCallBudget.layer),
           Effect.provide(cipher)
         )
       const replicaA = yield* replica(store)

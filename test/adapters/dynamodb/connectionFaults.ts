@@ -92,7 +92,8 @@ export const connectionFaultSuites = (server: string, endpoint: () => string) =>
           now: T0,
           leaseUntil: DateTime.add(T0, { minutes: 15 }),
           providers: [dexcom],
-          limit: 100
+          limit: 100,
+          holder: "replica-a"
         })
         // Earliest due first; "error" is pollable too.
         assert.deepStrictEqual(
@@ -106,7 +107,7 @@ export const connectionFaultSuites = (server: string, endpoint: () => string) =>
     })
 
     it.live(
-      "a claim whose answer was lost goes to no one until its lease ends, then is due again: never twice, never lost",
+      "a claim whose answer was lost is recognised by its retry: every due connection is claimed once, none hidden",
       () => {
         const { armed, injected, layer } = faulty({
           throttle: (command, n) => command === "Query" && n % 2 === 1,
@@ -125,26 +126,60 @@ export const connectionFaultSuites = (server: string, endpoint: () => string) =>
           )
           armed.on = true
           const leaseUntil = DateTime.add(T0, { minutes: 15 })
-          const claim = (now: DateTime.Utc) => store.claimDue({ now, leaseUntil, providers: [dexcom], limit: 100 })
-          const first = (yield* claim(T0)).map((c) => c.userId)
-          assert.isAbove(injected.lostAnswers, 0)
-          assert.strictEqual(new Set(first).size, first.length, "a connection was claimed twice")
-          // The claims whose answers were lost still hold their lease: nobody may take them before it ends.
-          assert.deepStrictEqual(yield* claim(DateTime.add(T0, { minutes: 14 })), [])
+          const claim = (now: DateTime.Utc, holder: string) =>
+            store.claimDue({ now, leaseUntil, providers: [dexcom], limit: 100, holder })
+          const first = (yield* claim(T0, "replica-a")).map((c) => c.userId)
+          assert.strictEqual(injected.lostAnswers, 10)
+          // The SDK sent each claim whose answer was lost again; the retry found this holder's own lease and
+          // took it: nothing waits a whole lease for nobody.
+          assert.deepStrictEqual([...first].sort(), ids.map((id) => user(id)).sort())
+          // Another replica finds nothing due before the lease ends, and all of them after.
+          assert.deepStrictEqual(yield* claim(DateTime.add(T0, { minutes: 14 }), "replica-b"), [])
           armed.on = false
-          const after = (yield* claim(leaseUntil)).map((c) => c.userId)
-          assert.deepStrictEqual(
-            [...after].sort(),
-            ids.map((id) => user(id)).sort(),
-            "every connection is due again when the lease ends"
-          )
+          const after = (yield* claim(leaseUntil, "replica-b")).map((c) => c.userId)
+          assert.strictEqual(after.length, 30)
         }).pipe(Effect.provide(layer))
       }
     )
 
+    it.live("renewals and releases whose answers were lost still count as done", () => {
+      const { armed, injected, layer } = faulty({
+        throttle: (command, n) => command === "UpdateItem" && n % 2 === 0,
+        loseAnswer: (command) => command === "UpdateItem",
+        partialBatch: () => false
+      })
+      return Effect.gen(function* () {
+        const store = yield* ConnectionStore
+        yield* store.upsert(connection("faulty-0", "dexcom", { nextPollAt: at(-1) }))
+        yield* store.upsert(connection("faulty-1", "dexcom", { nextPollAt: at(-1) }))
+        const leaseUntil = at(15)
+        yield* store.claimDue({ now: T0, leaseUntil, providers: [dexcom], limit: 10, holder: "replica-a" })
+        armed.on = true
+        const held = (id: string) => ({ userId: user(id), provider: dexcom, holder: "replica-a", until: leaseUntil })
+        assert.isTrue(yield* store.renewLease(held("faulty-0"), at(30)))
+        assert.isTrue(yield* store.releaseLease(held("faulty-1"), T0))
+        assert.strictEqual(injected.lostAnswers, 2)
+        assert.isAbove(injected.throttled, 0)
+        armed.on = false
+        const nextPoll = (id: string) =>
+          Effect.map(store.get(user(id), dexcom), (found) =>
+            DateTime.toEpochMillis(Option.getOrThrow(found).nextPollAt!)
+          )
+        assert.deepStrictEqual(
+          [yield* nextPoll("faulty-0"), yield* nextPoll("faulty-1")],
+          [DateTime.toEpochMillis(at(30)), DateTime.toEpochMillis(T0)]
+        )
+        const taken = yield* store.claimDue({ now: T0, leaseUntil, providers: [dexcom], limit: 10, holder: "b" })
+        assert.deepStrictEqual(
+          taken.map((c) => c.userId),
+          [user("faulty-1")]
+        )
+      }).pipe(Effect.provide(layer))
+    })
+
     it.live("an OAuth state under throttling is consumed exactly once", () => {
       const { armed, injected, layer } = faulty({
-        throttle: (command, n) => (command === "PutItem" || command === "DeleteItem") && n % 2 === 1,
+        throttle: (command, n) => ["PutItem", "UpdateItem", "DeleteItem"].includes(command) && n % 2 === 1,
         loseAnswer: () => false,
         partialBatch: () => false
       })
@@ -161,10 +196,10 @@ export const connectionFaultSuites = (server: string, endpoint: () => string) =>
       }).pipe(Effect.provide(layer))
     })
 
-    it.live("a consume whose answer was lost fails closed: the state is gone and never given out", () => {
+    it.live("a consume whose answer was lost is recognised by its retry: the state is given out once, not lost", () => {
       const { armed, injected, layer } = faulty({
         throttle: () => false,
-        loseAnswer: (command) => command === "DeleteItem",
+        loseAnswer: (command) => command === "UpdateItem" || command === "DeleteItem",
         partialBatch: () => false
       })
       return Effect.gen(function* () {
@@ -172,12 +207,89 @@ export const connectionFaultSuites = (server: string, endpoint: () => string) =>
         const hash = "f".repeat(64)
         yield* states.put(pending(hash))
         armed.on = true
-        // The delete landed and its answer was lost; the SDK's retry finds nothing to delete. The state is
-        // single-use, so the adapter answers "none" (the user starts the authorization again) rather than guess.
-        assert.isTrue(Option.isNone(yield* states.consume(hash)))
-        assert.strictEqual(injected.lostAnswers, 1)
+        // The take landed and its answer was lost; the SDK's retry finds this consume's own mark and gets the
+        // state. The delete's answer is lost too: its retry finds nothing to delete, which changes nothing.
+        assert.strictEqual(Option.getOrThrow(yield* states.consume(hash)).stateHash, hash)
+        assert.strictEqual(injected.lostAnswers, 2)
+        assert.isTrue(Option.isNone(yield* states.consume(hash)), "given out twice")
         armed.on = false
         assert.isTrue(Option.isNone(yield* states.consume(hash)))
+      }).pipe(Effect.provide(layer))
+    })
+
+    it.live("a state whose delete failed after it was taken is never given out again", () => {
+      const { armed, layer } = faulty({
+        // Every delete throttled past the adapter's retries.
+        throttle: (command) => command === "DeleteItem",
+        loseAnswer: () => false,
+        partialBatch: () => false
+      })
+      return Effect.gen(function* () {
+        const states = yield* OAuthStateStore
+        const hash = "e".repeat(64)
+        yield* states.put(pending(hash))
+        armed.on = true
+        assert.strictEqual(Option.getOrThrow(yield* states.consume(hash)).stateHash, hash)
+        armed.on = false
+        assert.isTrue(Option.isNone(yield* states.consume(hash)))
+      }).pipe(Effect.provide(layer))
+    })
+
+    it.live("cursor saves and outcomes under throttling and lost answers are kept, field for field", () => {
+      const { armed, injected, layer } = faulty({
+        throttle: (command, n) => ["GetItem", "UpdateItem"].includes(command) && n % 2 === 0,
+        loseAnswer: (command, n) => command === "UpdateItem" && n % 2 === 1,
+        partialBatch: () => false
+      })
+      return Effect.gen(function* () {
+        const store = yield* ConnectionStore
+        yield* store.upsert(connection("faulty-0", "dexcom", { nextPollAt: at(-1) }))
+        yield* store.claimDue({ now: T0, leaseUntil: at(15), providers: [dexcom], limit: 10, holder: "a" })
+        armed.on = true
+        // A backfill's cursor saves, piece by piece, then its outcome; and a status-only patch (read, then
+        // conditional on the next poll read), whose retry after a lost answer still finds it as read.
+        for (let piece = 1; piece <= 4; piece++) {
+          const saved = yield* store.update(user("faulty-0"), dexcom, {
+            syncedThrough: at(piece * 60),
+            lastReadingAt: at(piece * 60 - 5),
+            updatedAt: at(piece)
+          })
+          assert.strictEqual(
+            DateTime.toEpochMillis(Option.getOrThrow(saved).syncedThrough!),
+            DateTime.toEpochMillis(at(piece * 60))
+          )
+        }
+        yield* store.update(user("faulty-0"), dexcom, { status: "error", lastError: "HTTP 503" })
+        yield* store.update(user("faulty-0"), dexcom, {
+          status: "active",
+          lastError: null,
+          consecutiveFailures: 0,
+          nextPollAt: at(30),
+          lastSyncAt: at(5),
+          updatedAt: at(5)
+        })
+        assert.isAbove(injected.lostAnswers, 2)
+        assert.isAbove(injected.throttled, 2)
+        armed.on = false
+        const final = Option.getOrThrow(yield* store.get(user("faulty-0"), dexcom))
+        assert.deepStrictEqual(
+          [final.status, final.lastError, final.consecutiveFailures].concat(
+            [final.syncedThrough, final.lastReadingAt, final.nextPollAt, final.lastSyncAt].map((instant) =>
+              DateTime.toEpochMillis(instant!)
+            )
+          ),
+          ["active", null, 0, ...[at(240), at(235), at(30), at(5)].map(DateTime.toEpochMillis)]
+        )
+        // Due again at its next poll, not before, and for one replica.
+        assert.deepStrictEqual(
+          yield* store.claimDue({ now: at(29), leaseUntil: at(45), providers: [dexcom], limit: 10, holder: "b" }),
+          []
+        )
+        assert.strictEqual(
+          (yield* store.claimDue({ now: at(30), leaseUntil: at(45), providers: [dexcom], limit: 10, holder: "b" }))
+            .length,
+          1
+        )
       }).pipe(Effect.provide(layer))
     })
   })

@@ -1,12 +1,14 @@
 import {
   DynamoDbClient,
+  makeDynamoCallBudget,
   makeDynamoConnectionStore,
   makeDynamoDbClientWithTable,
   makeDynamoReadingStore
 } from "@bg-ingest/adapters/dynamodb"
-import { ConnectionStore, makeWindow, ProviderId, type Reading, ReadingStore } from "@bg-ingest/domain"
+import { ConnectionStore, makeWindow, ProviderId, type Reading, ReadingStore, readingKey } from "@bg-ingest/domain"
 import { assert, describe, it } from "@effect/vitest"
-import { DateTime, Effect } from "effect"
+import { DateTime, Duration, Effect, Layer } from "effect"
+import { callBudgetContract, ReplicaBudget } from "../../contracts/CallBudgetContract.ts"
 import { connectionStoreContract } from "../../contracts/ConnectionStoreContract.ts"
 import { nightscoutSiteStoreContract } from "../../contracts/NightscoutSiteStoreContract.ts"
 import { oauthStateStoreContract } from "../../contracts/OAuthStateStoreContract.ts"
@@ -44,6 +46,16 @@ export const dynamoDbSuites = (server: string, endpoint: () => string) => {
   connectionStoreContract(`DynamoDB (${server})`, () => dynamoStoresLayer(endpoint()))
   oauthStateStoreContract(`DynamoDB (${server})`, () => dynamoStoresLayer(endpoint()))
   nightscoutSiteStoreContract(`DynamoDB (${server})`, () => dynamoStoresLayer(endpoint()))
+  // The other replica has its own SDK client on the same table.
+  callBudgetContract(`DynamoDB (${server})`, () =>
+    Layer.effect(
+      ReplicaBudget,
+      Effect.gen(function* () {
+        const second = yield* makeDynamoDbClientOnSameTable(yield* DynamoDbClient)
+        return yield* makeDynamoCallBudget.pipe(Effect.provideService(DynamoDbClient, second))
+      })
+    ).pipe(Layer.provideMerge(dynamoStoresLayer(endpoint())))
+  )
   connectionFaultSuites(server, endpoint)
   // Each run creates a table: fewer runs than on the in-process adapters.
   readingStoreModelTest(`DynamoDB (${server})`, () => dynamoStoresLayer(endpoint()), { runs: 15, timeout: 120_000 })
@@ -210,6 +222,23 @@ export const dynamoDbSuites = (server: string, endpoint: () => string) => {
       )
     )
 
+    it.live("two replicas sweeping owed events at once take each one once", () =>
+      Effect.gen(function* () {
+        const a = yield* ReadingStore
+        const { readings: b } = yield* replicaOf()
+        yield* a.putMany(series("u1", 60))
+        yield* a.putMany(series("u2", 40))
+        const later = DateTime.add(yield* DateTime.now, { hours: 1 })
+        const sweep = (store: typeof a) =>
+          store.claimUnpublished({ limit: 1000, now: later, claim: Duration.minutes(1) })
+        const [first, second] = yield* Effect.all([sweep(a), sweep(b)], { concurrency: 2 })
+        const keys = [...first, ...second].map((change) => readingKey(change.reading))
+        assert.strictEqual(keys.length, 100)
+        assert.strictEqual(new Set(keys).size, 100, "an owed event was taken by both replicas")
+        assert.deepStrictEqual(yield* sweep(a), [])
+      }).pipe(Effect.provide(dynamoStoresLayer(endpoint())))
+    )
+
     it.live("two replicas claiming due connections never take the same one", () =>
       Effect.gen(function* () {
         const a = yield* ConnectionStore
@@ -223,15 +252,18 @@ export const dynamoDbSuites = (server: string, endpoint: () => string) => {
         const leaseUntil = DateTime.add(T0, { minutes: 15 })
         const [first, second] = yield* Effect.all(
           [
-            a.claimDue({ now: T0, leaseUntil, providers, limit: 30 }),
-            b.claimDue({ now: T0, leaseUntil, providers, limit: 30 })
+            a.claimDue({ now: T0, leaseUntil, providers, limit: 30, holder: "replica-a" }),
+            b.claimDue({ now: T0, leaseUntil, providers, limit: 30, holder: "replica-b" })
           ],
           { concurrency: 2 }
         )
         const claimed = [...first, ...second].map((c) => c.userId)
         assert.strictEqual(new Set(claimed).size, claimed.length, "a connection was claimed twice")
         assert.strictEqual(claimed.length, 50)
-        assert.deepStrictEqual(yield* a.claimDue({ now: T0, leaseUntil, providers, limit: 10 }), [])
+        assert.deepStrictEqual(
+          yield* a.claimDue({ now: T0, leaseUntil, providers, limit: 10, holder: "replica-a" }),
+          []
+        )
       }).pipe(Effect.provide(dynamoStoresLayer(endpoint())))
     )
   })

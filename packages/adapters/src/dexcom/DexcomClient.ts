@@ -1,5 +1,11 @@
-import { type ProviderId, type ProviderUnavailable, RateLimited } from "@bg-ingest/domain"
-import { Clock, Duration, Effect } from "effect"
+import {
+  budgetSlotAt,
+  type CallBudgetShape,
+  type ProviderId,
+  ProviderUnavailable,
+  RateLimited
+} from "@bg-ingest/domain"
+import { Clock, DateTime, Duration, Effect } from "effect"
 import { type Headers, HttpClient, HttpClientRequest } from "effect/http"
 import {
   delayAfter429,
@@ -23,7 +29,8 @@ export interface DexcomAnswer {
 
 export interface DexcomClient {
   /**
-   * Sends one request through the shared call budget with a timeout, retrying 5xx answers, timeouts and
+   * Sends one request through this process's call budget (smoothing bursts, paused after a 429) and the budget all
+   * replicas share in the store (refused: `RateLimited` with `budgetSpent`, nothing sent), with a timeout, retrying 5xx answers, timeouts and
    * connection failures with exponential backoff and jitter, then failing as `ProviderUnavailable`. A 429
    * pauses every Dexcom call of this process for `Retry-After` (seconds or an HTTP date; an exponential
    * default when absent) and fails as `RateLimited`.
@@ -37,7 +44,8 @@ export interface DexcomClient {
 export const makeDexcomClient = Effect.fnUntraced(function* (
   provider: ProviderId,
   settings: DexcomSettings,
-  budget: CallBudget
+  budget: CallBudget,
+  shared: CallBudgetShape
 ) {
   const http = (yield* HttpClient.HttpClient).pipe(
     HttpClient.mapRequest(HttpClientRequest.prependUrl(settings.baseUrl))
@@ -52,11 +60,40 @@ export const makeDexcomClient = Effect.fnUntraced(function* (
     })
   })
 
+  const limit = { calls: settings.maxCallsPerHour, per: Duration.hours(1) }
+  /** The application's budget, one for every replica: the budget of every Dexcom application is its own. */
+  const budgetKey = `${provider}/${settings.clientId}`
+
+  /** Counts the call in the budget all replicas share; refused, the call is not made and its sync is deferred. */
+  const takeShared = Effect.fnUntraced(function* (operation: DexcomOperation) {
+    const now = DateTime.makeUnsafe(yield* Clock.currentTimeMillis)
+    const slot = budgetSlotAt(limit, now)
+    const granted = yield* shared.take({ key: budgetKey, window: slot.window, limit: slot.limit, calls: 1 }).pipe(
+      Effect.mapError(
+        (error) =>
+          new ProviderUnavailable({
+            provider,
+            message: `The shared Dexcom call budget cannot be read, so ${operation} was not sent: ${error.message}`,
+            cause: error
+          })
+      )
+    )
+    if (!granted) {
+      return yield* new RateLimited({
+        provider,
+        retryAfter: Duration.millis(DateTime.toEpochMillis(slot.window.to) - DateTime.toEpochMillis(now)),
+        message: `The Dexcom call budget (${settings.maxCallsPerHour} an hour, all replicas together) is spent for now`,
+        budgetSpent: true
+      })
+    }
+  })
+
   const attempt = Effect.fnUntraced(function* (
     operation: DexcomOperation,
     request: HttpClientRequest.HttpClientRequest
   ) {
     yield* budget.take
+    yield* takeShared(operation)
     const answer = yield* readAnswer(http, request, settings.requestTimeout)
     if (isTransientStatus(answer.status)) {
       return yield* new TransientFailure({ reason: `HTTP ${answer.status}` })

@@ -1,4 +1,5 @@
 import {
+  CallBudget,
   CgmProvider,
   DataChanges,
   fetchedFromRecords,
@@ -82,8 +83,8 @@ const decodeDataRange = Schema.decodeUnknownEffect(Schema.fromJsonString(DexcomD
 
 /**
  * The Dexcom API v3 as a `CgmProvider` (docs/dexcom.md), with its OAuth authorization. Tokens are read
- * from and renewed into the `ConnectionStore`, sealed by the `TokenCipher`; every call goes through one call
- * budget per process.
+ * from and renewed into the `ConnectionStore`, sealed by the `TokenCipher`; every call is counted in the
+ * application's `CallBudget`, shared by every replica through the store, and smoothed by one bucket per process.
  */
 export const makeDexcomProvider = Effect.fnUntraced(function* (settings: DexcomSettings) {
   const provider = DEXCOM_PROVIDER_ID
@@ -93,7 +94,7 @@ export const makeDexcomProvider = Effect.fnUntraced(function* (settings: DexcomS
     burst: settings.burst,
     maxWait: settings.budgetMaxWait
   })
-  const client = yield* makeDexcomClient(provider, settings, budget)
+  const client = yield* makeDexcomClient(provider, settings, budget, yield* CallBudget)
   const tokens = yield* makeDexcomTokens(provider, settings, client)
 
   /** A GET as the user; after a 401 the token is renewed once and the call made again. */
@@ -208,6 +209,6 @@ export const makeDexcomProvider = Effect.fnUntraced(function* (settings: DexcomS
 
 export const DexcomProvider = {
   make: makeDexcomProvider,
-  /** Needs a `ConnectionStore`, a `TokenCipher` and an `HttpClient` (e.g. `FetchHttpClient.layer`). */
+  /** Needs a `ConnectionStore`, a `CallBudget`, a `TokenCipher` and an `HttpClient` (e.g. `FetchHttpClient.layer`). */
   layer: (settings: DexcomSettings) => Layer.effect(CgmProvider, makeDexcomProvider(settings))
 } as const

@@ -21,7 +21,7 @@ export interface DexcomSettings {
   /** Origin of the API, without a trailing slash. */
   readonly baseUrl: string
   readonly region: DexcomRegion
-  /** This process's share of the application's hourly call budget. */
+  /** The application's hourly call budget, shared by every replica through the store (`CallBudget`). */
   readonly maxCallsPerHour: number
   /** Calls that may be made at once after a quiet spell. */
   readonly burst: number
@@ -125,7 +125,7 @@ export interface DexcomConfigOptions {
 /**
  * The Dexcom application's part of the environment: `DEXCOM_CLIENT_ID`, `DEXCOM_CLIENT_SECRET`,
  * `DEXCOM_REDIRECT_URI`, `DEXCOM_API_BASE_URL` (the sandbox by default in development), and the call budget
- * `DEXCOM_MAX_CALLS_PER_HOUR` shared by `REPLICAS` replicas.
+ * `DEXCOM_MAX_CALLS_PER_HOUR`, shared by every replica through the store whatever their number.
  */
 export const dexcomConfig = (options: DexcomConfigOptions): Config.Config<DexcomSettings> =>
   Environment.all({
@@ -136,16 +136,9 @@ export const dexcomConfig = (options: DexcomConfigOptions): Config.Config<Dexcom
       options.strictness._tag === "Strict"
         ? Environment.required("DEXCOM_API_BASE_URL", baseUrlFormat(options.strictness))
         : Environment.withDefault("DEXCOM_API_BASE_URL", baseUrlFormat(options.strictness), DEXCOM_REGIONS.sandbox),
-    appBudget: Environment.withDefault("DEXCOM_MAX_CALLS_PER_HOUR", appBudgetFormat, DEFAULT_DEXCOM_MAX_CALLS_PER_HOUR),
-    replicas: Environment.withDefault("REPLICAS", Environment.positiveInteger, 1)
-  }).pipe(
-    Config.map(({ clientId, clientSecret, redirectUri, baseUrl, appBudget, replicas }) =>
-      makeDexcomSettings({
-        clientId,
-        clientSecret,
-        redirectUri,
-        baseUrl,
-        maxCallsPerHour: Math.max(1, Math.floor(appBudget / replicas))
-      })
+    maxCallsPerHour: Environment.withDefault(
+      "DEXCOM_MAX_CALLS_PER_HOUR",
+      appBudgetFormat,
+      DEFAULT_DEXCOM_MAX_CALLS_PER_HOUR
     )
-  )
+  }).pipe(Config.map(makeDexcomSettings))

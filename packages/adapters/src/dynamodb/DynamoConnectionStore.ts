@@ -15,6 +15,7 @@ import {
   ConnectionStatuses,
   ConnectionStore,
   countSetAside,
+  type HeldLease,
   type ProviderId,
   pollableStatuses,
   type UserId
@@ -226,21 +227,24 @@ export const makeDynamoConnectionStore = Effect.gen(function* () {
 
   /**
    * Leases one candidate if it is still due as the index showed it: the update is conditional on the very
-   * next-poll instant that was read, so of two replicas racing for it exactly one wins.
+   * next-poll instant that was read, so of two replicas racing for it exactly one wins. A claim whose answer was
+   * lost and that the SDK sends again finds its own lease (this holder, this lease's end) and takes it again:
+   * the connection is not hidden from everyone for a whole lease.
    */
-  const claim = (candidate: Candidate, leaseUntil: number) =>
+  const claim = (candidate: Candidate, leaseUntil: number, holder: string) =>
     dynamo
       .call("UpdateItem", (sdk) =>
         sdk.send(
           new UpdateItemCommand({
             TableName: table,
             Key: candidate.key,
-            UpdateExpression: `SET ${Attr.nextPollAt} = :lease, ${Attr.dueAt} = :lease`,
-            ConditionExpression: `${Attr.nextPollAt} = :seen AND attribute_exists(${Attr.dueProvider}) AND ${Attr.connectionStatus} IN (${Object.keys(pollable).join(", ")})`,
+            UpdateExpression: `SET ${Attr.nextPollAt} = :lease, ${Attr.dueAt} = :lease, ${Attr.leaseHolder} = :holder`,
+            ConditionExpression: `(${Attr.nextPollAt} = :seen OR (${Attr.leaseHolder} = :holder AND ${Attr.nextPollAt} = :lease)) AND attribute_exists(${Attr.dueProvider}) AND ${Attr.connectionStatus} IN (${Object.keys(pollable).join(", ")})`,
             ExpressionAttributeValues: {
               ...pollable,
               ":lease": { N: String(leaseUntil) },
-              ":seen": { N: String(candidate.dueAt) }
+              ":seen": { N: String(candidate.dueAt) },
+              ":holder": { S: holder }
             },
             ReturnValues: "ALL_OLD"
           })
@@ -250,6 +254,39 @@ export const makeDynamoConnectionStore = Effect.gen(function* () {
         Effect.map((output) => output.Attributes ?? null),
         whenConditionFails(null)
       )
+
+  /**
+   * Moves a lease still held (this holder, its end as held, a pollable status) to `to`, in the due index too. A
+   * repeat of a move that landed (its answer lost) finds the lease already at `to` and counts as moved.
+   */
+  const moveLease = (operation: "renewLease" | "releaseLease", span: string) =>
+    Effect.fn(span)(
+      function* (lease: HeldLease, to: DateTime.Utc) {
+        const moved = yield* dynamo
+          .call("UpdateItem", (sdk) =>
+            sdk.send(
+              new UpdateItemCommand({
+                TableName: table,
+                Key: connectionKey(lease.userId, lease.provider),
+                UpdateExpression: `SET ${Attr.nextPollAt} = :to, ${Attr.dueAt} = :to`,
+                ConditionExpression: `${Attr.leaseHolder} = :holder AND ${Attr.nextPollAt} IN (:held, :to) AND attribute_exists(${Attr.dueProvider}) AND ${Attr.connectionStatus} IN (${Object.keys(pollable).join(", ")})`,
+                ExpressionAttributeValues: {
+                  ...pollable,
+                  ":to": { N: String(DateTime.toEpochMillis(to)) },
+                  ":held": { N: String(DateTime.toEpochMillis(lease.until)) },
+                  ":holder": { S: lease.holder }
+                }
+              })
+            )
+          )
+          .pipe(Effect.as(true), whenConditionFails(false))
+        return moved
+      },
+      Effect.mapError(toConnectionStoreError(operation))
+    )
+
+  const renewLease = moveLease("renewLease", "DynamoConnectionStore.renewLease")
+  const releaseLease = moveLease("releaseLease", "DynamoConnectionStore.releaseLease")
 
   /** Earliest due first across the providers; candidates another replica took meanwhile are skipped. */
   const setAsideDue = (item: Item) =>
@@ -265,7 +302,7 @@ export const makeDynamoConnectionStore = Effect.gen(function* () {
     )
 
   const claimDue = Effect.fn("DynamoConnectionStore.claimDue")(
-    function* ({ now, leaseUntil, providers, limit }: ClaimDueOptions) {
+    function* ({ now, leaseUntil, providers, limit, holder }: ClaimDueOptions) {
       if (providers.length === 0 || limit <= 0) return []
       const leaseMillis = DateTime.toEpochMillis(leaseUntil)
       const candidates = mergedQuery(
@@ -283,7 +320,8 @@ export const makeDynamoConnectionStore = Effect.gen(function* () {
           (item): Effect.Effect<Item | null, DynamoFailure> =>
             claim(
               { key: { [Attr.pk]: item[Attr.pk]!, [Attr.sk]: item[Attr.sk]! }, dueAt: Number(item[Attr.dueAt]?.N) },
-              leaseMillis
+              leaseMillis,
+              holder
             ),
           { concurrency: 16 }
         )
@@ -339,7 +377,17 @@ export const makeDynamoConnectionStore = Effect.gen(function* () {
     Effect.withSpan("DynamoConnectionStore.countByStatus")
   )
 
-  return ConnectionStore.of({ get, listForUser, upsert, update, remove, claimDue, countByStatus })
+  return ConnectionStore.of({
+    get,
+    listForUser,
+    upsert,
+    update,
+    remove,
+    claimDue,
+    renewLease,
+    releaseLease,
+    countByStatus
+  })
 })
 
 export const DynamoConnectionStore = {

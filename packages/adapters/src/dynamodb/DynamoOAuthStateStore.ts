@@ -1,6 +1,7 @@
-import { DeleteItemCommand, PutItemCommand } from "@aws-sdk/client-dynamodb"
+import { DeleteItemCommand, PutItemCommand, UpdateItemCommand } from "@aws-sdk/client-dynamodb"
 import { OAuthStateStore, OAuthStateStoreError, PendingAuthorization } from "@bg-ingest/domain"
 import { DateTime, Effect, Layer, Option, Result, Schema } from "effect"
+import { SecureRandom } from "effect/crypto"
 import { DynamoDbClient } from "./DynamoDbClient.ts"
 import { type DynamoFailure, describeFailure, whenConditionFails } from "./DynamoErrors.ts"
 import { Attr } from "./TableLayout.ts"
@@ -17,7 +18,10 @@ const failure = (operation: OAuthStateStoreError["operation"]) => (error: Dynamo
 
 const decodePending = Schema.decodeUnknownResult(PendingAuthorization)
 
-/** The `OAuthStateStore` on the DynamoDB table; `consume` is one DeleteItem returning the old item: atomic. */
+/**
+ * The `OAuthStateStore` on the DynamoDB table; `consume` takes the item by one conditional UpdateItem (atomic, and
+ * idempotent for its own retries), then deletes it.
+ */
 export const makeDynamoOAuthStateStore = Effect.gen(function* () {
   const dynamo = yield* DynamoDbClient
   const key = (stateHash: string) => ({ pk: { S: `${STATE_PREFIX}${stateHash}` }, sk: { S: STATE_SK } })
@@ -47,16 +51,21 @@ export const makeDynamoOAuthStateStore = Effect.gen(function* () {
 
   const consume = Effect.fn("DynamoOAuthStateStore.consume")(
     function* (stateHash: string) {
+      // Taken by a conditional update that names this consume: of two concurrent consumes one takes it, and one
+      // whose answer was lost, sent again by the SDK, finds its own name and still gets it (a DeleteItem sent
+      // again would find nothing, and the user's authorization would be lost).
+      const token = SecureRandom.uuidV4Unsafe()
       const item = yield* dynamo
-        .call("DeleteItem", (sdk) =>
+        .call("UpdateItem", (sdk) =>
           sdk.send(
-            new DeleteItemCommand({
+            new UpdateItemCommand({
               TableName: dynamo.table,
               Key: key(stateHash),
-              // Of two concurrent consumes only one may see the item: the other's condition fails. (DynamoDB Local
-              // returned the old item to both without it.)
-              ConditionExpression: "attribute_exists(pk)",
-              ReturnValues: "ALL_OLD"
+              UpdateExpression: "SET consumed_by = :token",
+              ConditionExpression:
+                "attribute_exists(pk) AND (attribute_not_exists(consumed_by) OR consumed_by = :token)",
+              ExpressionAttributeValues: { ":token": { S: token } },
+              ReturnValues: "ALL_NEW"
             })
           )
         )
@@ -64,6 +73,22 @@ export const makeDynamoOAuthStateStore = Effect.gen(function* () {
           Effect.map((output) => output.Attributes),
           whenConditionFails(undefined)
         )
+      if (item !== undefined) {
+        // Taken: the item itself may go. Should this fail, it stays marked as consumed (never given out again)
+        // until the table's TTL removes it.
+        yield* dynamo
+          .call("DeleteItem", (sdk) =>
+            sdk.send(
+              new DeleteItemCommand({
+                TableName: dynamo.table,
+                Key: key(stateHash),
+                ConditionExpression: "consumed_by = :token",
+                ExpressionAttributeValues: { ":token": { S: token } }
+              })
+            )
+          )
+          .pipe(Effect.ignore)
+      }
       if (item === undefined) return Option.none()
       const pending = decodePending({
         stateHash,

@@ -1,5 +1,6 @@
-import type { ConnectionStore, NightscoutSiteStore, OAuthStateStore, ReadingStore } from "@bg-ingest/domain"
+import type { CallBudget, ConnectionStore, NightscoutSiteStore, OAuthStateStore, ReadingStore } from "@bg-ingest/domain"
 import { Config, Effect, Layer } from "effect"
+import { DynamoCallBudget } from "./DynamoCallBudget.ts"
 import { DynamoConnectionStore } from "./DynamoConnectionStore.ts"
 import type { DynamoDbOptions } from "./DynamoDbClient.ts"
 import type { DynamoDbSetupError } from "./DynamoErrors.ts"
@@ -8,13 +9,14 @@ import { DynamoOAuthStateStore } from "./DynamoOAuthStateStore.ts"
 import { DynamoReadingStore } from "./DynamoReadingStore.ts"
 import { TableSetup } from "./TableSetup.ts"
 
-type Stores = ReadingStore | ConnectionStore | OAuthStateStore | NightscoutSiteStore
+type Stores = ReadingStore | ConnectionStore | OAuthStateStore | NightscoutSiteStore | CallBudget
 
 const stores = Layer.mergeAll(
   DynamoReadingStore.layer,
   DynamoConnectionStore.layer,
   DynamoOAuthStateStore.layer,
-  DynamoNightscoutSiteStore.layer
+  DynamoNightscoutSiteStore.layer,
+  DynamoCallBudget.layer
 )
 
 /** Every store on one table (set up first) and one SDK client: what the runner provides for `STORE=dynamodb`. */

@@ -155,7 +155,7 @@ export interface Expression {
 
 /**
  * The update that stores a reading whether or not it exists: every measured and provenance attribute, the
- * revision (0 for a new item), an owed event (keeping an earlier unconfirmed one's age) and our write id.
+ * revision (0 for a new item), an owed event (its publication started now, by this writer) and our write id.
  */
 export const storeReadingUpdate = (
   planned: PlannedReading,
@@ -177,7 +177,8 @@ export const storeReadingUpdate = (
     `${Attr.revision} = if_not_exists(${Attr.revision}, :minusOne) + :one`,
     `${Attr.writeId} = :writeId`,
     `${Attr.pendingShard} = :shard`,
-    `${Attr.pendingSince} = if_not_exists(${Attr.pendingSince}, :now)`
+    // Its writer publishes it now: a sweep leaves it alone for a claim from now (`claimUnpublished`).
+    `${Attr.pendingSince} = :now`
   ]
   const remove: Array<string> = []
   let index = 0

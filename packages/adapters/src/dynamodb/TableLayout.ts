@@ -10,6 +10,9 @@ export const DEFAULT_TABLE = "bg_readings"
 export const USER_PREFIX = "USER#"
 export const READING_PREFIX = "READING#"
 export const CONNECTION_PREFIX = "CONNECTION#"
+/** A provider application's call budget: pk = `BUDGET#<key>`, sk = `WINDOW#<epoch ms of the window's start>`. */
+export const BUDGET_PREFIX = "BUDGET#"
+export const BUDGET_WINDOW_PREFIX = "WINDOW#"
 
 export const userPk = (userId: string): string => `${USER_PREFIX}${userId}`
 
@@ -32,6 +35,8 @@ export const Attr = {
   pendingShard: "pending_shard",
   pendingSince: "pending_since",
   published: "published",
+  /** Who claimed the publication of an owed event last (a sweep's token), so a claim sent again knows its own. */
+  publishClaimant: "publish_claimant",
   /** Set on an item whose owed event could not be read and was taken out of the outbox (never published). */
   setAside: "set_aside",
   expiresAt: "expires_at",
@@ -47,8 +52,13 @@ export const Attr = {
   nextPollAt: "next_poll_at",
   consecutiveFailures: "consecutive_failures",
   createdAt: "created_at",
+  /** The replica that claimed the connection last (`claimDue`), so that only it renews or releases the lease. */
+  leaseHolder: "lease_holder",
   dueProvider: "due_provider",
-  dueAt: "due_at"
+  dueAt: "due_at",
+  // call budget
+  budgetCalls: "budget_calls",
+  windowEnd: "window_end"
 } as const
 
 /**

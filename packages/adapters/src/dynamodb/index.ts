@@ -1,3 +1,4 @@
+export * from "./DynamoCallBudget.ts"
 export * from "./DynamoConnectionStore.ts"
 export * from "./DynamoDbClient.ts"
 export * from "./DynamoDbConfig.ts"

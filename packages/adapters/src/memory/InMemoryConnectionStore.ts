@@ -3,6 +3,7 @@ import {
   type ConnectionStatus,
   ConnectionStatuses,
   ConnectionStore,
+  type HeldLease,
   pollableStatuses
 } from "@bg-ingest/domain"
 import { DateTime, Effect, Layer, Option } from "effect"
@@ -14,6 +15,28 @@ const keyOf = (userId: string, provider: string) => `${userId}\u0000${provider}`
 export const makeInMemoryConnectionStore = Effect.sync(() => {
   const method = syncMethods("InMemoryConnectionStore")
   const connections = new Map<string, Connection>()
+  /** Who holds each lease, by connection key. */
+  const holders = new Map<string, string>()
+
+  /**
+   * Moves a lease still held by `lease.holder` to `to`: the connection is pollable and its next poll is the
+   * lease's end (or already `to`: a repeat).
+   */
+  const moveLease = (lease: HeldLease, to: DateTime.Utc): boolean => {
+    const key = keyOf(lease.userId, lease.provider)
+    const existing = connections.get(key)
+    if (
+      existing === undefined ||
+      existing.nextPollAt === null ||
+      holders.get(key) !== lease.holder ||
+      !pollableStatuses.includes(existing.status) ||
+      !(DateTime.Equivalence(existing.nextPollAt, lease.until) || DateTime.Equivalence(existing.nextPollAt, to))
+    ) {
+      return false
+    }
+    connections.set(key, { ...existing, nextPollAt: to })
+    return true
+  }
 
   return ConnectionStore.of({
     get: method("get", (userId, provider) => {
@@ -25,7 +48,9 @@ export const makeInMemoryConnectionStore = Effect.sync(() => {
         .sort((a, b) => a.provider.localeCompare(b.provider))
     }),
     upsert: method("upsert", (connection) => {
-      connections.set(keyOf(connection.userId, connection.provider), connection)
+      const key = keyOf(connection.userId, connection.provider)
+      connections.set(key, connection)
+      holders.delete(key)
     }),
     update: method("update", (userId, provider, patch) => {
       const key = keyOf(userId, provider)
@@ -36,9 +61,10 @@ export const makeInMemoryConnectionStore = Effect.sync(() => {
       return Option.some(next)
     }),
     remove: method("remove", (userId, provider) => {
+      holders.delete(keyOf(userId, provider))
       return connections.delete(keyOf(userId, provider))
     }),
-    claimDue: method("claimDue", ({ now, leaseUntil, providers, limit }) => {
+    claimDue: method("claimDue", ({ now, leaseUntil, providers, limit, holder }) => {
       const due = [...connections.values()]
         .filter(
           (connection) =>
@@ -50,10 +76,14 @@ export const makeInMemoryConnectionStore = Effect.sync(() => {
         .sort((a, b) => DateTime.toEpochMillis(a.nextPollAt!) - DateTime.toEpochMillis(b.nextPollAt!))
         .slice(0, limit)
       for (const connection of due) {
-        connections.set(keyOf(connection.userId, connection.provider), { ...connection, nextPollAt: leaseUntil })
+        const key = keyOf(connection.userId, connection.provider)
+        connections.set(key, { ...connection, nextPollAt: leaseUntil })
+        holders.set(key, holder)
       }
       return due
     }),
+    renewLease: method("renewLease", (lease: HeldLease, until: DateTime.Utc) => moveLease(lease, until)),
+    releaseLease: method("releaseLease", (lease: HeldLease, dueAt: DateTime.Utc) => moveLease(lease, dueAt)),
     countByStatus: method("countByStatus", () => {
       const counts = Object.fromEntries(ConnectionStatuses.map((status) => [status, 0])) as Record<
         ConnectionStatus,

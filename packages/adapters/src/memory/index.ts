@@ -1,3 +1,4 @@
+export * from "./InMemoryCallBudget.ts"
 export * from "./InMemoryConnectionStore.ts"
 export * from "./InMemoryEventPublisher.ts"
 export * from "./InMemoryNightscoutSiteStore.ts"

@@ -5,6 +5,7 @@ import {
   ConnectionStatuses,
   ConnectionStore,
   ConnectionStoreError,
+  type HeldLease,
   type ProviderId,
   pollableStatuses,
   type UserId
@@ -84,7 +85,24 @@ export const makeSqliteConnectionStore = Effect.gen(function* () {
       updated_at)
     VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`)
   const remove = db.prepare("DELETE FROM connections WHERE user_id = ? AND provider = ?")
-  const lease = db.prepare("UPDATE connections SET next_poll_at = ? WHERE user_id = ? AND provider = ?")
+  const lease = db.prepare(
+    "UPDATE connections SET next_poll_at = ?, lease_holder = ? WHERE user_id = ? AND provider = ?"
+  )
+  const moveLease = db.prepare(`
+    UPDATE connections SET next_poll_at = ?
+    WHERE user_id = ? AND provider = ? AND lease_holder = ? AND next_poll_at IN (?, ?) AND status IN (${pollableStatuses.map((status) => `'${status}'`).join(", ")})`)
+  /** Moves a lease still held to `to` (a repeat, already there, counts as moved). */
+  const moveLeaseTo = (held: HeldLease, to: DateTime.Utc) =>
+    Number(
+      moveLease.run(
+        DateTime.toEpochMillis(to),
+        held.userId,
+        held.provider,
+        held.holder,
+        DateTime.toEpochMillis(held.until),
+        DateTime.toEpochMillis(to)
+      ).changes
+    ) > 0
   const counts = db.prepare("SELECT status, COUNT(*) AS count FROM connections GROUP BY status")
   const pollable = pollableStatuses.map((status) => `'${status}'`).join(", ")
   const updates = new Map<string, ReturnType<typeof db.prepare>>()
@@ -137,7 +155,7 @@ export const makeSqliteConnectionStore = Effect.gen(function* () {
       "remove",
       (userId: UserId, provider: ProviderId) => Number(remove.run(userId, provider).changes) > 0
     ),
-    claimDue: method("claimDue", ({ now, leaseUntil, providers, limit }) => {
+    claimDue: method("claimDue", ({ now, leaseUntil, providers, limit, holder }) => {
       if (providers.length === 0) return []
       const due = db.prepare(`
             SELECT * FROM connections
@@ -151,10 +169,12 @@ export const makeSqliteConnectionStore = Effect.gen(function* () {
           limit
         ) as unknown as ReadonlyArray<ConnectionRow>
         const until = DateTime.toEpochMillis(leaseUntil)
-        for (const row of rows) lease.run(until, row.user_id, row.provider)
+        for (const row of rows) lease.run(until, holder, row.user_id, row.provider)
         return rows.map(toConnection)
       })
     }),
+    renewLease: method("renewLease", moveLeaseTo),
+    releaseLease: method("releaseLease", moveLeaseTo),
     countByStatus: method("countByStatus", () => {
       const result = Object.fromEntries(ConnectionStatuses.map((status) => [status, 0])) as Record<
         ConnectionStatus,

@@ -12,9 +12,9 @@ import {
   type Trend,
   type UserId
 } from "@bg-ingest/domain"
-import { Clock, DateTime, Effect, Layer, Option } from "effect"
+import { Clock, DateTime, Duration, Effect, Layer, Option } from "effect"
 import { tryMethods } from "../spans/PortMethods.ts"
-import { CONFIRM_READING, READING_COLUMNS, UPSERT_READING } from "./ReadingStatements.ts"
+import { CONFIRM_READING, READING_COLUMNS, RELEASE_READING, UPSERT_READING } from "./ReadingStatements.ts"
 import { SqliteDatabase } from "./SqliteDatabase.ts"
 import { sqliteFailure } from "./SqliteFailure.ts"
 
@@ -93,6 +93,12 @@ export const makeSqliteReadingStore = Effect.gen(function* () {
     `SELECT ${COLUMNS}, pending_event FROM readings WHERE pending_event IS NOT NULL ORDER BY ingested_at LIMIT ?`
   )
   const setAside = db.prepare("UPDATE readings SET pending_event = NULL WHERE user_id = ? AND ts = ?")
+  const claimable = db.prepare(
+    `SELECT ${COLUMNS}, pending_event FROM readings
+     WHERE pending_event IS NOT NULL AND COALESCE(publish_claim, updated_at) <= ? ORDER BY ingested_at LIMIT ?`
+  )
+  const claim = db.prepare("UPDATE readings SET publish_claim = ? WHERE user_id = ? AND ts = ?")
+  const release = db.prepare(RELEASE_READING)
   // Rows outside 1970–9999 (stored before instants were checked) are never served: they cannot be formatted.
   const latest = db.prepare(
     `SELECT ${COLUMNS} FROM readings WHERE user_id = ? AND ts BETWEEN 0 AND ${LATEST_SECOND} ORDER BY ts DESC LIMIT 1`
@@ -107,22 +113,46 @@ export const makeSqliteReadingStore = Effect.gen(function* () {
   const deleteUser = db.prepare("DELETE FROM readings WHERE user_id = ?")
   const ping = db.prepare("SELECT 1")
 
-  const unpublishedOrSetAside = method("unpublished", (limit: number) => {
+  /**
+   * Owed events of `rows`. An owed event whose instant no contract can carry would come back first in every sweep:
+   * it leaves the outbox (logged and counted), so that the others are published. Runs in a transaction.
+   */
+  const owedOf = (rows: ReadonlyArray<ReadingRow>) => {
     const owed: Array<ReadingChange> = []
-    const unholdable: Array<ReadingRow> = []
-    for (const row of unpublished.all(limit) as unknown as ReadonlyArray<ReadingRow>) {
+    let unholdable = 0
+    for (const row of rows) {
       if (isHoldableInstant(row.ts * 1000)) owed.push({ kind: row.pending_event!, reading: toReading(row) })
-      else unholdable.push(row)
+      else {
+        setAside.run(row.user_id, row.ts)
+        unholdable += 1
+      }
     }
-    // An owed event whose instant no contract can carry would come back first in every sweep: it leaves the
-    // outbox (logged and counted), so that the others are published.
-    if (unholdable.length > 0) {
-      transaction(() => {
-        for (const row of unholdable) setAside.run(row.user_id, row.ts)
-      })
-    }
-    return { owed, setAside: unholdable.length }
-  })
+    return { owed, setAside: unholdable }
+  }
+
+  const unpublishedOrSetAside = method("unpublished", (limit: number) =>
+    transaction(() => owedOf(unpublished.all(limit) as unknown as ReadonlyArray<ReadingRow>))
+  )
+
+  const claimOrSetAside = method("claimUnpublished", (limit: number, now: number, claimMillis: number) =>
+    transaction(() => {
+      const rows = claimable.all(now - claimMillis, limit) as unknown as ReadonlyArray<ReadingRow>
+      for (const row of rows) claim.run(now, row.user_id, row.ts)
+      return owedOf(rows)
+    })
+  )
+
+  const reportSetAside = ({ owed, setAside }: { owed: ReadonlyArray<ReadingChange>; setAside: number }) =>
+    setAside === 0
+      ? Effect.succeed(owed)
+      : countSetAside("event", "sqlite", setAside).pipe(
+          Effect.andThen(
+            Effect.logWarning("Owed events of stored readings outside 1970–9999 were set aside", {
+              count: setAside
+            })
+          ),
+          Effect.as(owed)
+        )
 
   const putManyAt = method("putMany", (readings: ReadonlyArray<Reading>, now: number) => {
     let inserted = 0
@@ -176,19 +206,23 @@ export const makeSqliteReadingStore = Effect.gen(function* () {
         }
       })
     ),
-    unpublished: (limit) =>
-      Effect.flatMap(unpublishedOrSetAside(limit), ({ owed, setAside }) =>
-        setAside === 0
-          ? Effect.succeed(owed)
-          : countSetAside("event", "sqlite", setAside).pipe(
-              Effect.andThen(
-                Effect.logWarning("Owed events of stored readings outside 1970–9999 were set aside", {
-                  count: setAside
-                })
-              ),
-              Effect.as(owed)
-            )
-      ),
+    unpublished: (limit) => Effect.flatMap(unpublishedOrSetAside(limit), reportSetAside),
+    claimUnpublished: ({ limit, now, claim }) =>
+      Effect.flatMap(claimOrSetAside(limit, DateTime.toEpochMillis(now), Duration.toMillis(claim)), reportSetAside),
+    releaseUnpublished: method("releaseUnpublished", (readings: ReadonlyArray<Reading>) =>
+      transaction(() => {
+        for (const reading of readings) {
+          release.run(
+            reading.userId,
+            readingEpochSeconds(reading),
+            reading.glucoseMgDl,
+            reading.trend,
+            reading.trendRate,
+            reading.status
+          )
+        }
+      })
+    ),
     latest: method("latest", (userId) => {
       const row = latest.get(userId) as unknown as ReadingArray | undefined
       return row === undefined ? Option.none() : Option.some(arrayToReading(row))

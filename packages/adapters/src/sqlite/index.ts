@@ -1,5 +1,6 @@
 export * from "./migrations.ts"
 export * from "./ReadingStatements.ts"
+export * from "./SqliteCallBudget.ts"
 export * from "./SqliteConnectionStore.ts"
 export * from "./SqliteDatabase.ts"
 export * from "./SqliteNightscoutSiteStore.ts"

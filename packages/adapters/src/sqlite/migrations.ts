@@ -80,5 +80,34 @@ export const migrations: ReadonlyArray<Migration> = [
         updated_at  INTEGER NOT NULL
       ) WITHOUT ROWID;
     `
+  },
+  {
+    version: 5,
+    name: "connections remember who holds their lease",
+    sql: `
+      ALTER TABLE connections ADD COLUMN lease_holder TEXT;  -- the replica that claimed it last
+    `
+  },
+  {
+    version: 6,
+    name: "call budgets shared by every process on the database",
+    sql: `
+      CREATE TABLE call_budget (
+        budget_key   TEXT    NOT NULL,                   -- a provider application
+        window_start INTEGER NOT NULL,                   -- epoch milliseconds
+        window_end   INTEGER NOT NULL,
+        calls        INTEGER NOT NULL,
+        PRIMARY KEY (budget_key, window_start)
+      ) WITHOUT ROWID;
+    `
+  },
+  {
+    version: 7,
+    name: "readings remember when the publication of their owed event last started",
+    sql: `
+      -- epoch milliseconds of a sweep's claim (-2^53+1: released after a failed publish); NULL: since updated_at, when
+      -- the reading was written and its writer began publishing it
+      ALTER TABLE readings ADD COLUMN publish_claim INTEGER;
+    `
   }
 ]

@@ -22,6 +22,15 @@ export const providerCalls = counter(
   "Reading fetches from providers, by provider and outcome"
 )
 
+export const budgetDeferrals = counter(
+  "bg_ingest_budget_deferrals_total",
+  "Syncs deferred because the provider's call budget, shared by all replicas, was spent (by provider)"
+)
+
+/** Counts a sync deferred for the shared call budget. */
+export const countBudgetDeferral = (provider: string) =>
+  Metric.update(Metric.withAttributes(budgetDeferrals, { provider }), 1)
+
 export const setAside = counter(
   "bg_ingest_set_aside_total",
   "Readings, stored items and owed events that could not be processed and were set aside (each logged), by kind and place"

@@ -9,11 +9,15 @@ export class NeedsReauthorization extends Schema.TaggedError<NeedsReauthorizatio
   message: Schema.String
 }) {}
 
-/** The provider asked us to slow down; try again after `retryAfter`. */
+/**
+ * The provider asked us to slow down; try again after `retryAfter`. With `budgetSpent`, the provider was not even
+ * asked: the call budget all replicas share is spent until then, and the sync is deferred, not failed.
+ */
 export class RateLimited extends Schema.TaggedError<RateLimited>()("RateLimited", {
   provider: ProviderId,
   retryAfter: Schema.Duration,
-  message: Schema.String
+  message: Schema.String,
+  budgetSpent: Schema.optional(Schema.Boolean)
 }) {}
 
 /** The provider could not be reached or kept failing after retries (5xx, timeouts, resets). */

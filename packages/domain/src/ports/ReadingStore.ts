@@ -1,4 +1,4 @@
-import { Context, type Effect, type Option, Schema } from "effect"
+import { Context, type DateTime, type Duration, type Effect, type Option, Schema } from "effect"
 import type { UserId } from "../model/Identifiers.ts"
 import type { Reading } from "../model/Reading.ts"
 import type { ReadingChange } from "../model/ReadingEvent.ts"
@@ -6,7 +6,17 @@ import type { TimeWindow } from "../model/TimeWindow.ts"
 import { PortFailure } from "./PortFailure.ts"
 
 export class ReadingStoreError extends Schema.TaggedError<ReadingStoreError>()("ReadingStoreError", {
-  operation: Schema.Literals(["putMany", "markPublished", "unpublished", "latest", "range", "deleteUser", "ping"]),
+  operation: Schema.Literals([
+    "putMany",
+    "markPublished",
+    "unpublished",
+    "claimUnpublished",
+    "releaseUnpublished",
+    "latest",
+    "range",
+    "deleteUser",
+    "ping"
+  ]),
   ...PortFailure
 }) {}
 
@@ -31,7 +41,8 @@ export interface PutManyResult {
  * Where readings live. Identity is `(userId, timestamp)`: the same reading twice changes nothing, a different
  * measurement at the same key replaces it and counts as an update. Each reading also remembers whether its
  * event has been confirmed, so that no event is lost between the write and the publish (a transactional outbox
- * kept on the row itself).
+ * kept on the row itself), and when its publication last started (a claim, so that replicas' sweeps do not
+ * re-publish what another replica is still publishing).
  */
 export interface ReadingStoreShape {
   /** Stores a batch atomically where the technology allows (SQLite: one transaction). */
@@ -40,6 +51,23 @@ export interface ReadingStoreShape {
   readonly markPublished: (readings: ReadonlyArray<Reading>) => Effect.Effect<void, ReadingStoreError>
   /** Readings whose event was never confirmed, oldest first, at most `limit`. */
   readonly unpublished: (limit: number) => Effect.Effect<ReadonlyArray<ReadingChange>, ReadingStoreError>
+  /**
+   * For a sweep: takes up to `limit` owed events, oldest first, whose publication nobody started within `claim`
+   * before `now`, and records that this caller starts it now, so that other replicas' sweeps skip them for
+   * `claim`. A write that inserts or updates a reading starts its publication (its writer publishes it), so a
+   * sweep never re-publishes what a writer, or another sweep, is still waiting to have confirmed. Of replicas
+   * racing for one event, one takes it.
+   */
+  readonly claimUnpublished: (options: {
+    readonly limit: number
+    readonly now: DateTime.Utc
+    readonly claim: Duration.Duration
+  }) => Effect.Effect<ReadonlyArray<ReadingChange>, ReadingStoreError>
+  /**
+   * A publication that failed: the owed events of these readings (while their stored measurement is the one that
+   * failed) are free for the next sweep at once, not only when the claim ends.
+   */
+  readonly releaseUnpublished: (readings: ReadonlyArray<Reading>) => Effect.Effect<void, ReadingStoreError>
   readonly latest: (userId: UserId) => Effect.Effect<Option.Option<Reading>, ReadingStoreError>
   /**
    * Readings with `from <= timestamp < to`, at most `limit`: the oldest ones, oldest first; or with

@@ -32,6 +32,11 @@ export interface SchedulerSettingsShape {
   readonly lease: Duration.Duration
   /** How many unconfirmed events one sweep re-publishes. */
   readonly republishBatch: number
+  /**
+   * How long a publication keeps its owed events from other replicas' sweeps (`ReadingStore.claimUnpublished`):
+   * longer than the broker's confirm timeout. Absent: one minute.
+   */
+  readonly publishClaim?: Duration.Duration
 }
 
 export const SchedulerSettings = Context.Reference<SchedulerSettingsShape>("@bg-ingest/domain/SchedulerSettings", {

@@ -1,4 +1,4 @@
-import { Context, DateTime, Effect, Layer, Metric } from "effect"
+import { Context, DateTime, Duration, Effect, Layer, Metric } from "effect"
 import type { UserId } from "../model/Identifiers.ts"
 import { isHoldableInstant } from "../model/Instant.ts"
 import type { Reading } from "../model/Reading.ts"
@@ -24,6 +24,12 @@ export interface IngestOptions {
   readonly publishOwed?: boolean
 }
 
+/**
+ * How long a publication (a writer's, or a sweep's) keeps its owed events from other sweeps: longer than the
+ * broker's confirm timeout and the store calls around it.
+ */
+export const DEFAULT_PUBLISH_CLAIM = Duration.minutes(1)
+
 /** Readings stored (and their events published) per store call. */
 export const INGEST_PIECE = 2_000
 
@@ -47,8 +53,16 @@ export class Ingest extends Context.Service<
       readings: ReadonlyArray<Reading>,
       options?: IngestOptions
     ) => Effect.Effect<IngestResult, ReadingStoreError | EventPublishError>
-    /** Publishes events that an earlier attempt stored but never got confirmed; answers how many. */
-    readonly republishUnconfirmed: (limit: number) => Effect.Effect<number, ReadingStoreError | EventPublishError>
+    /**
+     * Publishes events that an earlier attempt stored but never got confirmed; answers how many. Only those whose
+     * publication nobody started within `claim` (default `DEFAULT_PUBLISH_CLAIM`): what a writer or another
+     * replica's sweep is still waiting to have confirmed is left to it. A failed publication gives its events up
+     * at once.
+     */
+    readonly republishUnconfirmed: (
+      limit: number,
+      claim?: Duration.Duration
+    ) => Effect.Effect<number, ReadingStoreError | EventPublishError>
     /** The unix time (seconds) of the newest reading this process stored, one per user, in no order. */
     readonly newestReadings: Effect.Effect<ReadonlyArray<number>>
   }
@@ -62,9 +76,14 @@ export class Ingest extends Context.Service<
     const publishAndConfirm = Effect.fnUntraced(function* (changes: ReadonlyArray<ReadingChange>) {
       if (changes.length === 0) return
       const occurredAt = yield* DateTime.now
-      yield* publisher
-        .publish(changes.map((change) => makeReadingEvent(change, occurredAt)))
-        .pipe(Effect.tapError(() => Metric.update(eventPublishFailures, 1)))
+      yield* publisher.publish(changes.map((change) => makeReadingEvent(change, occurredAt))).pipe(
+        Effect.tapError(() =>
+          Metric.update(eventPublishFailures, 1).pipe(
+            // Nobody is publishing them any more: the next sweep may take them at once, not when the claim ends.
+            Effect.andThen(store.releaseUnpublished(changes.map((change) => change.reading)).pipe(Effect.ignore))
+          )
+        )
+      )
       yield* Metric.update(eventsPublished, changes.length)
       yield* store.markPublished(changes.map((change) => change.reading))
     })
@@ -127,8 +146,11 @@ export class Ingest extends Context.Service<
       }
     })
 
-    const republishUnconfirmed = Effect.fn("Ingest.republishUnconfirmed")(function* (limit: number) {
-      const changes = yield* store.unpublished(limit)
+    const republishUnconfirmed = Effect.fn("Ingest.republishUnconfirmed")(function* (
+      limit: number,
+      claim: Duration.Duration = DEFAULT_PUBLISH_CLAIM
+    ) {
+      const changes = yield* store.claimUnpublished({ limit, now: yield* DateTime.now, claim })
       yield* publishAndConfirm(changes)
       return changes.length
     })

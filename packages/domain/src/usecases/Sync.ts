@@ -9,7 +9,7 @@ import {
 } from "../model/Connection.ts"
 import type { ProviderId, UserId } from "../model/Identifiers.ts"
 import { isEmptyWindow, makeWindow, splitWindow, type TimeWindow } from "../model/TimeWindow.ts"
-import { countProviderCall, outcomeOf } from "../observability/Metrics.ts"
+import { countBudgetDeferral, countProviderCall, outcomeOf } from "../observability/Metrics.ts"
 import { type CgmProviderShape, DataChanges, type ProviderError, pulledAtOf } from "../ports/CgmProvider.ts"
 import { CgmProviders, type UnknownProvider } from "../ports/CgmProviders.ts"
 import { ConnectionStore, type ConnectionStoreError } from "../ports/ConnectionStore.ts"
@@ -136,7 +136,9 @@ export const syncWindows = (
  * Brings one connection up to date: fetches its window from the provider in pieces no longer than the
  * provider's maximum, ingests each piece, and advances the cursor only after that piece's events are
  * confirmed, so a crash re-does work and never loses an event. Records the outcome on the connection
- * (status, last error, next poll) for the status page and the scheduler.
+ * (status, last error, next poll) for the status page and the scheduler. A sync stopped by the call budget all
+ * replicas share (`RateLimited` with `budgetSpent`) is deferred, not failed: only its next poll moves, to when
+ * the budget has room, and the deferral is counted (`bg_ingest_budget_deferrals_total`).
  */
 export class Sync extends Context.Service<
   Sync,
@@ -162,6 +164,11 @@ export class Sync extends Context.Service<
       now: DateTime.Utc
     ): Effect.fn.Return<ConnectionPatch> {
       const settings = yield* SyncSettings
+      if (error._tag === "RateLimited" && error.budgetSpent === true) {
+        // Not a failure: the budget all replicas share is spent. The connection keeps its status and its count of
+        // failures, and is due again when the budget has room.
+        return { nextPollAt: DateTime.addDuration(now, error.retryAfter), updatedAt: now }
+      }
       const consecutiveFailures = connection.consecutiveFailures + 1
       const common = { lastError: error.message, consecutiveFailures, updatedAt: now }
       switch (error._tag) {
@@ -296,6 +303,9 @@ export class Sync extends Context.Service<
           return yield* run(connection, provider).pipe(
             Effect.tapError((error) =>
               Effect.gen(function* () {
+                if (error._tag === "RateLimited" && error.budgetSpent === true) {
+                  yield* countBudgetDeferral(provider.id)
+                }
                 const patch = yield* failurePatch(connection, error, yield* DateTime.now)
                 yield* connections.update(userId, provider.id, patch).pipe(Effect.ignore)
               })

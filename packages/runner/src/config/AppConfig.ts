@@ -33,6 +33,8 @@ export interface AppConfig extends ServiceSettings {
   readonly tokenEncryptionKey: Option.Option<Redacted.Redacted<string>>
   /** Which defaults development mode chose and why, for the start-up log. */
   readonly notes: ReadonlyArray<string>
+  /** What works here but not as one may expect (logged as warnings at start-up). */
+  readonly warnings: ReadonlyArray<string>
 }
 
 /** Every problem found, each naming the variable and what it must be (never its value). */
@@ -242,7 +244,13 @@ const configFor = (mode: Mode): Config.Config<AppConfig> =>
             !mode.strict && keepsCredentials && Option.isNone(tokenEncryptionKey),
             "provider credentials: encrypted with a development key kept in DATA_DIR/token-encryption.key (set TOKEN_ENCRYPTION_KEY)"
           )
-        ]
+        ],
+        warnings: noteWhen(
+          !mode.strict && keepsCredentials && Option.isNone(tokenEncryptionKey) && store.kind === "dynamodb",
+          "TOKEN_ENCRYPTION_KEY is not set, so this replica encrypts provider tokens with a key it generated in its own " +
+            "DATA_DIR, in a store other replicas share: they cannot read the tokens it stores, nor it theirs (their " +
+            "connections fail as encrypted with another key). Set the same TOKEN_ENCRYPTION_KEY on every replica."
+        )
       }
     }),
     Environment.check((config) =>

@@ -5,16 +5,22 @@ import type { Strictness } from "@bg-ingest/adapters/environment"
 import { libreLinkUpConfig, makeLibreLinkUpProvider } from "@bg-ingest/adapters/libre-link-up"
 import { makeNightscoutProvider, nightscoutConfig } from "@bg-ingest/adapters/nightscout"
 import { makeSimulatorProvider } from "@bg-ingest/adapters/simulator"
-import type { CgmProviderShape, ConnectionStore, ReadingStore } from "@bg-ingest/domain"
+import type { CallBudget, CgmProviderShape, ConnectionStore, ReadingStore } from "@bg-ingest/domain"
 import { Config, Effect } from "effect"
 import type { HttpClient } from "effect/http"
 import type { CryptoServices } from "../Crypto.ts"
 
 /**
- * What a provider may need from the service: where connections and readings are kept, the cipher of credentials,
- * `fetch`, and `effect/crypto`.
+ * What a provider may need from the service: where connections and readings are kept, the call budget all
+ * replicas share, the cipher of credentials, `fetch`, and `effect/crypto`.
  */
-export type ProviderNeeds = ConnectionStore | ReadingStore | TokenCipher | HttpClient.HttpClient | CryptoServices
+export type ProviderNeeds =
+  | ConnectionStore
+  | ReadingStore
+  | CallBudget
+  | TokenCipher
+  | HttpClient.HttpClient
+  | CryptoServices
 
 /** One provider the service can run: its part of the environment, and the provider made from what it decoded. */
 export type ProviderEntry<Settings> = {

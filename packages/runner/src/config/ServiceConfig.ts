@@ -13,6 +13,10 @@ export interface ServiceSettings {
   readonly backfillDays: number
   readonly schedulerConcurrency: number
   readonly schedulerTick: Duration.Duration
+  /** How long a claimed connection stays with this replica without a renewal; outlives `syncTimeout`. */
+  readonly schedulerLease: Duration.Duration
+  /** A sync that takes longer is abandoned and recorded as failed. */
+  readonly syncTimeout: Duration.Duration
   readonly shutdownTimeout: Duration.Duration
   readonly logLevel: (typeof LogLevels)[number]
   readonly logFormat: (typeof LogFormats)[number]
@@ -46,6 +50,24 @@ const apiKeys = Environment.list(
 )
 
 /**
+ * `SCHEDULER_LEASE_SECONDS` and `SCHEDULER_SYNC_TIMEOUT_SECONDS`, checked together (whatever else is wrong): the
+ * lease must outlive the sync it covers.
+ */
+const leasesConfig = Environment.all({
+  schedulerLease: seconds("SCHEDULER_LEASE_SECONDS", { min: 30, max: 86_400 }, 900),
+  syncTimeout: seconds("SCHEDULER_SYNC_TIMEOUT_SECONDS", { min: 10, max: 86_400 }, 600)
+}).pipe(
+  Environment.check(({ schedulerLease, syncTimeout }) =>
+    Duration.isGreaterThan(schedulerLease, syncTimeout)
+      ? []
+      : [
+          "SCHEDULER_LEASE_SECONDS must be greater than SCHEDULER_SYNC_TIMEOUT_SECONDS: a connection's lease must " +
+            "outlive its sync, or another replica may take the connection while it is still being synced"
+        ]
+  )
+)
+
+/**
  * The service's own part of the environment. Strict (staging, production) asks for `API_KEYS` and
  * `WEBHOOK_SECRET`, listens on every interface and logs JSON; development needs none of it.
  */
@@ -68,6 +90,7 @@ export const serviceConfig = (options: { readonly strictness: Environment.Strict
       8
     ),
     schedulerTick: seconds("SCHEDULER_TICK_SECONDS", { min: 1, max: 3600 }, 5),
+    leases: leasesConfig,
     shutdownTimeout: seconds("SHUTDOWN_TIMEOUT_SECONDS", { min: 1, max: 600 }, 20),
     logLevel: Environment.withDefault("LOG_LEVEL", Environment.literal(LogLevels), "Info"),
     logFormat: Environment.withDefault("LOG_FORMAT", Environment.literal(LogFormats), strict ? "json" : "pretty"),
@@ -78,7 +101,7 @@ export const serviceConfig = (options: { readonly strictness: Environment.Strict
       (url) => Option.getOrUndefined(Option.map(url, (endpoint) => endpoint.toString().replace(/\/$/, "")))
     ),
     serviceName: Environment.withDefault("OTEL_SERVICE_NAME", Environment.anyText, "bg-ingest")
-  }) satisfies Config.Config<ServiceSettings>
+  }).pipe(Config.map(({ leases, ...rest }) => ({ ...rest, ...leases }))) satisfies Config.Config<ServiceSettings>
 }
 
 /** The start-up notes of development's defaults for the service's own variables. */
