@@ -6,6 +6,10 @@
  * each record keeping the time it arrived), EGVs in any order with duplicates, and faults on demand (status codes
  * such as 429 with Retry-After or 503, connection resets, delays, malformed bodies).
  *
+ * Every request is recorded with when it arrived and when it was answered (epoch milliseconds, fractional), so
+ * that a test can tell calls that overlapped in time; a client may prefix its paths with `/via/<name>` (its
+ * `DEXCOM_API_BASE_URL` ends with it) so that calls of several processes sharing the fake are told apart.
+ *
  * Used by the adapter's tests and by end-to-end tests; nothing in it is specific to one test.
  */
 import { randomBytes } from "node:crypto"
@@ -26,6 +30,8 @@ export interface FakeDexcomOptions {
   readonly duplicateEvery?: number
   /** The fake's clock, epoch milliseconds (token expiry, when records arrive). */
   readonly now?: () => number
+  /** How long the API takes to answer a request to `path` (after its body is read), in milliseconds; none by default. */
+  readonly latency?: (path: string) => number
 }
 
 export type FakeFault =
@@ -47,6 +53,21 @@ export interface FakeRequest {
   /** The `startDate` and `endDate` of an EGV request, verbatim. */
   readonly startDate?: string
   readonly endDate?: string
+  /** When the request arrived and when its answer was sent (or the connection dropped): epoch ms, fractional. */
+  readonly startedAt: number
+  readonly finishedAt: number
+  /** The `<name>` of a `/via/<name>` prefix the client put before the path. */
+  readonly via?: string
+}
+
+/** A request being answered right now. */
+export interface InFlightRequest {
+  readonly method: string
+  readonly path: string
+  readonly startedAt: number
+  readonly via?: string
+  /** The user whose token it carries, if any. */
+  username?: string
 }
 
 /** A record with the time it reached Dexcom (epoch milliseconds on the fake's clock). */
@@ -82,6 +103,11 @@ interface PendingFault {
 }
 
 const DAY_MILLIS = 86_400_000
+/** `/via/<name>/rest`: a client's own prefix before the API's path. */
+const VIA = /^\/via\/([^/]+)(\/.*)$/
+
+/** The machine's clock in fractional milliseconds, the same in every process (unlike `performance.now()`). */
+const wallClockMillis = () => performance.timeOrigin + performance.now()
 const DEXCOM_QUERY_DATE = /^(\d{4})-(\d{2})-(\d{2})T(\d{2}):(\d{2}):(\d{2})$/
 
 const parseQueryDate = (text: string | null): number | undefined => {
@@ -104,6 +130,9 @@ export class FakeDexcom {
   readonly clientId: string
   readonly clientSecret: string
   readonly requests: Array<FakeRequest> = []
+  /** Requests that arrived and are not answered yet. */
+  readonly inFlight = new Set<InFlightRequest>()
+  private readonly arrivals = new WeakMap<IncomingMessage, InFlightRequest>()
   private readonly users = new Map<string, UserState>()
   private readonly tokens = new Map<string, IssuedToken>()
   private readonly codes = new Map<string, IssuedCode>()
@@ -245,7 +274,9 @@ export class FakeDexcom {
     request: IncomingMessage,
     status: number,
     body: unknown,
-    extra: Omit<FakeRequest, "method" | "path" | "status"> & { headers?: Record<string, string> } = {}
+    extra: Omit<FakeRequest, "method" | "path" | "status" | "startedAt" | "finishedAt" | "via"> & {
+      headers?: Record<string, string>
+    } = {}
   ) {
     const text = typeof body === "string" ? body : JSON.stringify(body)
     response.writeHead(status, {
@@ -254,8 +285,7 @@ export class FakeDexcom {
     })
     response.end(text)
     this.requests.push({
-      method: request.method ?? "GET",
-      path: new URL(request.url ?? "/", "http://fake").pathname,
+      ...this.finish(request),
       status,
       ...(extra.grantType === undefined ? {} : { grantType: extra.grantType }),
       ...(extra.username === undefined ? {} : { username: extra.username }),
@@ -263,6 +293,19 @@ export class FakeDexcom {
       ...(extra.startDate === undefined ? {} : { startDate: extra.startDate }),
       ...(extra.endDate === undefined ? {} : { endDate: extra.endDate })
     })
+  }
+
+  /** The request's arrival record, taken out of `inFlight`: its method, path (prefix removed), times and `via`. */
+  private finish(request: IncomingMessage) {
+    const arrival = this.arrivals.get(request)
+    if (arrival !== undefined) this.inFlight.delete(arrival)
+    return {
+      method: request.method ?? "GET",
+      path: arrival?.path ?? new URL(request.url ?? "/", "http://fake").pathname,
+      startedAt: arrival?.startedAt ?? wallClockMillis(),
+      finishedAt: wallClockMillis(),
+      ...(arrival?.via === undefined ? {} : { via: arrival.via })
+    }
   }
 
   private takeFault(path: string): FakeFault | undefined {
@@ -273,13 +316,32 @@ export class FakeDexcom {
   }
 
   private async handle(request: IncomingMessage, response: ServerResponse) {
+    const startedAt = wallClockMillis()
     const url = new URL(request.url ?? "/", this.url)
+    const prefix = VIA.exec(url.pathname)
+    if (prefix !== null) url.pathname = prefix[2]!
+    const arrival: InFlightRequest = {
+      method: request.method ?? "GET",
+      path: url.pathname,
+      startedAt,
+      ...(prefix === null ? {} : { via: prefix[1]! })
+    }
+    // Whose call it is, from its bearer token, while it is still being answered.
+    const bearer = (request.headers.authorization ?? "").replace(/^Bearer /, "")
+    const caller = this.tokens.get(bearer)?.username
+    if (caller !== undefined) arrival.username = caller
+    this.arrivals.set(request, arrival)
+    this.inFlight.add(arrival)
+    // A client that goes away (a process killed mid-call) leaves nothing in flight.
+    response.once("close", () => this.inFlight.delete(arrival))
     const body = await readBody(request)
+    const latency = this.options.latency?.(url.pathname) ?? 0
+    if (latency > 0) await new Promise((resolve) => setTimeout(resolve, latency))
     const fault = this.takeFault(url.pathname)
     if (fault !== undefined) {
       switch (fault.kind) {
         case "reset":
-          this.requests.push({ method: request.method ?? "GET", path: url.pathname, status: 0 })
+          this.requests.push({ ...this.finish(request), status: 0 })
           request.socket.destroy()
           return
         case "status":
@@ -289,7 +351,7 @@ export class FakeDexcom {
         case "body":
           response.writeHead(200, { "content-type": "application/json" })
           response.end(fault.body)
-          this.requests.push({ method: request.method ?? "GET", path: url.pathname, status: 200 })
+          this.requests.push({ ...this.finish(request), status: 200 })
           return
         case "delay":
           await new Promise((resolve) => setTimeout(resolve, fault.millis))
