@@ -156,7 +156,9 @@ export const settingsLayer = (config: AppConfig) =>
     Layer.succeed(SchedulerSettings, {
       tick: config.schedulerTick,
       concurrency: config.schedulerConcurrency,
-      claimBatch: 500,
+      // A claim takes what the replica starts soon, not a large share of what is due: replicas split the work
+      // evenly, and a replica killed holding claims strands at most this many connections until their leases end.
+      claimBatch: config.schedulerConcurrency * 8,
       syncTimeout: config.syncTimeout,
       lease: config.schedulerLease,
       republishBatch: 5000,
