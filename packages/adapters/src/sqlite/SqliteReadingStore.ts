@@ -190,19 +190,23 @@ export const makeSqliteReadingStore = Effect.gen(function* () {
     return { inserted, updated, unchanged, changes, owed }
   })
 
+  /** A reading's row and the measurement it must still hold, as the confirm and release statements take them. */
+  const storedMeasurement = (reading: Reading) =>
+    [
+      reading.userId,
+      readingEpochSeconds(reading),
+      reading.glucoseMgDl,
+      reading.trend,
+      reading.trendRate,
+      reading.status
+    ] as const
+
   return ReadingStore.of({
     putMany: (readings) => Effect.flatMap(Clock.currentTimeMillis, (now) => putManyAt(readings, now)),
     markPublished: method("markPublished", (readings) =>
       transaction(() => {
         for (const reading of readings) {
-          confirm.run(
-            reading.userId,
-            readingEpochSeconds(reading),
-            reading.glucoseMgDl,
-            reading.trend,
-            reading.trendRate,
-            reading.status
-          )
+          confirm.run(...storedMeasurement(reading))
         }
       })
     ),
@@ -212,14 +216,7 @@ export const makeSqliteReadingStore = Effect.gen(function* () {
     releaseUnpublished: method("releaseUnpublished", (readings: ReadonlyArray<Reading>) =>
       transaction(() => {
         for (const reading of readings) {
-          release.run(
-            reading.userId,
-            readingEpochSeconds(reading),
-            reading.glucoseMgDl,
-            reading.trend,
-            reading.trendRate,
-            reading.status
-          )
+          release.run(...storedMeasurement(reading))
         }
       })
     ),
